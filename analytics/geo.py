@@ -1,0 +1,81 @@
+"""Geometry of the demo county: the real outline, and polygons drawn inside it."""
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import shapely
+from shapely.geometry import MultiPoint, Polygon, shape
+
+OUTLINE_PATH = Path(__file__).resolve().parent.parent / "data" / "geo" / "huantai_370321.geojson"
+
+# The built-up area of the county seat (索镇街道 and 少海街道), drawn by hand around
+# 118.10 E, 36.96 N; convex, so every cell cut from it by Voronoi stays one polygon.
+URBAN_AREA = Polygon(
+    [
+        (118.066, 36.946), (118.074, 36.936), (118.092, 36.931), (118.116, 36.932),
+        (118.131, 36.940), (118.136, 36.956), (118.132, 36.974), (118.118, 36.984),
+        (118.094, 36.986), (118.075, 36.979), (118.066, 36.965),
+    ]
+)
+# 少海街道 lies west of this line, 索镇街道 east of it.
+SUBDISTRICT_BORDER_LON = (118.107, 118.104)  # at the south and north edges
+
+
+@lru_cache(maxsize=1)
+def county_outline():
+    data = json.loads(OUTLINE_PATH.read_text(encoding="utf-8"))
+    return shape(data["features"][0]["geometry"])
+
+
+def split_urban_area() -> tuple[Polygon, Polygon]:
+    """Return (west, east) halves of the urban area."""
+    (south, north) = SUBDISTRICT_BORDER_LON
+    minx, miny, maxx, maxy = URBAN_AREA.bounds
+    west = Polygon([(minx - 1, miny - 1), (south, miny - 1), (north, maxy + 1), (minx - 1, maxy + 1)])
+    east = Polygon([(south, miny - 1), (maxx + 1, miny - 1), (maxx + 1, maxy + 1), (north, maxy + 1)])
+    return URBAN_AREA.intersection(west), URBAN_AREA.intersection(east)
+
+
+def random_points(polygon, n: int, rng: np.random.Generator, margin: float = 0.0) -> np.ndarray:
+    """n uniform points (lon, lat) inside polygon shrunk by margin degrees."""
+    target = polygon.buffer(-margin) if margin else polygon
+    if target.is_empty:
+        target = polygon
+    minx, miny, maxx, maxy = target.bounds
+    out = np.empty((0, 2))
+    while len(out) < n:
+        batch = max(64, 2 * (n - len(out)))
+        xy = np.column_stack([rng.uniform(minx, maxx, batch), rng.uniform(miny, maxy, batch)])
+        out = np.vstack([out, xy[shapely.contains_xy(target, xy[:, 0], xy[:, 1])]])
+    return out[:n]
+
+
+def tessellate(polygon, n: int, rng: np.random.Generator, weights=None, iterations: int = 8) -> list:
+    """Cut polygon into n cells that tile it, ordered west to east, south to north.
+
+    Seeds are placed by a few rounds of weighted k-means on sample points so cells come out
+    compact; weights (one per cell) make some cells larger than others.
+    """
+    if n == 1:
+        return [polygon]
+    samples = random_points(polygon, 200 * n, rng)
+    seeds = samples[rng.choice(len(samples), n, replace=False)]
+    scale = np.ones(n) if weights is None else np.sqrt(np.asarray(weights, dtype=float))
+    for _ in range(iterations):
+        dist = ((samples[:, None, :] - seeds[None, :, :]) ** 2).sum(axis=2) / scale[None, :] ** 2
+        nearest = dist.argmin(axis=1)
+        for k in range(n):
+            members = samples[nearest == k]
+            if len(members):
+                seeds[k] = members.mean(axis=0)
+    cells = shapely.voronoi_polygons(MultiPoint(seeds), extend_to=polygon, ordered=True)
+    pieces = [cell.intersection(polygon) for cell in cells.geoms]
+    pieces = [max(p.geoms, key=lambda g: g.area) if p.geom_type != "Polygon" else p for p in pieces]
+    order = sorted(range(n), key=lambda k: (round(pieces[k].centroid.y, 3) * -1, pieces[k].centroid.x))
+    return [shapely.set_precision(pieces[k], 1e-6) for k in order]
+
+
+def wkt(geometry) -> str:
+    return shapely.to_wkt(geometry, rounding_precision=6)
