@@ -5,6 +5,8 @@ import datetime as dt
 import sys
 from pathlib import Path
 
+import duckdb
+
 from . import db, demo
 
 
@@ -37,24 +39,21 @@ def cmd_init(args) -> int:
 def cmd_demo(args) -> int:
     path = Path(args.db)
     if path.exists():
-        with db.connect(path, read_only=True) as con:
-            source = db.get_meta(con, "source") if db.schema_version(con) else None
-            empty = not db.schema_version(con) or not db.table_counts(con).get("grids")
+        try:
+            with db.connect(path, read_only=True) as con:
+                source = db.get_meta(con, "source") if db.schema_version(con) else None
+                empty = not db.schema_version(con) or not db.table_counts(con).get("grids")
+        except duckdb.Error as exc:
+            print(f"错误: 无法打开 {path}({exc})。它不是本系统的数据库文件,或正被其他程序写入。", file=sys.stderr)
+            return 2
         if not empty and source != "demo" and not args.force:
             print(f"错误: {path} 中已有非演示数据。若确需覆盖,请加 --force。", file=sys.stderr)
             return 2
-    tmp = path.with_name(path.name + ".building")
-    tmp.unlink(missing_ok=True)
 
     def report(fraction: float, label: str) -> None:
         print(f"[{fraction:4.0%}] {label}", flush=True)
 
-    with db.connect(tmp) as con:
-        demo.build_demo(con, scale=args.scale, seed=args.seed, end=args.end, progress=report)
-        counts = db.table_counts(con)
-    # Built beside the target and moved into place, so no reader ever sees a half-built file.
-    Path(str(path) + ".wal").unlink(missing_ok=True)
-    tmp.replace(path)
+    counts = demo.build_demo_file(path, scale=args.scale, seed=args.seed, end=args.end, progress=report)
     print(f"演示数据已写入 {path}: {counts['people']:,} 名居民, {counts['credit_events']:,} 条积分记录, "
           f"{counts['tickets']:,} 张工单")
     return 0

@@ -7,12 +7,14 @@ same seed and end date give the same database. All inserts are batched (one Data
 
 import datetime as dt
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from . import geo, names, vocab
-from .db import migrate
+from .db import connect, migrate, table_counts
 
 DEFAULT_SEED = 2022
 
@@ -191,17 +193,29 @@ class _Builder:
         rng = next(self.rngs)
         west, east = geo.split_urban_area()
         halves = {SHAOHAI_ID: west, "370321001": east}
+        # Seeds for the grids are placed community by community; the grids themselves are cells of
+        # one Voronoi diagram, and communities and subdistricts are unions of their grids.
+        grid_seeds, owner = [], []
+        for sub_id, (sub_name, communities) in sorted(names.COMMUNITIES.items()):
+            weights = [n for _, n in communities]
+            regions = geo.voronoi_cells(geo.seeds(halves[sub_id], len(communities), rng, weights=weights), halves[sub_id])
+            for (comm_name, n_grids), region in zip(communities, regions):
+                grid_seeds.append(geo.seeds(region, n_grids, rng))
+                owner += [(sub_id, comm_name)] * n_grids
+        cells = geo.voronoi_cells(np.vstack(grid_seeds), geo.URBAN_AREA)
         subs, comms, grids = [], [], []
         for sub_id, (sub_name, communities) in sorted(names.COMMUNITIES.items()):
-            subs.append((sub_id, sub_name, geo.wkt(halves[sub_id])))
-            weights = [g for _, g in communities]
-            cells = geo.tessellate(halves[sub_id], len(communities), rng, weights=weights)
-            for k, ((comm_name, n_grids), cell) in enumerate(zip(communities, cells)):
+            comm_shapes = []
+            for k, (comm_name, _) in enumerate(communities):
+                mine = [cells[i] for i, o in enumerate(owner) if o == (sub_id, comm_name)]
+                shape = shapely.union_all(mine)
+                comm_shapes.append(shape)
                 comm_id = f"{sub_id[-1]}{k + 1:02d}"
-                centre = cell.representative_point()
-                comms.append((comm_id, sub_id, comm_name, centre.y, centre.x, geo.wkt(cell)))
-                for j, grid_cell in enumerate(geo.tessellate(cell, n_grids, rng)):
-                    grids.append((f"{comm_id}-{j + 1:02d}", comm_id, f"{comm_name}第{j + 1}网格", grid_cell))
+                centre = shape.representative_point()
+                comms.append((comm_id, sub_id, comm_name, round(centre.y, 6), round(centre.x, 6), geo.wkt(shape)))
+                for j, idx in enumerate(geo.reading_order(mine)):
+                    grids.append((f"{comm_id}-{j + 1:02d}", comm_id, f"{comm_name}第{j + 1}网格", mine[idx]))
+            subs.append((sub_id, sub_name, geo.wkt(shapely.union_all(comm_shapes))))
         self.subdistricts = pd.DataFrame(subs, columns=["subdistrict_id", "name", "geometry_wkt"])
         self.communities = pd.DataFrame(
             comms, columns=["community_id", "subdistrict_id", "name", "lat", "lon", "geometry_wkt"]
@@ -402,7 +416,7 @@ class _Builder:
                                         "since": pd.Timestamp("2022-03-01"), "community_id": fs["community_id"].to_numpy()}))
         # Volunteer teams: one "1+1+N" team per grid, the rest themed teams of a community.
         n_teams = _scaled(VOLUNTEER_TEAMS, self.scale, minimum=len(g) + 1)
-        n_members = _scaled(TEAM_MEMBERS, self.scale)
+        n_members = max(n_teams, _scaled(TEAM_MEMBERS, self.scale))
         extra = _allocate(n_teams - len(g), np.ones(len(self.communities)))
         teams = [(f"T{k + 1:03d}", row.community_id, row.grid_id, f"{row.name}红色堡垒志愿服务队")
                  for k, row in enumerate(g.itertuples())]
@@ -812,8 +826,8 @@ class _Builder:
         days = pd.date_range(self.start, self.end, freq="D")
         # Growth as the method spread: earlier years see fewer tickets per day.
         years_back = (self.end.year - days.year).to_numpy()
-        season = 1 + 0.25 * np.sin((days.dayofyear.to_numpy() - 100) / 365 * 2 * np.pi)
-        weekday = np.where(days.dayofweek.to_numpy() >= 5, 0.6, 1.1)
+        season = 1 + 0.25 * np.sin((days.day_of_year.to_numpy() - 100) / 365 * 2 * np.pi)
+        weekday = np.where(days.day_of_week.to_numpy() >= 5, 0.6, 1.1)
         weight = season * weekday * np.array([1.0, 0.85, 0.7, 0.6])[np.minimum(years_back, 3)]
         in_ytd = days >= self.year_start
         count = np.zeros(len(days), dtype=int)
@@ -1044,3 +1058,20 @@ def build_demo(con, scale: float = 1.0, seed: int = DEFAULT_SEED, end: dt.date |
         raise
     if progress:
         progress(1.0, "完成")
+
+
+def build_demo_file(path: Path, scale: float = 1.0, seed: int = DEFAULT_SEED, end: dt.date | None = None,
+                    progress: Callable[[float, str], None] | None = None) -> dict[str, int]:
+    """Build the demo beside path and move it into place, so no reader sees a half-built file.
+
+    Returns the row count of every table.
+    """
+    path = Path(path)
+    tmp = path.with_name(path.name + ".building")
+    tmp.unlink(missing_ok=True)
+    with connect(tmp) as con:
+        build_demo(con, scale=scale, seed=seed, end=end, progress=progress)
+        counts = table_counts(con)
+    Path(str(path) + ".wal").unlink(missing_ok=True)
+    tmp.replace(path)
+    return counts

@@ -52,29 +52,35 @@ def random_points(polygon, n: int, rng: np.random.Generator, margin: float = 0.0
     return out[:n]
 
 
-def tessellate(polygon, n: int, rng: np.random.Generator, weights=None, iterations: int = 8) -> list:
-    """Cut polygon into n cells that tile it, ordered west to east, south to north.
-
-    Seeds are placed by a few rounds of weighted k-means on sample points so cells come out
-    compact; weights (one per cell) make some cells larger than others.
-    """
-    if n == 1:
-        return [polygon]
+def seeds(polygon, n: int, rng: np.random.Generator, weights=None, iterations: int = 8) -> np.ndarray:
+    """n points spread over polygon by a few rounds of weighted k-means on sample points, so
+    that their Voronoi cells come out compact; weights make some cells larger than others."""
     samples = random_points(polygon, 200 * n, rng)
-    seeds = samples[rng.choice(len(samples), n, replace=False)]
+    centres = samples[rng.choice(len(samples), n, replace=False)]
     scale = np.ones(n) if weights is None else np.sqrt(np.asarray(weights, dtype=float))
     for _ in range(iterations):
-        dist = ((samples[:, None, :] - seeds[None, :, :]) ** 2).sum(axis=2) / scale[None, :] ** 2
+        dist = ((samples[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2) / scale[None, :] ** 2
         nearest = dist.argmin(axis=1)
         for k in range(n):
             members = samples[nearest == k]
             if len(members):
-                seeds[k] = members.mean(axis=0)
-    cells = shapely.voronoi_polygons(MultiPoint(seeds), extend_to=polygon, ordered=True)
-    pieces = [cell.intersection(polygon) for cell in cells.geoms]
-    pieces = [max(p.geoms, key=lambda g: g.area) if p.geom_type != "Polygon" else p for p in pieces]
-    order = sorted(range(n), key=lambda k: (round(pieces[k].centroid.y, 3) * -1, pieces[k].centroid.x))
-    return [shapely.set_precision(pieces[k], 1e-6) for k in order]
+                centres[k] = members.mean(axis=0)
+    return centres
+
+
+def voronoi_cells(points: np.ndarray, area) -> list:
+    """The Voronoi cells of points clipped to a convex area, one per point, in order.
+
+    All cells come from one diagram, so neighbours share their edges vertex for vertex, and
+    rounding the coordinates keeps them shared: the cells tile the area with no overlap.
+    """
+    cells = shapely.voronoi_polygons(MultiPoint(points), extend_to=area, ordered=True)
+    return [shapely.set_precision(cell.intersection(area), 1e-6) for cell in cells.geoms]
+
+
+def reading_order(polygons) -> list[int]:
+    """Indexes of polygons from north-west to south-east, the way a map is read."""
+    return sorted(range(len(polygons)), key=lambda k: (-round(polygons[k].centroid.y, 3), polygons[k].centroid.x))
 
 
 def wkt(geometry) -> str:

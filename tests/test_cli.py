@@ -1,0 +1,77 @@
+import subprocess
+import sys
+
+import pytest
+
+from analytics import db
+
+ROOT = db.ROOT
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "analytics", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_init_on_the_demo_file_changes_no_row_count(small_path):
+    with db.connect(small_path, read_only=True) as con:
+        before = db.table_counts(con)
+    result = run("init", "--db", str(small_path))
+    assert result.returncode == 0, result.stderr
+    assert "已是最新" in result.stdout
+    with db.connect(small_path, read_only=True) as con:
+        assert db.table_counts(con) == before
+
+
+def test_init_creates_an_empty_database(tmp_path):
+    path = tmp_path / "new" / "g.duckdb"
+    result = run("init", "--db", str(path))
+    assert result.returncode == 0, result.stderr
+    with db.connect(path, read_only=True) as con:
+        assert db.schema_version(con) == 1
+        assert db.table_counts(con)["grids"] == 0
+
+
+def test_demo_builds_a_small_county_and_replaces_an_older_demo(tmp_path):
+    path = tmp_path / "d.duckdb"
+    for seed in ("1", "2"):
+        result = run("demo", "--db", str(path), "--scale", "0.02", "--seed", seed, "--end", "2026-06-30")
+        assert result.returncode == 0, result.stderr
+        assert "演示数据已写入" in result.stdout
+    with db.connect(path, read_only=True) as con:
+        assert db.get_meta(con, "demo_seed") == "2"
+        assert db.get_meta(con, "as_of") == "2026-06-30"
+    assert not (tmp_path / "d.duckdb.building").exists()
+
+
+def test_demo_never_overwrites_imported_data(tmp_path):
+    path = tmp_path / "real.duckdb"
+    db.init_db(path)
+    with db.connect(path) as con:
+        con.execute("INSERT INTO grids (grid_id, community_id, name) VALUES ('G1', 'C1', '第1网格')")
+        con.execute("INSERT INTO meta VALUES ('source', 'import')")
+    result = run("demo", "--db", str(path), "--scale", "0.02")
+    assert result.returncode == 2
+    assert "--force" in result.stderr
+    with db.connect(path, read_only=True) as con:
+        assert db.table_counts(con)["grids"] == 1
+
+
+@pytest.mark.parametrize("args, message", [
+    (["demo", "--end", "2026-13-01"], "日期格式应为 YYYY-MM-DD"),
+    (["demo", "--scale", "0"], "规模系数必须大于 0"),
+    (["demo", "--scale", "abc"], "规模系数应为数字"),
+])
+def test_bad_arguments_are_explained_in_chinese(tmp_path, args, message):
+    result = run(*args, "--db", str(tmp_path / "x.duckdb"))
+    assert result.returncode == 2
+    assert message in result.stderr
+
+
+def test_a_file_that_is_not_a_database_is_refused(tmp_path):
+    path = tmp_path / "notes.duckdb"
+    path.write_text("这不是数据库")
+    result = run("demo", "--db", str(path), "--scale", "0.02")
+    assert result.returncode == 2
+    assert "不是本系统的数据库文件" in result.stderr
+    assert path.read_text() == "这不是数据库"
