@@ -1,6 +1,8 @@
 """The one module that touches Streamlit's caches: the database connection and cached queries."""
 
 import fcntl
+import threading
+import time
 from pathlib import Path
 
 import duckdb
@@ -9,19 +11,50 @@ import streamlit as st
 from analytics import db, demo, profile
 
 
+class _DemoBuild:
+    """Builds the demo county in a thread of its own, so a closed browser tab cannot abort it."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.fraction, self.label, self.error = 0.0, "准备中", None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            # Another process (a second server, the command line) may be building the same file.
+            with open(self.path.with_name(self.path.name + ".lock"), "w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                if not self.path.exists():
+                    demo.build_demo_file(self.path, progress=self._report)
+        except Exception as exc:  # shown to every waiting session
+            self.error = exc
+
+    def _report(self, fraction: float, label: str) -> None:
+        self.fraction, self.label = fraction, label
+
+
+@st.cache_resource(show_spinner=False)
+def _demo_build(path: str) -> _DemoBuild:
+    return _DemoBuild(Path(path))
+
+
 def ensure_database(path: Path) -> None:
-    """Build the demo county on first start, showing progress; other sessions wait for it."""
+    """On first start, build the demo county and show its progress; then rerun the page."""
     if path.exists():
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_name(path.name + ".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if path.exists():
-            return
-        with st.status("首次启动:正在生成桓台县演示数据,约需半分钟……", expanded=True) as status:
-            bar = st.progress(0.0)
-            demo.build_demo_file(path, progress=lambda f, label: bar.progress(f, text=label))
-            status.update(label="演示数据已生成", state="complete", expanded=False)
+    build = _demo_build(str(path))
+    with st.status("首次启动:正在生成桓台县演示数据,约需半分钟……", expanded=True):
+        bar = st.progress(0.0)
+        while build.thread.is_alive():
+            bar.progress(build.fraction, text=build.label)
+            time.sleep(0.3)
+    if build.error is not None:
+        _demo_build.clear()
+        st.error(f"演示数据生成失败:{build.error}")
+        st.stop()
+    st.rerun()
 
 
 @st.cache_resource(show_spinner=False)
@@ -38,7 +71,7 @@ def cursor() -> duckdb.DuckDBPyConnection:
 @st.cache_data(ttl=600, show_spinner=False)
 def county_profile(path: str, mtime: float):
     con = cursor()
-    return profile.as_of_date(con), profile.county_profile(con)
+    return profile.as_of_date(con), profile.county_profile(con), profile.community_summary(con)
 
 
 def data_as_of_and_profile():

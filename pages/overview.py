@@ -2,14 +2,35 @@ import streamlit as st
 
 from pages._common import data_as_of_and_profile
 
-as_of, figures = data_as_of_and_profile()
+# Groups of headline figures, row by row.
+LAYOUT = [["组织体系"], ["协商议事", "志愿服务"], ["信用积分", "服务阵地"]]
+
+as_of, figures, communities = data_as_of_and_profile()
 
 st.title("桓台县城市社区 · 党建引领网格治理驾驶舱")
-st.caption(f"数据截至 {as_of:%Y年%m月%d日} · 索镇街道、少海街道")
+st.caption(f"数据截至 {as_of:%Y年%m月%d日} · 索镇街道、少海街道 · “三联四进”工作机制")
 
-st.subheader("治理架构与服务力量")
-columns_per_row = 4
-for start in range(0, len(figures), columns_per_row):
-    row = figures.iloc[start:start + columns_per_row]
-    for column, figure in zip(st.columns(columns_per_row, border=True), row.itertuples()):
-        column.metric(figure.label, f"{figure.value:,} {figure.unit}")
+for row in LAYOUT:
+    sizes = [int((figures["group"] == group).sum()) for group in row]
+    for column, group in zip(st.columns(sizes, gap="medium"), row):
+        with column.container(border=True):
+            st.markdown(f"**{group}**")
+            members = figures[figures["group"] == group]
+            for cell, figure in zip(st.columns(len(members)), members.itertuples()):
+                cell.metric(figure.label, f"{figure.value:,} {figure.unit}")
+
+st.subheader("各社区概况")
+st.dataframe(
+    communities,
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "subdistrict": "街道",
+        "community": "社区",
+        "grids": st.column_config.NumberColumn("网格数", format="localized"),
+        "buildings": st.column_config.NumberColumn("楼栋数", format="localized"),
+        "households": st.column_config.NumberColumn("户数", format="localized"),
+        "residents": st.column_config.NumberColumn("登记居民(人)", format="localized"),
+        "party_members": st.column_config.NumberColumn("党员(人)", format="localized"),
+    },
+)
