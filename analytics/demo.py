@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from . import geo, names, vocab
+from . import geo, names, settings, vocab
 from .db import connect, migrate, table_counts
+from .summary import refresh
 
 DEFAULT_SEED = 2022
 
@@ -429,17 +430,22 @@ class _Builder:
         self.teams = t
         self.write("volunteer_teams", t)
         size = _allocate(n_members, np.where(t["grid_id"].isna(), 1.5, 1.0) * rng.uniform(0.6, 1.4, len(t)), 1)
+        # Grid teams draw from their grid first, then community teams from what is left of
+        # their community; each resident joins one team at most.
+        volunteers = pool[pool["age"].between(18, 78)].sample(frac=1, random_state=rng)
+        taken = np.zeros(len(volunteers), dtype=bool)
         members = []
-        volunteers = pool[pool["age"].between(18, 78)]
-        taken = set()
-        by_grid = {k: v for k, v in volunteers.groupby("grid_id")}
-        by_comm = {k: v for k, v in volunteers.groupby("community_id")}
-        for team, k in zip(t.itertuples(), size):
-            cand = by_grid[team.grid_id] if isinstance(team.grid_id, str) else by_comm[team.community_id]
-            cand = cand[~cand.index.isin(taken)]
-            chosen = cand.sample(n=min(k, len(cand)), random_state=rng)
-            taken.update(chosen.index)
-            members.append(pd.DataFrame({"team_id": team.team_id, "person_id": chosen["person_id"].to_numpy()}))
+        for key, group in (("grid_id", t[t["grid_id"].notna()]), ("community_id", t[t["grid_id"].isna()])):
+            positions = volunteers.groupby(key).indices
+            for owner, teams_of_owner in group.groupby(key, sort=False):
+                free = positions.get(owner, np.array([], dtype=int))
+                free = free[~taken[free]]
+                wanted = size[teams_of_owner.index.to_numpy()]
+                bounds = np.minimum(np.concatenate([[0], np.cumsum(wanted)]), len(free))
+                for team_id, lo, hi in zip(teams_of_owner["team_id"], bounds[:-1], bounds[1:]):
+                    taken[free[lo:hi]] = True
+                    members.append(pd.DataFrame({"team_id": team_id,
+                                                 "person_id": volunteers["person_id"].to_numpy()[free[lo:hi]]}))
         m = pd.concat(members, ignore_index=True)
         founded = m["team_id"].map(t.set_index("team_id")["founded_on"])
         m["joined_on"] = (founded + pd.to_timedelta(rng.integers(0, 700, len(m)), unit="D")).clip(upper=self.end)
@@ -447,7 +453,7 @@ class _Builder:
         self.write("team_members", m)
         self.roles.append(pd.DataFrame({"person_id": m["person_id"], "role": "volunteer", "since": m["joined_on"],
                                         "community_id": m["team_id"].map(t.set_index("team_id")["community_id"])}))
-        self.pool = pool.drop(index=list(taken))
+        self.pool = pool.drop(index=volunteers.index[taken])
 
     def organizations(self):
         rng = next(self.rngs)
@@ -674,6 +680,11 @@ class _Builder:
         p, g = self.people_df, self.grids
         worker = self.grid_worker
         recorder_of_grid = worker.reindex(g["grid_id"]).to_numpy()
+        # Day-to-day scoring is shared: the grid worker, the grid leader, three community workers.
+        cw = self.community_workers.groupby("community_id")["person_id"].agg(list)
+        recorders = np.array([[worker.get(gid), self.grid_leader.get(gid), *cw[cid][1:4]]
+                              for gid, cid in zip(g["grid_id"], g["community_id"])], dtype=object)
+        recorder_share = [0.5, 0.2, 0.1, 0.1, 0.1]
         # 1. Every volunteer activity is scored by the community it served.
         a = self.activities
         act_code = np.where(a["kind"] == "epidemic_prevention", "P-EPI-01", "P-VOL-01")
@@ -710,7 +721,8 @@ class _Builder:
             frames.append(pd.DataFrame({
                 "subject_type": "person", "subject_id": p["person_id"].to_numpy()[idx], "indicator_code": code,
                 "points": [2.0 if c == "P-CIV-05" else pts[c] for c in code],
-                "occurred_at": occurred.floor("min"), "recorded_by": recorder_of_grid[grid_idx[idx]],
+                "occurred_at": occurred.floor("min"),
+                "recorded_by": recorders[grid_idx[idx], rng.choice(5, len(idx), p=recorder_share)],
             }))
         # 3. Organisations: merchants, companies and co-building units.
         o = self.orgs
@@ -783,7 +795,7 @@ class _Builder:
         self.write("redemption_scenarios", s)
         person = e[e["subject_type"] == "person"].groupby("subject_id")["points"].sum()
         person = person[person >= 10]
-        thresholds = {code: t for code, _, t in vocab.CREDIT_LEVELS if t is not None}
+        thresholds = {code: t for code, _, t in settings.CREDIT_LEVELS if t is not None}
         # Redemptions grow as scenarios open: the end year is calibrated, earlier years fewer.
         ytd_days = (self.end - self.year_start).days + 1
         want_ytd = _scaled(REDEMPTIONS_YTD_MIN + int(rng.integers(20, 160)), self.scale)
@@ -1056,6 +1068,9 @@ def build_demo(con, scale: float = 1.0, seed: int = DEFAULT_SEED, end: dt.date |
     except Exception:
         con.execute("ROLLBACK")
         raise
+    if progress:
+        progress(0.98, "生成汇总表")
+    refresh(con)
     if progress:
         progress(1.0, "完成")
 

@@ -119,15 +119,6 @@ REDEMPTION_CATEGORIES = {
     "subsidy": "优惠补贴",
 }
 
-# Credit levels by balance, highest first: (code, label, minimum balance in points).
-CREDIT_LEVELS = [
-    ("honesty_model", "诚信模范", 300),
-    ("excellent", "守信优秀", 150),
-    ("good", "守信良好", 60),
-    ("qualified", "信用合格", 0),
-    ("warning", "信用警示", None),
-]
-
 PROPERTY_EVALUATORS = {"residents": "居民评议", "community": "社区评议", "subdistrict": "街道评议"}
 
 WISH_CATEGORIES = {

@@ -1,0 +1,151 @@
+"""Periods (a quarter, a month or a date range) and scopes (which grids a viewer may see)."""
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Period:
+    """Half-open: from start (inclusive) to end (exclusive), as dates."""
+
+    kind: str  # "quarter", "month" or "range"
+    start: dt.date
+    end: dt.date
+
+    @property
+    def label(self) -> str:
+        if self.kind == "quarter":
+            return f"{self.start.year}Q{(self.start.month - 1) // 3 + 1}"
+        if self.kind == "month":
+            return f"{self.start:%Y-%m}"
+        return f"{self.start.isoformat()}..{(self.end - dt.timedelta(days=1)).isoformat()}"
+
+    @property
+    def label_zh(self) -> str:
+        if self.kind == "quarter":
+            return f"{self.start.year}年第{(self.start.month - 1) // 3 + 1}季度"
+        if self.kind == "month":
+            return f"{self.start.year}年{self.start.month}月"
+        last = self.end - dt.timedelta(days=1)
+        return f"{self.start:%Y年%m月%d日}至{last:%Y年%m月%d日}"
+
+    @property
+    def last_day(self) -> dt.date:
+        return self.end - dt.timedelta(days=1)
+
+    def previous(self) -> "Period":
+        if self.kind == "quarter":
+            return quarter(self.start.year - (self.start.month == 1), (self.start.month - 1) // 3 or 4)
+        if self.kind == "month":
+            prev_end = self.start - dt.timedelta(days=1)
+            return month(prev_end.year, prev_end.month)
+        length = self.end - self.start
+        return Period("range", self.start - length, self.start)
+
+    def months(self) -> list["Period"]:
+        out, cursor = [], dt.date(self.start.year, self.start.month, 1)
+        while cursor < self.end:
+            out.append(month(cursor.year, cursor.month))
+            cursor = out[-1].end
+        return out
+
+    def __str__(self) -> str:
+        return self.label
+
+
+def quarter(year: int, q: int) -> Period:
+    start = dt.date(year, 3 * q - 2, 1)
+    end = dt.date(year + (q == 4), 1 if q == 4 else 3 * q + 1, 1)
+    return Period("quarter", start, end)
+
+
+def month(year: int, m: int) -> Period:
+    return Period("month", dt.date(year, m, 1), dt.date(year + (m == 12), 1 if m == 12 else m + 1, 1))
+
+
+def quarter_of(day: dt.date) -> Period:
+    return quarter(day.year, (day.month - 1) // 3 + 1)
+
+
+def parse_period(text: str | Period) -> Period:
+    """'2026Q3', '2026-09', or 'YYYY-MM-DD..YYYY-MM-DD' (both days included)."""
+    if isinstance(text, Period):
+        return text
+    value = str(text).strip()
+    if m := re.fullmatch(r"(\d{4})\s*[Qq]([1-4])", value):
+        return quarter(int(m[1]), int(m[2]))
+    if m := re.fullmatch(r"(\d{4})-(\d{1,2})", value):
+        if 1 <= int(m[2]) <= 12:
+            return month(int(m[1]), int(m[2]))
+    if m := re.fullmatch(r"(\d{4}-\d{2}-\d{2})\s*(?:\.\.|~|至)\s*(\d{4}-\d{2}-\d{2})", value):
+        try:
+            first, last = dt.date.fromisoformat(m[1]), dt.date.fromisoformat(m[2])
+        except ValueError:
+            raise ValueError(f"日期无效: {value!r}") from None
+        if last < first:
+            raise ValueError(f"日期范围的结束日早于开始日: {value!r}")
+        return Period("range", first, last + dt.timedelta(days=1))
+    raise ValueError(f"无法识别的统计期: {value!r}。请写成季度 2026Q3、月份 2026-09 或日期范围 2026-07-01..2026-09-30")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The part of the county a viewer may see. Empty tuples at every level mean the whole county;
+    otherwise a grid is in scope if it, its community or its subdistrict is listed."""
+
+    subdistricts: tuple[str, ...] = ()
+    communities: tuple[str, ...] = ()
+    grids: tuple[str, ...] = ()
+
+    @property
+    def is_county(self) -> bool:
+        return not (self.subdistricts or self.communities or self.grids)
+
+    def grid_ids(self, con) -> list[str] | None:
+        """The grids in scope, or None for the whole county. Unknown ids are an error."""
+        if self.is_county:
+            return None
+        for table, key, wanted, label in (
+            ("subdistricts", "subdistrict_id", self.subdistricts, "街道"),
+            ("communities", "community_id", self.communities, "社区"),
+            ("grids", "grid_id", self.grids, "网格"),
+        ):
+            if wanted:
+                known = {r[0] for r in con.execute(
+                    f"SELECT {key} FROM {table} WHERE list_contains($ids, {key})", {"ids": list(wanted)}).fetchall()}
+                unknown = sorted(set(wanted) - known)
+                if unknown:
+                    raise ValueError(f"未知的{label}编号: {', '.join(unknown)}")
+        rows = con.execute(
+            """SELECT g.grid_id FROM grids g JOIN communities c USING (community_id)
+               WHERE list_contains($grids, g.grid_id) OR list_contains($communities, g.community_id)
+                  OR list_contains($subdistricts, c.subdistrict_id)
+               ORDER BY 1""",
+            {"grids": list(self.grids), "communities": list(self.communities),
+             "subdistricts": list(self.subdistricts)},
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def params(self, con) -> dict:
+        """Bound parameters for the SQL filter `IN_SCOPE.format(col=...)`."""
+        ids = self.grid_ids(con)
+        return {"all_grids": ids is None, "scope_grids": ids or []}
+
+
+COUNTY = Scope()
+# Filter fragment: format with the grid_id column; bind Scope.params().
+IN_SCOPE = "($all_grids OR list_contains($scope_grids, {col}))"
+
+
+def parse_scope(text: str | None) -> Scope:
+    """'S:370321002,C:101,G:101-03' or '' for the county (S = subdistrict, C = community, G = grid)."""
+    if not text:
+        return COUNTY
+    parts = {"S": [], "C": [], "G": []}
+    for item in filter(None, (p.strip() for p in text.split(","))):
+        kind, _, ident = item.partition(":")
+        if kind.upper() not in parts or not ident:
+            raise ValueError(f"无法识别的范围 {item!r}: 请写成 S:街道编号、C:社区编号 或 G:网格编号")
+        parts[kind.upper()].append(ident.strip())
+    return Scope(tuple(parts["S"]), tuple(parts["C"]), tuple(parts["G"]))

@@ -1,0 +1,52 @@
+"""Every rule the committees may want to change, in one place.
+
+Metric functions read these as defaults; a caller may pass its own values.
+"""
+
+# 红旗网格: how many grids per community are named each quarter (ties at the cut all qualify).
+RED_FLAGS_PER_COMMUNITY = 1
+
+# 优秀网格员: the current grid worker of every red-flag grid, provided the grid's tickets
+# published in the quarter were rated at least this well on average (None = no condition).
+EXCELLENT_WORKER_MIN_RATING: float | None = None
+
+# Credit levels by balance (net points ever recorded up to the date), highest first:
+# (code, label, minimum balance). The last rung catches every balance below the one above.
+CREDIT_LEVELS = [
+    ("honesty_model", "诚信模范", 300),
+    ("excellent", "守信优秀", 150),
+    ("good", "守信良好", 60),
+    ("qualified", "信用合格", 0),
+    ("warning", "信用警示", None),
+]
+
+# 红灰榜 of organisations for a month: red = net points at least RED_MIN_POINTS with no
+# deduction; grey = a single deduction of GREY_DEDUCTION or worse, or a negative net.
+RED_LIST_MIN_POINTS = 10
+GREY_LIST_DEDUCTION = -10
+
+# The six-step clock: working days allowed to reach each step from the one before.
+STEP_DEADLINE_WORKDAYS = {"accepted": 1, "discussed": 3, "decided": 5, "rated": 10, "published": 2}
+# Categories whose work takes longer: overrides of the steps above.
+CATEGORY_DEADLINE_WORKDAYS = {
+    "renovation": {"rated": 30},
+    "facilities": {"rated": 15},
+    "safety": {"accepted": 0.5},
+}
+# A step is near due once this share of its allowed time is used.
+NEAR_DUE_SHARE = 0.8
+
+# Data quality: a ticket filed and published within this many minutes was not really handled.
+TOO_FAST_MINUTES = 60
+
+# Integrity checks on a grid's quarter (patterns that would inflate its ranking).
+QUARTER_END_DAYS = 7            # the last days of the quarter...
+QUARTER_END_SHARE = 0.35        # ...holding more than this share of the quarter's points
+RECORDER_SHARE = 0.6            # one recorder awarding more than this share of the points
+HISTORY_RATIO = 2.0             # average credit above this multiple of the previous four quarters'
+INTEGRITY_MIN_POINTS = 50       # grids with fewer positive points in the quarter are not judged
+
+# The 10-minute party-mass service circle.
+SERVICE_CIRCLE_METRES = 800
+SERVICE_CIRCLE_FACILITIES = ("party_service_center", "red_station")
+CHARGING_FACILITIES = ("charging_shed", "charging_pile")

@@ -1,0 +1,94 @@
+"""Derived tables: what the pages read instead of scanning the raw ledger and status history.
+
+`refresh` rebuilds them from the base tables (after an import, or after plain SQL writes) and
+records a fingerprint of the base tables. A metric asks `relation(con, name)`: the stored table
+when its fingerprint still matches, otherwise the same query inline, so a stale summary can make
+a page slower but never wrong.
+"""
+
+import json
+
+# One row per grid and month: the net points of the grid's registered residents.
+GRID_MONTH_CREDIT = """
+    SELECT p.grid_id, date_trunc('month', e.occurred_at)::DATE AS month,
+           sum(e.points)::DOUBLE AS points,
+           coalesce(sum(e.points) FILTER (WHERE e.points > 0), 0)::DOUBLE AS positive_points,
+           count(*) AS events
+    FROM credit_events e JOIN people p ON p.person_id = e.subject_id
+    WHERE e.subject_type = 'person'
+    GROUP BY ALL
+"""
+
+# One row per ticket: when it first reached each step. published_at is the last publication,
+# and empty when the ticket was reopened after it (it is open again).
+TICKET_FACTS = """
+    WITH steps AS (
+        SELECT ticket_id,
+               min(occurred_at) FILTER (WHERE step = 'filed') AS filed_at,
+               min(occurred_at) FILTER (WHERE step = 'accepted') AS accepted_at,
+               min(occurred_at) FILTER (WHERE step = 'discussed') AS discussed_at,
+               min(occurred_at) FILTER (WHERE step = 'decided') AS decided_at,
+               min(occurred_at) FILTER (WHERE step = 'rated') AS rated_at,
+               max(occurred_at) FILTER (WHERE step = 'published') AS last_published_at,
+               max(occurred_at) FILTER (WHERE step = 'reopened') AS last_reopened_at,
+               min(occurred_at) FILTER (WHERE step = 'escalated') AS escalated_at,
+               count(*) FILTER (WHERE step = 'reopened') AS reopened,
+               arg_max(step, seq) AS last_step,
+               max(occurred_at) AS last_at
+        FROM ticket_events GROUP BY ticket_id
+    )
+    SELECT t.ticket_id, t.grid_id, g.community_id, c.subdistrict_id, t.category, t.channel,
+           t.department, s.filed_at, s.accepted_at, s.discussed_at, s.decided_at, s.rated_at,
+           CASE WHEN s.last_reopened_at IS NULL OR s.last_published_at > s.last_reopened_at
+                THEN s.last_published_at END AS published_at,
+           s.escalated_at, coalesce(s.reopened, 0) AS reopened, s.last_step, s.last_at
+    FROM tickets t
+    LEFT JOIN steps s USING (ticket_id)
+    LEFT JOIN grids g ON g.grid_id = t.grid_id
+    LEFT JOIN communities c ON c.community_id = g.community_id
+"""
+
+SUMMARIES = {
+    "summary_grid_month_credit": (GRID_MONTH_CREDIT, "grid_id, month"),
+    "summary_ticket_facts": (TICKET_FACTS, "published_at, ticket_id"),
+}
+
+
+def fingerprint(con) -> str:
+    """Cheap signature of the base tables the summaries read (row counts and newest ids)."""
+    row = con.execute("""
+        SELECT (SELECT count(*) FROM credit_events), (SELECT max(event_id) FROM credit_events),
+               (SELECT sum(points) FROM credit_events WHERE event_id > (SELECT max(event_id) - 1000 FROM credit_events)),
+               (SELECT count(*) FROM people), (SELECT count(*) FROM tickets),
+               (SELECT count(*) FROM ticket_events), (SELECT max(occurred_at) FROM ticket_events),
+               (SELECT count(*) FROM grids)
+    """).fetchone()
+    return json.dumps([str(v) for v in row])
+
+
+def refresh(con) -> dict[str, int]:
+    """Rebuild every derived table in one transaction; returns their row counts."""
+    counts = {}
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for name, (sql, order) in SUMMARIES.items():
+            # Names and SQL are this module's constants, never input.
+            con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM ({sql}) ORDER BY {order}")
+            counts[name] = con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+        con.execute("INSERT OR REPLACE INTO meta VALUES ('summary_fingerprint', ?)", [fingerprint(con)])
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return counts
+
+
+def is_fresh(con) -> bool:
+    row = con.execute("SELECT value FROM meta WHERE key = 'summary_fingerprint'").fetchone()
+    return bool(row) and row[0] == fingerprint(con)
+
+
+def relation(con, name: str) -> str:
+    """SQL to put after FROM: the stored summary if fresh, else its defining query."""
+    sql, _ = SUMMARIES[name]
+    return name if is_fresh(con) else f"({sql})"
