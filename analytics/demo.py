@@ -348,8 +348,7 @@ class _Builder:
         ul = self._pick(rng, rest, ["building_id", "unit_no"], (rest["age"] < 60) == employed_wanted)
         used |= set(ul.index)
         for frame, role in ((bl, "building_leader"), (ul, "unit_leader")):
-            for idx, row in frame.iterrows():
-                overrides[idx] = "not_employed" if row["age"] >= 60 else "employed"
+            overrides.update(zip(frame.index, np.where(frame["age"] >= 60, "not_employed", "employed")))
             self.roles.append(
                 pd.DataFrame(
                     {
@@ -369,8 +368,7 @@ class _Builder:
         young = (pool["age"] >= 25) & (pool["age"] <= 50)
         gw = self._pick(rng, pool, ["grid_id"], young)
         pool = pool.drop(index=gw.index)
-        for idx, row in gl.iterrows():
-            overrides[idx] = "not_employed" if row["age"] >= 60 else "employed"
+        overrides.update(zip(gl.index, np.where(gl["age"] >= 60, "not_employed", "employed")))
         self.grid_leader = gl.set_index("grid_id")["person_id"]
         self.grid_worker = gw.set_index("grid_id")["person_id"]
         self.roles.append(pd.DataFrame({"person_id": gl["person_id"].to_numpy(), "role": "grid_leader",
@@ -434,6 +432,7 @@ class _Builder:
         # their community; each resident joins one team at most.
         volunteers = pool[pool["age"].between(18, 78)].sample(frac=1, random_state=rng)
         taken = np.zeros(len(volunteers), dtype=bool)
+        volunteer_ids = volunteers["person_id"].to_numpy(dtype=object)
         members = []
         for key, group in (("grid_id", t[t["grid_id"].notna()]), ("community_id", t[t["grid_id"].isna()])):
             positions = volunteers.groupby(key).indices
@@ -445,7 +444,7 @@ class _Builder:
                 for team_id, lo, hi in zip(teams_of_owner["team_id"], bounds[:-1], bounds[1:]):
                     taken[free[lo:hi]] = True
                     members.append(pd.DataFrame({"team_id": team_id,
-                                                 "person_id": volunteers["person_id"].to_numpy()[free[lo:hi]]}))
+                                                 "person_id": volunteer_ids[free[lo:hi]]}))
         m = pd.concat(members, ignore_index=True)
         founded = m["team_id"].map(t.set_index("team_id")["founded_on"])
         m["joined_on"] = (founded + pd.to_timedelta(rng.integers(0, 700, len(m)), unit="D")).clip(upper=self.end)
@@ -485,7 +484,7 @@ class _Builder:
         o.loc[dup, "name"] = o.loc[dup, "name"] + "(" + g["name"].to_numpy()[gi[dup]].astype(object) + "店)"
         o.loc[dup & (o["org_type"] == "enterprise"), "name"] = o.loc[dup & (o["org_type"] == "enterprise"), "name"].str.replace("店)", ")")
         o["grid_id"] = g["grid_id"].to_numpy()[gi]
-        lonlat = np.vstack([geo.random_points(g["shape"].iat[k], 1, rng, margin=0.0002) for k in gi])
+        lonlat = geo.points_in(list(g["shape"]), gi, rng, margin=0.0002)
         o["lat"], o["lon"] = lonlat[:, 1].round(6), lonlat[:, 0].round(6)
         self.orgs = o
         self.write("organizations", o)
@@ -587,8 +586,8 @@ class _Builder:
         f = pd.DataFrame(rows, columns=["facility_type", "name", "community_id", "grid_id", "capacity", "opened_on"])
         f["opened_on"] = pd.to_datetime(f["opened_on"]).clip(upper=self.end).dt.date
         f["facility_id"] = [f"F{k + 1:05d}" for k in range(len(f))]
-        shapes = g.set_index("grid_id")["shape"]
-        lonlat = np.vstack([geo.random_points(shapes[x], 1, rng, margin=0.0001) for x in f["grid_id"]])
+        which = g.reset_index().set_index("grid_id").loc[f["grid_id"], "index"].to_numpy()
+        lonlat = geo.points_in(list(g["shape"]), which, rng, margin=0.0001)
         f["lat"], f["lon"] = lonlat[:, 1].round(6), lonlat[:, 0].round(6)
         self.write("facilities", f)
 
@@ -688,11 +687,13 @@ class _Builder:
         # 1. Every volunteer activity is scored by the community it served.
         a = self.activities
         act_code = np.where(a["kind"] == "epidemic_prevention", "P-EPI-01", "P-VOL-01")
+        a_grid = self.grids.reset_index().set_index("grid_id").loc[a["grid_id"], "index"].to_numpy()
         act = pd.DataFrame({
             "subject_type": "person", "subject_id": a["person_id"], "indicator_code": act_code,
             "points": np.where(act_code == "P-EPI-01", 3.0, 2.0),
             "occurred_at": a["started_at"],
-            "recorded_by": worker.reindex(a["grid_id"]).to_numpy(),
+            # Activities are scored by whoever organised them in the community.
+            "recorded_by": recorders[a_grid, rng.choice(5, len(a), p=[0.3, 0.1, 0.2, 0.2, 0.2])],
         })
         # 2. Behaviour scored through the quarter: a Poisson count per person and quarter.
         role_people = set(self.roles_df["person_id"])
@@ -880,7 +881,7 @@ class _Builder:
         for c, b in zip(cat, building_no):
             options = names.TICKET_TITLES[c]
             titles.append(options[int(rng.integers(0, len(options)))].format(b=b))
-        lonlat = np.vstack([geo.random_points(g["shape"].iat[k], 1, rng) for k in gi])
+        lonlat = geo.points_in(list(g["shape"]), gi, rng)
         escalate = rng.random(n) < np.where(np.isin(cat, ["business", "environment", "parking_charging", "safety"]), 0.14, 0.05)
         department = np.array([ESCALATION_DEPARTMENTS[c][int(rng.integers(0, len(ESCALATION_DEPARTMENTS[c])))] for c in cat], dtype=object)
         department[~escalate] = None
@@ -930,14 +931,17 @@ class _Builder:
             prev = cur
         end = self.end_of_data.to_datetime64()
         swapped = (rng.random(n) < 0.003) & ~backfilled
+        ticket_ids = t["ticket_id"].to_numpy(dtype=object)
+        filers = t["filed_by"].to_numpy(dtype=object)
+        departments = t["department"].to_numpy(dtype=object)
         for i in range(n):
             seq = 0
-            events = [("filed", ts["filed"][i], t["filed_by"].iat[i], None),
+            events = [("filed", ts["filed"][i], filers[i], None),
                       ("accepted", ts["accepted"][i], gw[i], None),
                       ("discussed", ts["discussed"][i], gl[i], None)]
             if escalate[i]:
                 esc_time = ts["discussed"][i] + np.timedelta64(int(rng.integers(2, 30)), "h")
-                dept = vocab.DEPARTMENTS[t["department"].iat[i]]
+                dept = vocab.DEPARTMENTS[departments[i]]
                 events.append(("escalated", esc_time, gw[i], f"约请{dept}到网格现场办公"))
             events.append(("decided", ts["decided"][i], sec[i], None))
             events.append(("rated", ts["rated"][i], None, None))
@@ -958,14 +962,14 @@ class _Builder:
                 if when > end:
                     break
                 seq += 1
-                rows.append((t["ticket_id"].iat[i], seq, step, when, actor, note))
+                rows.append((ticket_ids[i], seq, step, when, actor, note))
                 if step == "rated" and rng.random() < 0.95:
                     first_round = reopened[i] and seq < 8
                     n_r = int(rng.integers(1, 4))
                     for r in range(n_r):
                         kind = "party_member" if r == 1 else "resident"
                         score = 2 if first_round else quality[i] + rng.normal(0, 0.7)
-                        ratings.append((t["ticket_id"].iat[i], kind, int(np.clip(round(score), 1, 5)),
+                        ratings.append((ticket_ids[i], kind, int(np.clip(round(score), 1, 5)),
                                         when + np.timedelta64(int(rng.integers(0, 180)), "m")))
         ev = pd.DataFrame(rows, columns=["ticket_id", "seq", "step", "occurred_at", "actor_id", "note"])
         ev["occurred_at"] = pd.to_datetime(ev["occurred_at"]).dt.floor("min")

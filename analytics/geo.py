@@ -52,6 +52,15 @@ def random_points(polygon, n: int, rng: np.random.Generator, margin: float = 0.0
     return out[:n]
 
 
+def points_in(polygons: list, which: np.ndarray, rng: np.random.Generator, margin: float = 0.0) -> np.ndarray:
+    """One random point (lon, lat) per entry of which, inside polygons[which[i]]."""
+    out = np.empty((len(which), 2))
+    for k in np.unique(which):
+        rows = np.flatnonzero(which == k)
+        out[rows] = random_points(polygons[k], len(rows), rng, margin=margin)
+    return out
+
+
 def seeds(polygon, n: int, rng: np.random.Generator, weights=None, iterations: int = 8) -> np.ndarray:
     """n points spread over polygon by a few rounds of weighted k-means on sample points, so
     that their Voronoi cells come out compact; weights make some cells larger than others."""

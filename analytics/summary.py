@@ -33,7 +33,7 @@ TICKET_FACTS = """
                max(occurred_at) FILTER (WHERE step = 'reopened') AS last_reopened_at,
                min(occurred_at) FILTER (WHERE step = 'escalated') AS escalated_at,
                count(*) FILTER (WHERE step = 'reopened') AS reopened,
-               arg_max(step, seq) AS last_step,
+               arg_max(step, (occurred_at, coalesce(seq, 0))) AS last_step,
                max(occurred_at) AS last_at
         FROM ticket_events GROUP BY ticket_id
     )
@@ -41,7 +41,8 @@ TICKET_FACTS = """
            t.department, s.filed_at, s.accepted_at, s.discussed_at, s.decided_at, s.rated_at,
            CASE WHEN s.last_reopened_at IS NULL OR s.last_published_at > s.last_reopened_at
                 THEN s.last_published_at END AS published_at,
-           s.escalated_at, coalesce(s.reopened, 0) AS reopened, s.last_step, s.last_at
+           s.escalated_at, coalesce(s.reopened, 0) AS reopened, s.last_reopened_at AS reopened_at,
+           s.last_step, s.last_at
     FROM tickets t
     LEFT JOIN steps s USING (ticket_id)
     LEFT JOIN grids g ON g.grid_id = t.grid_id

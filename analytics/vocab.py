@@ -119,6 +119,18 @@ REDEMPTION_CATEGORIES = {
     "subsidy": "优惠补贴",
 }
 
+# The 8 groups assessed separately (分类考核): four of people, four of organisations.
+CREDIT_GROUPS = {
+    "community_worker": "社区工作者",
+    "grid_worker": "网格员",
+    "party_member": "党员",
+    "resident": "居民",
+    "market_entity": "市场主体",
+    "co_building_unit": "共建单位",
+    "property_company": "物业企业",
+    "social_org": "社会组织",
+}
+
 PROPERTY_EVALUATORS = {"residents": "居民评议", "community": "社区评议", "subdistrict": "街道评议"}
 
 WISH_CATEGORIES = {

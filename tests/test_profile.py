@@ -25,9 +25,9 @@ def con(tmp_path):
         INSERT INTO tickets (ticket_id, grid_id, category, channel, title) VALUES
             ('T1', 'G1', 'noise', 'hotline', 'a'), ('T2', 'G1', 'noise', 'hotline', 'b'), ('T3', 'G3', 'noise', 'hotline', 'c'),
             ('T4', 'G3', 'noise', 'hotline', 'd');
-        INSERT INTO ticket_events VALUES ('T1', 1, 'filed', '2025-12-31 23:59', NULL, NULL),
-            ('T2', 1, 'filed', '2026-01-01 00:00', NULL, NULL), ('T2', 2, 'accepted', '2026-01-02 09:00', NULL, NULL),
-            ('T3', 1, 'filed', '2026-03-31 18:00', NULL, NULL), ('T4', 1, 'filed', '2026-04-01 08:00', NULL, NULL);
+        INSERT INTO ticket_events (ticket_id, step, occurred_at) VALUES ('T1', 'filed', '2025-12-31 23:59'),
+            ('T2', 'filed', '2026-01-01 00:00'), ('T2', 'accepted', '2026-01-02 09:00'),
+            ('T3', 'filed', '2026-03-31 18:00'), ('T4', 'filed', '2026-04-01 08:00');
         INSERT INTO redemption_scenarios VALUES ('S01', '兑换大米', 'goods', 50, 30, NULL, NULL);
         INSERT INTO redemptions VALUES (1, 'P1', 'S01', 50, '2025-12-31 10:00'), (2, 'P1', 'S01', 50, '2026-02-01 10:00'),
             (3, 'P2', 'S01', 50, '2026-03-31 23:00'), (4, 'P2', 'S01', 50, '2026-04-01 00:00');

@@ -1,0 +1,323 @@
+"""Tickets through the six steps of 五单一公开: volume, speed, ratings, escalations, backlog and
+data-quality flags. Every function takes a connection, a period and a scope.
+
+A ticket's time at each step is when it first reached it; it is resolved when published (its
+last publication, unless it was reopened afterwards). Tickets without a grid are only visible
+to a county-wide scope.
+"""
+
+import pandas as pd
+
+from . import settings, summary, vocab
+from .period import COUNTY, IN_SCOPE, Scope, parse_period
+
+STEP_PAIRS = list(zip(vocab.WORKFLOW_STEPS[:-1], vocab.WORKFLOW_STEPS[1:]))
+
+# Ticket scope: county-wide viewers also see tickets whose grid is missing.
+_TICKET_SCOPE = "(" + IN_SCOPE.format(col="f.grid_id") + " OR ($all_grids AND f.grid_id IS NULL))"
+
+_GROUPS = {
+    "grid": ("f.grid_id, g.name AS grid_name, f.community_id, c.name AS community_name", "f.grid_id IS NOT NULL"),
+    "community": ("f.community_id, c.name AS community_name", "f.community_id IS NOT NULL"),
+    "category": ("f.category", "true"),
+    "channel": ("f.channel", "true"),
+    "county": ("'county' AS county", "true"),
+}
+_LABELS = {"category": vocab.TICKET_CATEGORIES, "channel": vocab.TICKET_CHANNELS}
+
+
+def _facts(con) -> str:
+    return summary.relation(con, "summary_ticket_facts")
+
+
+def _params(con, period, scope: Scope) -> dict:
+    return {"start": period.start, "end": period.end, **scope.params(con)}
+
+
+def _with_label(frame: pd.DataFrame, by: str) -> pd.DataFrame:
+    if by in _LABELS:
+        frame.insert(1, f"{by}_label", frame[by].map(_LABELS[by]).fillna(frame[by]))
+    return frame
+
+
+def _check_by(by: str) -> None:
+    if by not in _GROUPS:
+        raise ValueError(f"不支持的分组 {by!r},可选: {', '.join(_GROUPS)}")
+
+
+def ticket_resolution(con, period, scope: Scope = COUNTY, by: str = "grid") -> pd.DataFrame:
+    """Resolution time of the tickets published in the period, by grid, community, category,
+    channel or for the county.
+
+    Columns: the group's columns (grid: grid_id, grid_name, community_id, community_name);
+    tickets (published in the period); median_days and p90_days (filed to published, in days,
+    linear interpolation as quantile_cont); mean_days. Tickets with no 'filed' step are left
+    out (they are listed by data_quality_flags).
+    """
+    _check_by(by)
+    period = parse_period(period)
+    keys, not_null = _GROUPS[by]
+    frame = con.execute(f"""
+        WITH done AS (
+            SELECT f.*, epoch(f.published_at - f.filed_at) / 86400.0 AS days
+            FROM {_facts(con)} f
+            WHERE f.published_at >= $start AND f.published_at < $end AND f.filed_at IS NOT NULL
+              AND {_TICKET_SCOPE}
+        )
+        SELECT {keys}, count(*) AS tickets,
+               quantile_cont(days, 0.5) AS median_days, quantile_cont(days, 0.9) AS p90_days,
+               avg(days) AS mean_days
+        FROM done f LEFT JOIN grids g ON g.grid_id = f.grid_id
+        LEFT JOIN communities c ON c.community_id = f.community_id
+        WHERE {not_null}
+        GROUP BY ALL ORDER BY ALL
+    """, _params(con, period, scope)).df()
+    return _with_label(frame, by)
+
+
+def step_durations(con, period, scope: Scope = COUNTY) -> pd.DataFrame:
+    """Time between consecutive steps for the tickets published in the period.
+
+    One row per step pair (filed→accepted, accepted→discussed, discussed→decided,
+    decided→rated, rated→published): from_step, to_step, label, tickets (with both steps),
+    median_hours, p90_hours, bottleneck (true for the pair with the longest median). A ticket
+    that skipped a step has no figure for the two pairs around it.
+    """
+    period = parse_period(period)
+    parts = [
+        f"SELECT '{a}' AS from_step, '{b}' AS to_step, {k} AS ord, "
+        f"epoch(f.{b}_at - f.{a}_at) / 3600.0 AS hours FROM done f "
+        f"WHERE f.{a}_at IS NOT NULL AND f.{b}_at IS NOT NULL"
+        for k, (a, b) in enumerate(STEP_PAIRS)
+    ]
+    frame = con.execute(f"""
+        WITH done AS (
+            SELECT * FROM {_facts(con)} f
+            WHERE f.published_at >= $start AND f.published_at < $end AND {_TICKET_SCOPE}
+        ),
+        pairs AS ({" UNION ALL ".join(parts)})
+        SELECT from_step, to_step, count(hours) AS tickets,
+               quantile_cont(hours, 0.5) AS median_hours, quantile_cont(hours, 0.9) AS p90_hours
+        FROM pairs GROUP BY from_step, to_step, ord ORDER BY ord
+    """, _params(con, period, scope)).df()
+    frame = pd.DataFrame({"from_step": [a for a, _ in STEP_PAIRS], "to_step": [b for _, b in STEP_PAIRS]}).merge(
+        frame, on=["from_step", "to_step"], how="left")
+    frame["tickets"] = frame["tickets"].fillna(0).astype(int)
+    frame.insert(2, "label", [f"{vocab.TICKET_STEPS[a]}→{vocab.TICKET_STEPS[b]}" for a, b in STEP_PAIRS])
+    longest = frame["median_hours"].max()
+    frame["bottleneck"] = frame["median_hours"].eq(longest) & frame["median_hours"].notna()
+    return frame
+
+
+def ticket_funnel(con, period, scope: Scope = COUNTY) -> pd.DataFrame:
+    """The six-step funnel of the tickets filed in the period: step, label, reached (tickets
+    that reached the step by now), share (of those filed, 0-1)."""
+    period = parse_period(period)
+    reached = ", ".join(f"count(f.{s}_at) AS {s}" for s in vocab.WORKFLOW_STEPS)
+    row = con.execute(f"""
+        SELECT {reached} FROM {_facts(con)} f
+        WHERE f.filed_at >= $start AND f.filed_at < $end AND {_TICKET_SCOPE}
+    """, _params(con, period, scope)).fetchone()
+    filed = row[0]
+    return pd.DataFrame({
+        "step": vocab.WORKFLOW_STEPS,
+        "label": [vocab.TICKET_STEPS[s] for s in vocab.WORKFLOW_STEPS],
+        "reached": list(row),
+        "share": [n / filed if filed else 0.0 for n in row],
+    })
+
+
+_RATINGS = """
+    WITH done AS (
+        SELECT f.ticket_id, f.grid_id FROM {facts} f
+        WHERE f.published_at >= $start AND f.published_at < $end AND {scope}
+    )
+    SELECT {keys}, count(DISTINCT d.ticket_id) AS tickets, count(DISTINCT r.ticket_id) AS tickets_rated,
+           count(r.score) AS ratings, avg(r.score) AS mean_score
+    FROM done d LEFT JOIN ticket_ratings r USING (ticket_id)
+    {where}
+    GROUP BY ALL ORDER BY ALL
+"""
+
+
+def ticket_ratings(con, period, scope: Scope = COUNTY) -> pd.DataFrame:
+    """Ratings (党员群众评单) of the tickets published in the period, overall and by rater kind.
+
+    Columns: rater_kind ('all', 'party_member', 'resident'), label, tickets (published),
+    tickets_rated (with at least one rating of that kind), share_rated (0-1), ratings,
+    mean_score (1-5).
+    """
+    period = parse_period(period)
+    params = _params(con, period, scope)
+    overall = con.execute(_RATINGS.format(facts=_facts(con), scope=_TICKET_SCOPE, keys="'all' AS rater_kind",
+                                          where=""), params).df()
+    kinds = []
+    for kind in vocab.RATER_KINDS:
+        frame = con.execute(_RATINGS.format(
+            facts=_facts(con), scope=_TICKET_SCOPE, keys="$kind AS rater_kind",
+            where="WHERE r.rater_kind = $kind OR r.rater_kind IS NULL"), {**params, "kind": kind}).df()
+        frame["tickets"] = overall["tickets"].iat[0]
+        kinds.append(frame)
+    out = pd.concat([overall, *kinds], ignore_index=True)
+    out.insert(1, "label", out["rater_kind"].map({"all": "全部", **vocab.RATER_KINDS}))
+    out["share_rated"] = (out["tickets_rated"] / out["tickets"]).where(out["tickets"] > 0, 0.0)
+    return out[["rater_kind", "label", "tickets", "tickets_rated", "share_rated", "ratings", "mean_score"]]
+
+
+def ticket_ratings_by_grid(con, period, scope: Scope = COUNTY) -> pd.DataFrame:
+    """Per grid: grid_id, tickets (published in the period), tickets_rated, ratings, mean_score (1-5)."""
+    period = parse_period(period)
+    return con.execute(_RATINGS.format(facts=_facts(con), scope=_TICKET_SCOPE, keys="d.grid_id",
+                                       where="WHERE d.grid_id IS NOT NULL"), _params(con, period, scope)).df()
+
+
+def decision_publication(con, period, scope: Scope = COUNTY) -> pd.DataFrame:
+    """结果公开: of the tickets decided in the period, how many are published and how fast.
+
+    One row: decided, published, share_published (0-1), median_lag_days and p90_lag_days
+    (decided to published, 天).
+    """
+    period = parse_period(period)
+    return con.execute(f"""
+        SELECT count(*) AS decided, count(f.published_at) AS published,
+               coalesce(count(f.published_at) / nullif(count(*), 0), 0) AS share_published,
+               quantile_cont(epoch(f.published_at - f.decided_at) / 86400.0, 0.5) AS median_lag_days,
+               quantile_cont(epoch(f.published_at - f.decided_at) / 86400.0, 0.9) AS p90_lag_days
+        FROM {_facts(con)} f
+        WHERE f.decided_at >= $start AND f.decided_at < $end AND {_TICKET_SCOPE}
+    """, _params(con, period, scope)).df()
+
+
+def escalations(con, period, scope: Scope = COUNTY) -> pd.DataFrame:
+    """网格约请: tickets escalated to a department in the period, by department.
+
+    Columns: department, department_label, escalations (tickets), resolved (published by now),
+    median_days (filed to published of the resolved ones, 天).
+    """
+    period = parse_period(period)
+    frame = con.execute(f"""
+        SELECT coalesce(f.department, 'unknown') AS department, count(*) AS escalations,
+               count(f.published_at) AS resolved,
+               quantile_cont(epoch(f.published_at - f.filed_at) / 86400.0, 0.5) AS median_days
+        FROM {_facts(con)} f
+        WHERE f.escalated_at >= $start AND f.escalated_at < $end AND {_TICKET_SCOPE}
+        GROUP BY 1 ORDER BY escalations DESC, department
+    """, _params(con, period, scope)).df()
+    frame.insert(1, "department_label", frame["department"].map({**vocab.DEPARTMENTS, "unknown": "未注明"}))
+    return frame
+
+
+def open_tickets(con, period, scope: Scope = COUNTY) -> pd.DataFrame:
+    """The backlog at the end of the period: tickets filed before it and not published by it.
+
+    Columns: ticket_id, title, grid_id, grid_name, community_name, category, category_label,
+    current_step (the last of the six steps reached by then), step_label, filed_at, age_days
+    (from filing to the period end, 天). Oldest first.
+    """
+    period = parse_period(period)
+    steps = " ".join(f"WHEN f.{s}_at < $end THEN '{s}'" for s in reversed(vocab.WORKFLOW_STEPS[:-1]))
+    frame = con.execute(f"""
+        SELECT f.ticket_id, t.title, f.grid_id, g.name AS grid_name, c.name AS community_name, f.category,
+               CASE {steps} END AS current_step, f.filed_at,
+               epoch($end::TIMESTAMP - f.filed_at) / 86400.0 AS age_days
+        FROM {_facts(con)} f JOIN tickets t USING (ticket_id)
+        LEFT JOIN grids g ON g.grid_id = f.grid_id LEFT JOIN communities c ON c.community_id = f.community_id
+        WHERE f.filed_at < $end AND (f.published_at IS NULL OR f.published_at >= $end) AND {_TICKET_SCOPE}
+        ORDER BY f.filed_at, f.ticket_id
+    """, {"end": period.end, **scope.params(con)}).df()
+    frame.insert(6, "category_label", frame["category"].map(vocab.TICKET_CATEGORIES))
+    frame.insert(8, "step_label", frame["current_step"].map(vocab.TICKET_STEPS))
+    return frame
+
+
+def ticket_backlog(con, period, scope: Scope = COUNTY) -> pd.DataFrame:
+    """The backlog at the end of the period by current step: current_step, step_label,
+    tickets, median_age_days, max_age_days (天). Steps without open tickets are listed with 0."""
+    backlog = open_tickets(con, period, scope)
+    grouped = backlog.groupby("current_step")["age_days"].agg(["size", "median", "max"])
+    frame = pd.DataFrame({"current_step": vocab.WORKFLOW_STEPS[:-1]})
+    frame["step_label"] = frame["current_step"].map(vocab.TICKET_STEPS)
+    frame["tickets"] = frame["current_step"].map(grouped["size"]).fillna(0).astype(int)
+    frame["median_age_days"] = frame["current_step"].map(grouped["median"])
+    frame["max_age_days"] = frame["current_step"].map(grouped["max"])
+    return frame
+
+
+QUALITY_FLAGS = {
+    "too_fast": "办结过快",
+    "out_of_order": "步骤顺序错乱",
+    "missing_grid": "缺少网格",
+    "unknown_grid": "网格不存在",
+    "no_filed_step": "缺少提单记录",
+    "unknown_person": "人员不在登记册",
+    "unknown_subject": "积分对象不存在",
+    "unknown_indicator": "指标不存在",
+    "dangling_reversal": "冲正对象不存在",
+}
+
+
+def data_quality_flags(con, period, scope: Scope = COUNTY, *,
+                       too_fast_minutes: float = settings.TOO_FAST_MINUTES) -> pd.DataFrame:
+    """Records that look wrong, one row per problem, shown rather than silently dropped.
+
+    Tickets filed in the period (or with no filing, last touched in it): too_fast (published
+    within too_fast_minutes of filing), out_of_order (a step earlier than the step before it),
+    missing_grid, unknown_grid, no_filed_step, unknown_person (an actor or filer not in the
+    register). Ledger events in the period: unknown_subject, unknown_indicator,
+    dangling_reversal. Columns: source ('ticket'/'credit'), record_id, grid_id, flag,
+    flag_label, reason.
+    """
+    period = parse_period(period)
+    order_checks = " OR ".join(f"f.{b}_at < f.{a}_at" for a, b in STEP_PAIRS)
+    frame = con.execute(f"""
+        WITH f AS (
+            SELECT f.* FROM {_facts(con)} f
+            WHERE coalesce(f.filed_at, f.last_at) >= $start AND coalesce(f.filed_at, f.last_at) < $end
+              AND {_TICKET_SCOPE}
+        ),
+        people_ids AS (SELECT person_id FROM people),
+        unknown_people AS (
+            SELECT DISTINCT e.ticket_id, e.actor_id AS person FROM ticket_events e JOIN f USING (ticket_id)
+            WHERE e.actor_id IS NOT NULL AND e.actor_id NOT IN (SELECT person_id FROM people_ids)
+            UNION
+            SELECT t.ticket_id, t.filed_by FROM tickets t JOIN f USING (ticket_id)
+            WHERE t.filed_by IS NOT NULL AND t.filed_by NOT IN (SELECT person_id FROM people_ids)
+        ),
+        ev AS (
+            SELECT e.*, coalesce(p.grid_id, o.grid_id) AS grid_id, p.person_id IS NOT NULL OR o.org_id IS NOT NULL AS known
+            FROM credit_events e
+            LEFT JOIN people p ON e.subject_type = 'person' AND p.person_id = e.subject_id
+            LEFT JOIN organizations o ON e.subject_type = 'org' AND o.org_id = e.subject_id
+            WHERE e.occurred_at >= $start AND e.occurred_at < $end
+        )
+        SELECT 'ticket' AS source, ticket_id AS record_id, grid_id, 'too_fast' AS flag,
+               '从提单到结果公开仅用 ' || round(epoch(published_at - filed_at) / 60)::INT || ' 分钟' AS reason
+        FROM f WHERE epoch(published_at - filed_at) < $too_fast * 60
+        UNION ALL
+        SELECT 'ticket', ticket_id, grid_id, 'out_of_order', '后一步骤的时间早于前一步骤' FROM f WHERE {order_checks}
+        UNION ALL
+        SELECT 'ticket', ticket_id, NULL, 'missing_grid', '工单未填写所属网格' FROM f WHERE grid_id IS NULL
+        UNION ALL
+        SELECT 'ticket', ticket_id, grid_id, 'unknown_grid', '所属网格 ' || grid_id || ' 不存在'
+        FROM f WHERE grid_id IS NOT NULL AND community_id IS NULL
+        UNION ALL
+        SELECT 'ticket', ticket_id, grid_id, 'no_filed_step', '状态记录中没有居民提单' FROM f WHERE filed_at IS NULL
+        UNION ALL
+        SELECT 'ticket', u.ticket_id, f.grid_id, 'unknown_person', '人员编号 ' || u.person || ' 不在居民登记册中'
+        FROM unknown_people u JOIN f USING (ticket_id)
+        UNION ALL
+        SELECT 'credit', event_id::VARCHAR, grid_id, 'unknown_subject', '积分对象 ' || subject_id || ' 不存在'
+        FROM ev WHERE NOT known AND $all_grids
+        UNION ALL
+        SELECT 'credit', event_id::VARCHAR, grid_id, 'unknown_indicator', '指标 ' || indicator_code || ' 不在指标目录中'
+        FROM ev WHERE indicator_code NOT IN (SELECT indicator_code FROM credit_indicators)
+          AND (known AND {IN_SCOPE.format(col="grid_id")} OR (NOT known AND $all_grids))
+        UNION ALL
+        SELECT 'credit', event_id::VARCHAR, grid_id, 'dangling_reversal', '冲正的原记录 ' || reverses_event_id || ' 不存在'
+        FROM ev WHERE reverses_event_id IS NOT NULL
+          AND reverses_event_id NOT IN (SELECT event_id FROM credit_events)
+          AND (known AND {IN_SCOPE.format(col="grid_id")} OR (NOT known AND $all_grids))
+        ORDER BY source DESC, flag, record_id
+    """, {**_params(con, period, scope), "too_fast": too_fast_minutes}).df()
+    frame.insert(4, "flag_label", frame["flag"].map(QUALITY_FLAGS))
+    return frame
