@@ -7,7 +7,8 @@ from pathlib import Path
 
 import duckdb
 
-from . import db, demo
+from . import db, demo, summary
+from .period import parse_period, parse_scope
 
 
 def _date(text: str) -> dt.date:
@@ -59,6 +60,53 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def cmd_refresh(args) -> int:
+    with db.connect(args.db) as con:
+        db.migrate(con)
+        counts = summary.refresh(con)
+    print("已重建汇总表: " + ", ".join(f"{name} {n:,} 行" for name, n in counts.items()))
+    return 0
+
+
+def _write_frame(frame, fmt: str, out: Path | None) -> None:
+    if fmt == "csv":
+        text = frame.to_csv(index=False)
+        out.write_text(text, encoding="utf-8-sig") if out else sys.stdout.write(text)
+    elif fmt == "json":
+        text = frame.to_json(orient="records", force_ascii=False, date_format="iso", indent=1)
+        out.write_text(text, encoding="utf-8") if out else sys.stdout.write(text + "\n")
+    else:
+        if out is None:
+            raise ValueError("xlsx 格式需要用 --out 指定输出文件")
+        frame.to_excel(out, index=False, engine="openpyxl")
+
+
+def cmd_metric(args) -> int:
+    from . import metrics
+
+    if args.docs:
+        Path(args.docs).write_text(metrics.render_markdown(), encoding="utf-8")
+        print(f"指标说明已写入 {args.docs}")
+        return 0
+    if args.list or not args.name:
+        width = max(len(m.id) for m in metrics.REGISTRY)
+        for m in metrics.REGISTRY:
+            print(f"{m.id:<{width}}  {m.area}  {m.name}  ({m.unit})")
+        return 0
+    if not args.period:
+        raise ValueError("请用 --period 指定统计期,例如 2026Q3、2026-09 或 2026-07-01..2026-09-30")
+    metric = metrics.get(args.name)
+    period, scope = parse_period(args.period), parse_scope(args.scope)
+    if not Path(args.db).exists():
+        raise ValueError(f"数据库文件不存在: {args.db}")
+    with db.connect(args.db, read_only=True) as con:
+        frame = metric.compute(con, period, scope, grid_id=args.grid)
+    _write_frame(frame, args.format, args.out)
+    if args.out:
+        print(f"{metric.name}({period.label_zh}): {len(frame):,} 行,已写入 {args.out}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m analytics", description="网格治理驾驶舱 命令行工具")
     sub = parser.add_subparsers(dest="command", required=True, metavar="命令")
@@ -74,12 +122,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--end", type=_date, default=None, help="数据截至日期 YYYY-MM-DD,默认今天")
     p.add_argument("--force", action="store_true", help="覆盖已有的非演示数据库")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("refresh", help="由基础表重建全部汇总表(用其他工具或 SQL 写入数据之后)")
+    p.add_argument("--db", type=Path, default=db.default_db_path(), help="数据库文件路径")
+    p.set_defaults(func=cmd_refresh)
+
+    p = sub.add_parser("metric", help="计算一个指标并输出 CSV/XLSX/JSON;--list 列出全部指标")
+    p.add_argument("name", nargs="?", help="指标编号,如 grid-credit-ranking")
+    p.add_argument("--list", action="store_true", help="列出全部指标及中文名称")
+    p.add_argument("--docs", metavar="FILE", help="把指标说明写成 Markdown 文件")
+    p.add_argument("--db", type=Path, default=db.default_db_path(), help="数据库文件路径")
+    p.add_argument("--period", help="统计期: 2026Q3、2026-09 或 2026-07-01..2026-09-30")
+    p.add_argument("--scope", default="", help="范围: S:街道编号,C:社区编号,G:网格编号(逗号分隔),默认全县")
+    p.add_argument("--grid", help="网格编号(网格积分明细等指标需要)")
+    p.add_argument("--format", choices=["csv", "xlsx", "json"], default="csv", help="输出格式,默认 csv")
+    p.add_argument("--out", type=Path, help="输出文件,默认打印到屏幕(xlsx 必须指定)")
+    p.set_defaults(func=cmd_metric)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except (ValueError, duckdb.Error) as exc:
+        print(f"错误: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

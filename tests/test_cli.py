@@ -75,3 +75,53 @@ def test_a_file_that_is_not_a_database_is_refused(tmp_path):
     assert result.returncode == 2
     assert "不是本系统的数据库文件" in result.stderr
     assert path.read_text() == "这不是数据库"
+
+
+def test_metric_csv_from_a_database_built_with_plain_sql(tmp_path):
+    """The way another tool would load data: init, plain SQL, refresh, then the CSVs."""
+    import csv
+    import io
+
+    from tests.test_credit import EXPECTED_Q3, SETUP as CREDIT_SETUP
+
+    path = tmp_path / "hand.duckdb"
+    assert run("init", "--db", str(path)).returncode == 0
+    with db.connect(path) as con:
+        con.execute(CREDIT_SETUP)
+    refreshed = run("refresh", "--db", str(path))
+    assert refreshed.returncode == 0, refreshed.stderr
+    result = run("metric", "grid-credit-ranking", "--db", str(path), "--period", "2026Q3")
+    assert result.returncode == 0, result.stderr
+    table = list(csv.DictReader(io.StringIO(result.stdout)))
+    got = [(r["grid_id"], int(r["residents"]), float(r["points"]), float(r["avg_credit"]), int(r["rank"]),
+            int(r["prev_rank"]), int(r["rank_change"]), r["red_flag"] == "True") for r in table]
+    assert got == EXPECTED_Q3
+    assert {r["community_id"] for r in table} == {"C1", "C2"}
+
+
+def test_metric_formats_list_and_errors(tmp_path, small_path):
+    listing = run("metric", "--list")
+    assert listing.returncode == 0 and "grid-credit-ranking" in listing.stdout and "网格信用积分排名" in listing.stdout
+    for fmt in ("csv", "json", "xlsx"):
+        out = tmp_path / f"r.{fmt}"
+        result = run("metric", "ticket-resolution", "--db", str(small_path), "--period", "2026Q3",
+                     "--format", fmt, "--out", str(out))
+        assert result.returncode == 0, result.stderr
+        assert out.stat().st_size > 100
+    import openpyxl
+    sheet = openpyxl.load_workbook(tmp_path / "r.xlsx").active
+    assert [c.value for c in sheet[1]][:4] == ["grid_id", "grid_name", "community_id", "community_name"]
+    for args, message in [
+        (["metric", "no-such-metric", "--period", "2026Q3"], "未知的指标"),
+        (["metric", "ticket-resolution", "--period", "2026Q9"], "无法识别的统计期"),
+        (["metric", "ticket-resolution", "--period", "2026Q3", "--scope", "C:999"], "未知的社区编号: 999"),
+        (["metric", "grid-ledger", "--period", "2026Q3"], "需要指定网格编号"),
+    ]:
+        result = run(*args, "--db", str(small_path))
+        assert result.returncode == 2 and message in result.stderr, result.stderr
+
+
+def test_metric_dictionary_document_is_current():
+    from analytics import metrics
+
+    assert (ROOT / "docs" / "metrics.md").read_text(encoding="utf-8") == metrics.render_markdown()

@@ -1,0 +1,323 @@
+"""Service positions (服务进网格): facilities, the 10-minute service circle, charging supply,
+property-service evaluations (三评两公示) and micro-wishes (微心愿).
+
+A facility counts for a period when it opened on or before the period's last day (an unknown
+opening date counts as open). A facility is in scope when its grid is; one recorded without a
+grid is in scope when any grid of its community is.
+"""
+
+import re
+
+import pandas as pd
+
+from . import settings, vocab
+from .period import COUNTY, IN_SCOPE, parse_period
+
+# Tickets about e-bike parking and charging: the demand beside the charging supply.
+CHARGING_TICKET_CATEGORY = "parking_charging"
+
+# Mean earth radius (IUGG), for great-circle distances.
+EARTH_RADIUS_METRES = 6_371_008.8
+
+_COMMUNITY_IN_SCOPE = f"""EXISTS (SELECT 1 FROM grids sg WHERE sg.community_id = {{community}}
+                                  AND {IN_SCOPE.format(col="sg.grid_id")})"""
+
+_FACILITY_IN_SCOPE = f"""CASE WHEN f.grid_id IS NOT NULL THEN {IN_SCOPE.format(col="f.grid_id")}
+                              ELSE {_COMMUNITY_IN_SCOPE.format(community="f.community_id")} END"""
+
+_OPEN = "(f.opened_on IS NULL OR f.opened_on <= $last_day)"
+
+# Great-circle distance in metres between (b.lat, b.lon) and (f.lat, f.lon), by haversine.
+_HAVERSINE = """2 * $radius * asin(least(1, sqrt(
+        pow(sin(radians(f.lat - b.lat) / 2), 2)
+        + cos(radians(b.lat)) * cos(radians(f.lat)) * pow(sin(radians(f.lon - b.lon) / 2), 2))))"""
+
+# Per building of an in-scope grid: its distance to the nearest service-circle facility open
+# by the period's last day, wherever that facility is (null without coordinates or facilities).
+_NEAREST = f"""
+    WITH circle AS (
+        SELECT f.lat, f.lon FROM facilities f
+        WHERE list_contains($circle_types, f.facility_type) AND {_OPEN}
+          AND f.lat IS NOT NULL AND f.lon IS NOT NULL
+    ),
+    nearest AS (
+        SELECT b.building_id, min({_HAVERSINE}) AS nearest_metres
+        FROM buildings b, circle f
+        WHERE b.lat IS NOT NULL AND b.lon IS NOT NULL AND {IN_SCOPE.format(col="b.grid_id")}
+        GROUP BY b.building_id
+    ),
+    building AS (
+        SELECT b.building_id, b.name AS building_name, b.grid_id, g.name AS grid_name,
+               g.community_id, c.name AS community_name, coalesce(b.households, 0) AS households,
+               n.nearest_metres, coalesce(n.nearest_metres <= $metres, false) AS covered
+        FROM buildings b
+        JOIN grids g ON g.grid_id = b.grid_id
+        LEFT JOIN communities c ON c.community_id = g.community_id
+        LEFT JOIN nearest n ON n.building_id = b.building_id
+        WHERE {IN_SCOPE.format(col="b.grid_id")}
+    )
+"""
+
+
+def _df(con, sql: str, params: dict) -> pd.DataFrame:
+    """Run sql binding only the parameters it names (DuckDB rejects unused ones)."""
+    used = set(re.findall(r"\$(\w+)", sql))
+    return con.execute(sql, {k: v for k, v in params.items() if k in used}).df()
+
+
+def _params(con, period, scope) -> dict:
+    return {"start": period.start, "end": period.end, "last_day": period.last_day, **scope.params(con)}
+
+
+def facility_counts(con, period, scope=COUNTY) -> pd.DataFrame:
+    """Facilities open by the period's last day, per community and facility type.
+
+    - community_id, community_name
+    - facility_type: the code; type_label: its Chinese name (vocab.FACILITY_TYPES)
+    - facilities: how many (处)
+    - capacity: the sum of their recorded capacities (seats, charging places …; 0 when none)
+
+    Every in-scope community has a row for every type of the vocabulary (zeros included), in
+    the order of community ids and of the vocabulary; a facility's community is its grid's.
+    Facilities of a type outside the vocabulary (or none) get rows of their own after those.
+    """
+    period = parse_period(period)
+    sql = f"""
+        WITH counted AS (
+            SELECT coalesce(g.community_id, f.community_id) AS community_id, f.facility_type,
+                   count(*) AS facilities, coalesce(sum(f.capacity), 0) AS capacity
+            FROM facilities f LEFT JOIN grids g ON g.grid_id = f.grid_id
+            WHERE {_OPEN} AND {_FACILITY_IN_SCOPE}
+            GROUP BY ALL
+        ),
+        types AS (
+            SELECT unnest($type_codes) AS facility_type, unnest($type_labels) AS type_label,
+                   generate_subscripts($type_codes, 1) AS sort
+        ),
+        cells AS (
+            SELECT c.community_id, c.name AS community_name, t.facility_type, t.type_label, t.sort
+            FROM communities c, types t
+            WHERE {_COMMUNITY_IN_SCOPE.format(community="c.community_id")}
+        )
+        SELECT coalesce(x.community_id, n.community_id) AS community_id,
+               coalesce(x.community_name, (SELECT name FROM communities WHERE community_id = n.community_id))
+                   AS community_name,
+               coalesce(x.facility_type, n.facility_type) AS facility_type,
+               coalesce(x.type_label, n.facility_type, $unknown) AS type_label,
+               coalesce(n.facilities, 0) AS facilities, coalesce(n.capacity, 0)::BIGINT AS capacity
+        FROM cells x FULL JOIN counted n ON n.community_id = x.community_id AND n.facility_type = x.facility_type
+        ORDER BY 1 NULLS LAST, x.sort NULLS LAST, 3
+    """
+    params = {**_params(con, period, scope), "type_codes": list(vocab.FACILITY_TYPES),
+              "type_labels": list(vocab.FACILITY_TYPES.values()), "unknown": "（未填写）"}
+    return _df(con, sql, params)
+
+
+def service_coverage(con, period, scope=COUNTY, metres: float = settings.SERVICE_CIRCLE_METRES,
+                     facility_types=settings.SERVICE_CIRCLE_FACILITIES) -> pd.DataFrame:
+    """The 10-minute party-mass service circle (10分钟党群服务圈), per in-scope grid.
+
+    A building is covered when a facility of `facility_types` (party service centres and red
+    stations) open by the period's last day lies within `metres` of it, great-circle distance
+    (haversine, earth radius 6,371,008.8 m). The facility may be in any grid or community.
+    A building without coordinates is not covered.
+
+    - grid_id, grid_name, community_id, community_name
+    - buildings: buildings in the grid (栋); households: their households (户, from buildings)
+    - buildings_covered, households_covered: of those, the covered ones
+    - building_share, household_share: covered / all (0–1; empty for a grid without buildings)
+
+    Every in-scope grid has a row, in the order of grid ids.
+    """
+    period = parse_period(period)
+    sql = _NEAREST + f"""
+        , per_grid AS (
+            SELECT grid_id, count(*) AS buildings, sum(households) AS households,
+                   count(*) FILTER (covered) AS buildings_covered,
+                   coalesce(sum(households) FILTER (covered), 0) AS households_covered
+            FROM building GROUP BY grid_id
+        )
+        SELECT g.grid_id, g.name AS grid_name, g.community_id, c.name AS community_name,
+               coalesce(p.buildings, 0) AS buildings, coalesce(p.households, 0)::BIGINT AS households,
+               coalesce(p.buildings_covered, 0) AS buildings_covered,
+               coalesce(p.households_covered, 0)::BIGINT AS households_covered,
+               p.buildings_covered / nullif(p.buildings, 0) AS building_share,
+               p.households_covered / nullif(p.households, 0) AS household_share
+        FROM grids g
+        LEFT JOIN communities c ON c.community_id = g.community_id
+        LEFT JOIN per_grid p ON p.grid_id = g.grid_id
+        WHERE {IN_SCOPE.format(col="g.grid_id")}
+        ORDER BY g.grid_id
+    """
+    params = {**_params(con, period, scope), "metres": float(metres), "radius": EARTH_RADIUS_METRES,
+              "circle_types": list(facility_types)}
+    return _df(con, sql, params)
+
+
+def uncovered_buildings(con, period, scope=COUNTY, metres: float = settings.SERVICE_CIRCLE_METRES,
+                        facility_types=settings.SERVICE_CIRCLE_FACILITIES) -> pd.DataFrame:
+    """The in-scope buildings outside the service circle (as in service_coverage).
+
+    - building_id, building_name, grid_id, grid_name, community_id, community_name
+    - households: the building's households (户)
+    - nearest_metres: distance to the nearest facility of `facility_types` open by the
+      period's last day (米; empty when there is none or the building has no coordinates)
+
+    Ordered by households, most first, then building id.
+    """
+    period = parse_period(period)
+    sql = _NEAREST + """
+        SELECT building_id, building_name, grid_id, grid_name, community_id, community_name,
+               households, nearest_metres
+        FROM building WHERE NOT covered
+        ORDER BY households DESC, building_id
+    """
+    params = {**_params(con, period, scope), "metres": float(metres), "radius": EARTH_RADIUS_METRES,
+              "circle_types": list(facility_types)}
+    return _df(con, sql, params)
+
+
+def charging_supply(con, period, scope=COUNTY, facility_types=settings.CHARGING_FACILITIES,
+                    ticket_category: str = CHARGING_TICKET_CATEGORY) -> pd.DataFrame:
+    """E-bike charging supply against demand, per in-scope grid.
+
+    - grid_id, grid_name, community_id, community_name
+    - households: the grid's households (户, grids.households)
+    - charging_piles, charging_sheds: charging piles and charging sheds in the grid open by the
+      period's last day (个)
+    - charging_facilities: facilities of `facility_types` (by default piles and sheds) open then
+    - supply_per_100_households: charging_facilities / households × 100 (empty without households)
+    - charging_tickets: tickets of `ticket_category` in the grid filed in the period (件)
+    - tickets_per_100_households: charging_tickets / households × 100 (empty without households)
+
+    Every in-scope grid has a row, in the order of grid ids.
+    """
+    period = parse_period(period)
+    sql = f"""
+        WITH supply AS (
+            SELECT f.grid_id, count(*) FILTER (f.facility_type = 'charging_pile') AS charging_piles,
+                   count(*) FILTER (f.facility_type = 'charging_shed') AS charging_sheds,
+                   count(*) FILTER (list_contains($charging_types, f.facility_type)) AS charging_facilities
+            FROM facilities f
+            WHERE {_OPEN} AND f.grid_id IS NOT NULL
+            GROUP BY f.grid_id
+        ),
+        demand AS (
+            SELECT t.grid_id, count(DISTINCT t.ticket_id) AS charging_tickets
+            FROM tickets t JOIN ticket_events e ON e.ticket_id = t.ticket_id
+            WHERE t.category = $ticket_category AND e.step = 'filed'
+              AND e.occurred_at >= $start AND e.occurred_at < $end
+            GROUP BY t.grid_id
+        )
+        SELECT g.grid_id, g.name AS grid_name, g.community_id, c.name AS community_name,
+               g.households, coalesce(s.charging_piles, 0) AS charging_piles,
+               coalesce(s.charging_sheds, 0) AS charging_sheds,
+               coalesce(s.charging_facilities, 0) AS charging_facilities,
+               coalesce(s.charging_facilities, 0) / nullif(g.households, 0) * 100 AS supply_per_100_households,
+               coalesce(d.charging_tickets, 0) AS charging_tickets,
+               coalesce(d.charging_tickets, 0) / nullif(g.households, 0) * 100 AS tickets_per_100_households
+        FROM grids g
+        LEFT JOIN communities c ON c.community_id = g.community_id
+        LEFT JOIN supply s ON s.grid_id = g.grid_id
+        LEFT JOIN demand d ON d.grid_id = g.grid_id
+        WHERE {IN_SCOPE.format(col="g.grid_id")}
+        ORDER BY g.grid_id
+    """
+    params = {**_params(con, period, scope), "charging_types": list(facility_types),
+              "ticket_category": ticket_category}
+    return _df(con, sql, params)
+
+
+def _quarters(period) -> list[str]:
+    """The quarters overlapping the period, as 'YYYYQn'."""
+    labels = []
+    for month in period.months():
+        label = f"{month.start.year}Q{(month.start.month - 1) // 3 + 1}"
+        if label not in labels:
+            labels.append(label)
+    return labels
+
+
+def property_scores(con, period, scope=COUNTY) -> pd.DataFrame:
+    """三评两公示: the evaluations of each property company, per quarter overlapping the period.
+
+    - org_id, company_name, has_party_branch (bool), community_id, community_name
+    - quarter: 'YYYYQn'
+    - residents_score, community_score, subdistrict_score: the evaluations by residents, the
+      community and the subdistrict (0–100 分; empty when not given)
+    - evaluations: how many of the three were given
+    - mean_score: the mean of the given ones (分; empty when none)
+
+    One row per in-scope property company (organizations of type property_company whose grid
+    is in scope) and quarter, evaluated or not, ordered by org_id and quarter.
+    """
+    period = parse_period(period)
+    sql = f"""
+        WITH scores AS (
+            SELECT org_id, quarter,
+                   max(score) FILTER (evaluator = 'residents')::DOUBLE AS residents_score,
+                   max(score) FILTER (evaluator = 'community')::DOUBLE AS community_score,
+                   max(score) FILTER (evaluator = 'subdistrict')::DOUBLE AS subdistrict_score
+            FROM property_evaluations
+            WHERE list_contains($quarters, quarter) AND list_contains($evaluators, evaluator)
+            GROUP BY ALL
+        ),
+        quarters AS (SELECT unnest($quarters) AS quarter)
+        SELECT o.org_id, o.name AS company_name, o.has_party_branch, g.community_id,
+               c.name AS community_name, q.quarter,
+               s.residents_score, s.community_score, s.subdistrict_score,
+               (s.residents_score IS NOT NULL)::INTEGER + (s.community_score IS NOT NULL)::INTEGER
+                   + (s.subdistrict_score IS NOT NULL)::INTEGER AS evaluations,
+               list_avg([s.residents_score, s.community_score, s.subdistrict_score]) AS mean_score
+        FROM organizations o
+        CROSS JOIN quarters q
+        LEFT JOIN grids g ON g.grid_id = o.grid_id
+        LEFT JOIN communities c ON c.community_id = g.community_id
+        LEFT JOIN scores s ON s.org_id = o.org_id AND s.quarter = q.quarter
+        WHERE o.org_type = 'property_company' AND {IN_SCOPE.format(col="o.grid_id")}
+        ORDER BY o.org_id, q.quarter
+    """
+    params = {**_params(con, period, scope), "quarters": _quarters(period),
+              "evaluators": list(vocab.PROPERTY_EVALUATORS)}
+    return _df(con, sql, params)
+
+
+def micro_wish_summary(con, period, scope=COUNTY) -> pd.DataFrame:
+    """微心愿 per in-scope community (a wish belongs to its grid's community).
+
+    - community_id, community_name
+    - filed: wishes filed in the period (个)
+    - fulfilled: of those, the ones fulfilled by now (at any date, also after the period)
+    - fulfilled_share: fulfilled / filed (0–1; empty when none was filed)
+    - median_days_to_fulfil: median of fulfilled_at − filed_at over those fulfilled (天, with
+      fractions; empty when none)
+    - open_now: wishes filed before the period's end and not fulfilled by then, i.e. the
+      backlog at the end of the period (个)
+
+    Every in-scope community has a row (zeros included), in the order of community ids; only
+    the wishes of in-scope grids are counted.
+    """
+    period = parse_period(period)
+    sql = f"""
+        WITH wishes AS (
+            SELECT g.community_id, w.filed_at, w.fulfilled_at,
+                   w.filed_at >= $start AND w.filed_at < $end AS in_period,
+                   epoch(w.fulfilled_at - w.filed_at) / 86400 AS days
+            FROM micro_wishes w JOIN grids g ON g.grid_id = w.grid_id
+            WHERE w.filed_at < $end AND {IN_SCOPE.format(col="w.grid_id")}
+        ),
+        per_community AS (
+            SELECT community_id, count(*) FILTER (in_period) AS filed,
+                   count(*) FILTER (in_period AND fulfilled_at IS NOT NULL) AS fulfilled,
+                   quantile_cont(days, 0.5) FILTER (in_period) AS median_days_to_fulfil,
+                   count(*) FILTER (fulfilled_at IS NULL OR fulfilled_at >= $end) AS open_now
+            FROM wishes GROUP BY community_id
+        )
+        SELECT c.community_id, c.name AS community_name, coalesce(p.filed, 0) AS filed,
+               coalesce(p.fulfilled, 0) AS fulfilled, p.fulfilled / nullif(p.filed, 0) AS fulfilled_share,
+               p.median_days_to_fulfil, coalesce(p.open_now, 0) AS open_now
+        FROM communities c LEFT JOIN per_community p ON p.community_id = c.community_id
+        WHERE {_COMMUNITY_IN_SCOPE.format(community="c.community_id")}
+        ORDER BY c.community_id
+    """
+    return _df(con, sql, _params(con, period, scope))
