@@ -107,6 +107,12 @@ def cmd_metric(args) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    from . import bench
+
+    return bench.run(args.scale, args.db, args.period, args.repeat)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m analytics", description="网格治理驾驶舱 命令行工具")
     sub = parser.add_subparsers(dest="command", required=True, metavar="命令")
@@ -138,6 +144,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["csv", "xlsx", "json"], default="csv", help="输出格式,默认 csv")
     p.add_argument("--out", type=Path, help="输出文件,默认打印到屏幕(xlsx 必须指定)")
     p.set_defaults(func=cmd_metric)
+
+    p = sub.add_parser("bench", help="各页面指标用时:DuckDB 与直接用 pandas 计算对比")
+    p.add_argument("--scale", type=_positive, default=1.0, help="演示数据规模系数,默认 1")
+    p.add_argument("--db", type=Path, default=None, help="数据库文件,默认 data/bench-scale{规模}.duckdb(没有则生成)")
+    p.add_argument("--period", default=None, help="统计期,默认数据截至日之前最后一个完整季度")
+    p.add_argument("--repeat", type=int, default=5, help="每项计时次数,默认 5")
+    p.set_defaults(func=cmd_bench)
     return parser
 
 

@@ -5,7 +5,7 @@ import pandas as pd
 
 from . import settings, summary, vocab
 from .period import COUNTY, IN_SCOPE, Period, Scope, parse_period
-from .privacy import mask_names
+from .privacy import mask_names, mask_sql
 
 # Net points per grid in [$start, $end): from the month summary when the period is made of
 # whole months, otherwise from the ledger itself.
@@ -135,57 +135,40 @@ def excellent_grid_workers(con, period, scope: Scope = COUNTY, *,
     return out
 
 
-def _level_case() -> tuple[str, dict]:
-    """SQL CASE mapping a balance to its level code, thresholds bound as parameters."""
-    parts, params = [], {}
-    for k, (code, _, minimum) in enumerate(settings.CREDIT_LEVELS):
-        params[f"lvl_code_{k}"] = code
-        if minimum is None:
-            parts.append(f"ELSE $lvl_code_{k}")
-        else:
-            params[f"lvl_min_{k}"] = minimum
-            parts.append(f"WHEN balance >= $lvl_min_{k} THEN $lvl_code_{k}")
-    return "CASE " + " ".join(parts) + " END", params
-
-
 LEVEL_LABELS = {code: label for code, label, _ in settings.CREDIT_LEVELS}
 
-
-def person_balances(con, day_end, scope: Scope = COUNTY) -> pd.DataFrame:
-    """person_id, grid_id, balance (net points ever recorded before day_end, 分), level code.
-    People without any event have balance 0."""
-    case, params = _level_case()
-    return con.execute(f"""
-        WITH bal AS (
-            SELECT subject_id AS person_id, sum(points)::DOUBLE AS balance FROM credit_events
-            WHERE subject_type = 'person' AND occurred_at < $end GROUP BY 1
-        ),
-        people_bal AS (
-            SELECT p.person_id, p.grid_id, coalesce(b.balance, 0) AS balance
-            FROM people p LEFT JOIN bal b USING (person_id)
-            WHERE {IN_SCOPE.format(col="p.grid_id")}
-        )
-        SELECT person_id, grid_id, balance, {case} AS level FROM people_bal ORDER BY person_id
-    """, {"end": day_end, **params, **scope.params(con)}).df()
+# Net points ever, per person, before $end: from the ledger itself.
+_BALANCES = """
+    SELECT subject_id AS person_id, sum(points)::DOUBLE AS balance FROM credit_events
+    WHERE subject_type = 'person' AND occurred_at < $end GROUP BY 1
+"""
 
 
 def credit_level_distribution(con, period, scope: Scope = COUNTY) -> pd.DataFrame:
     """Residents by credit level at the end of the period: level, level_label, minimum
-    (分, empty for the lowest rung), people, share (0-1). Every rung is listed, top first."""
+    (分, empty for the lowest rung), people, share (0-1). Every rung is listed, top first.
+    A resident's balance is the net of all their points before the period end (0 if none)."""
     period = parse_period(period)
-    case, params = _level_case()
-    counts = dict(con.execute(f"""
-        WITH bal AS (
-            SELECT subject_id AS person_id, sum(points)::DOUBLE AS balance FROM credit_events
-            WHERE subject_type = 'person' AND occurred_at < $end GROUP BY 1
-        )
-        SELECT level, count(*) FROM (
-            SELECT {case.replace('balance', 'coalesce(b.balance, 0)')} AS level
+    params = {"end": period.end, **scope.params(con)}
+    if _whole_months(period) and summary.is_fresh(con):
+        # Residents without any event before the end have balance 0 and are added below.
+        found = dict(con.execute(f"""
+            SELECT level, sum(people)::BIGINT FROM summary_grid_month_levels
+            WHERE month = $last_month AND {IN_SCOPE.format(col="grid_id")} GROUP BY level
+        """, {"last_month": period.months()[-1].start, **scope.params(con)}).fetchall())
+        residents = con.execute(f"SELECT count(*) FROM people p WHERE {IN_SCOPE.format(col='p.grid_id')}",
+                                scope.params(con)).fetchone()[0]
+        zero_level = con.execute(f"SELECT {summary.level_case('0')}").fetchone()[0]
+        found[zero_level] = found.get(zero_level, 0) + residents - sum(found.values())
+    else:
+        found = dict(con.execute(f"""
+            WITH bal AS ({_BALANCES})
+            SELECT {summary.level_case("coalesce(b.balance, 0)")} AS level, count(*)
             FROM people p LEFT JOIN bal b USING (person_id) WHERE {IN_SCOPE.format(col="p.grid_id")}
-        ) GROUP BY level
-    """, {"end": period.end, **params, **scope.params(con)}).fetchall())
-    total = sum(counts.values())
-    rows = [(code, label, minimum, counts.get(code, 0), counts.get(code, 0) / total if total else 0.0)
+            GROUP BY level
+        """, params).fetchall())
+    total = sum(found.values())
+    rows = [(code, label, minimum, found.get(code, 0), found.get(code, 0) / total if total else 0.0)
             for code, label, minimum in settings.CREDIT_LEVELS]
     frame = pd.DataFrame(rows, columns=["level", "level_label", "minimum", "people", "share"])
     frame["minimum"] = frame["minimum"].astype("Int64")
@@ -200,26 +183,32 @@ def monthly_publication(con, period, scope: Scope = COUNTY) -> pd.DataFrame:
     No person id, ID number or phone number: the list is meant to be posted.
     """
     period = parse_period(period)
-    case, params = _level_case()
+    if _whole_months(period) and summary.is_fresh(con):
+        changed = f"""
+            SELECT person_id, sum(events) AS events, sum(points) AS points, arg_max(balance, month) AS balance
+            FROM summary_person_month
+            WHERE month >= $start AND month < $end AND {IN_SCOPE.format(col="grid_id")}
+            GROUP BY person_id
+        """
+    else:
+        changed = f"""
+            WITH period_points AS (
+                SELECT subject_id AS person_id, count(*) AS events, sum(points)::DOUBLE AS points
+                FROM credit_events
+                WHERE subject_type = 'person' AND occurred_at >= $start AND occurred_at < $end GROUP BY 1
+            ),
+            bal AS ({_BALANCES})
+            SELECT m.*, b.balance FROM period_points m JOIN bal b USING (person_id)
+        """
     frame = con.execute(f"""
-        WITH month_points AS (
-            SELECT subject_id AS person_id, count(*) AS events, sum(points)::DOUBLE AS points
-            FROM credit_events
-            WHERE subject_type = 'person' AND occurred_at >= $start AND occurred_at < $end GROUP BY 1
-        ),
-        bal AS (
-            SELECT subject_id AS person_id, sum(points)::DOUBLE AS balance FROM credit_events
-            WHERE subject_type = 'person' AND occurred_at < $end
-              AND subject_id IN (SELECT person_id FROM month_points) GROUP BY 1
-        )
-        SELECT c.name AS community_name, g.name AS grid_name, p.name, m.events, m.points, b.balance,
-               {case} AS level
-        FROM month_points m JOIN people p USING (person_id) JOIN bal b USING (person_id)
+        WITH changed AS ({changed})
+        SELECT c.name AS community_name, g.name AS grid_name, {mask_sql("p.name")} AS name,
+               m.events, m.points, m.balance, {summary.level_case("m.balance")} AS level
+        FROM changed m JOIN people p USING (person_id)
         JOIN grids g ON g.grid_id = p.grid_id JOIN communities c ON c.community_id = g.community_id
         WHERE {IN_SCOPE.format(col="p.grid_id")}
         ORDER BY c.community_id, g.grid_id, m.points DESC, p.person_id
-    """, {"start": period.start, "end": period.end, **params, **scope.params(con)}).df()
-    frame["name"] = mask_names(frame["name"])
+    """, {"start": period.start, "end": period.end, **scope.params(con)}).df()
     frame["level_label"] = frame.pop("level").map(LEVEL_LABELS)
     return frame
 

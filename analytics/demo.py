@@ -547,7 +547,8 @@ class _Builder:
         for comm in c.itertuples():
             idx = grids_of(comm.name)
             add("party_service_center", idx[0], f"{comm.name}党群服务中心", 200, early - pd.Timedelta(days=int(rng.integers(200, 2000))))
-            for k in range(int(rng.integers(3, 8))):
+            # Some communities are still building their "1+N" matrix: the circle has gaps.
+            for k in range(int(rng.integers(1, 5))):
                 opened = self.start + pd.Timedelta(days=int(rng.integers(-400, span_days)))
                 add("red_station", rng.choice(idx), f"{comm.name}红色驿站{k + 1}号", int(rng.integers(20, 60)), opened)
         halls = rng.choice(len(c), DELIBERATION_HALLS, replace=False)

@@ -16,5 +16,12 @@ def mask_name(name: str | None) -> str | None:
     return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
+def mask_sql(column: str) -> str:
+    """The same rule as a SQL expression, for long lists; a test keeps the two equal."""
+    c = f"trim({column})"
+    return (f"CASE WHEN length({c}) <= 1 THEN {c} WHEN length({c}) = 2 THEN left({c}, 1) || '*' "
+            f"ELSE left({c}, 1) || repeat('*', length({c}) - 2) || right({c}, 1) END")
+
+
 def mask_names(values: pd.Series) -> pd.Series:
     return values.map(mask_name)

@@ -8,6 +8,8 @@ a page slower but never wrong.
 
 import json
 
+from . import settings
+
 # One row per grid and month: the net points of the grid's registered residents.
 GRID_MONTH_CREDIT = """
     SELECT p.grid_id, date_trunc('month', e.occurred_at)::DATE AS month,
@@ -49,22 +51,65 @@ TICKET_FACTS = """
     LEFT JOIN communities c ON c.community_id = g.community_id
 """
 
+# One row per person and month with events: the month's events and net points, and the
+# balance (net points ever) at the month's end.
+PERSON_MONTH = """
+    WITH per_month AS (
+        SELECT e.subject_id AS person_id, date_trunc('month', e.occurred_at)::DATE AS month,
+               count(*) AS events, sum(e.points)::DOUBLE AS points
+        FROM credit_events e WHERE e.subject_type = 'person' GROUP BY ALL
+    )
+    SELECT m.person_id, p.grid_id, m.month, m.events, m.points,
+           sum(m.points) OVER (PARTITION BY m.person_id ORDER BY m.month) AS balance
+    FROM per_month m JOIN people p USING (person_id)
+"""
+
+
+def level_case(balance: str = "balance") -> str:
+    """SQL CASE giving the level code of a balance on the ladder of settings.CREDIT_LEVELS.
+    The ladder holds only numbers and codes from the settings module, never input."""
+    parts = []
+    for code, _, minimum in settings.CREDIT_LEVELS:
+        parts.append(f"ELSE '{code}'" if minimum is None else f"WHEN {balance} >= {float(minimum)!r} THEN '{code}'")
+    return "CASE " + " ".join(parts) + " END"
+
+
+# Registered residents per grid, month end and credit level; people who never had an event
+# are not counted here (their balance is 0: callers add them).
+GRID_MONTH_LEVELS = f"""
+    WITH spans AS (
+        SELECT grid_id, month, balance,
+               lead(month) OVER (PARTITION BY person_id ORDER BY month) AS next_month
+        FROM ({PERSON_MONTH})
+    ),
+    months AS (
+        SELECT unnest(generate_series(min(month), max(month), INTERVAL 1 MONTH))::DATE AS month FROM spans
+    )
+    SELECT s.grid_id, m.month, {level_case("s.balance")} AS level, count(*) AS people
+    FROM spans s JOIN months m ON m.month >= s.month AND (s.next_month IS NULL OR m.month < s.next_month)
+    WHERE s.grid_id IS NOT NULL
+    GROUP BY ALL
+"""
+
 SUMMARIES = {
     "summary_grid_month_credit": (GRID_MONTH_CREDIT, "grid_id, month"),
     "summary_ticket_facts": (TICKET_FACTS, "published_at, ticket_id"),
+    "summary_person_month": (PERSON_MONTH, "month, grid_id, person_id"),
+    "summary_grid_month_levels": (GRID_MONTH_LEVELS, "month, grid_id, level"),
 }
 
 
 def fingerprint(con) -> str:
-    """Cheap signature of the base tables the summaries read (row counts and newest ids)."""
+    """Cheap signature of what the summaries depend on: row counts and newest ids of the base
+    tables (the ledger is append-only), and the level ladder. Changing a person's grid in place
+    is not seen: run refresh after such an edit."""
     row = con.execute("""
         SELECT (SELECT count(*) FROM credit_events), (SELECT max(event_id) FROM credit_events),
-               (SELECT sum(points) FROM credit_events WHERE event_id > (SELECT max(event_id) - 1000 FROM credit_events)),
                (SELECT count(*) FROM people), (SELECT count(*) FROM tickets),
                (SELECT count(*) FROM ticket_events), (SELECT max(occurred_at) FROM ticket_events),
                (SELECT count(*) FROM grids)
     """).fetchone()
-    return json.dumps([str(v) for v in row])
+    return json.dumps([str(v) for v in row] + [settings.CREDIT_LEVELS])
 
 
 def refresh(con) -> dict[str, int]:

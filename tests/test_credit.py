@@ -4,7 +4,7 @@ import pytest
 
 from analytics import credit, db, summary
 from analytics.period import Scope
-from analytics.privacy import mask_name
+from analytics.privacy import mask_name, mask_sql
 
 # Community C1: G1 (P1, P2), G2 (P3-P6), G3 (P7), G4 (no residents). Community C2: G5 (P8), G6 (P9, P10).
 SETUP = """
@@ -138,10 +138,11 @@ def test_grid_ledger_adds_up_to_the_ranking(con):
 
 
 @pytest.mark.parametrize("name, masked", [
-    ("张三明", "张*明"), ("李四", "李*"), ("欧阳明月", "欧**月"), ("钱", "钱"), ("", ""), (None, None),
+    ("张三明", "张*明"), ("李四", "李*"), ("欧阳明月", "欧**月"), ("钱", "钱"), ("", ""), (None, None), (" 王小二 ", "王*二"),
 ])
-def test_mask_name(name, masked):
+def test_mask_name_in_python_and_sql(con, name, masked):
     assert mask_name(name) == masked
+    assert con.execute(f"SELECT {mask_sql('$n')}", {"n": name}).fetchone()[0] == masked
 
 
 def test_monthly_publication_is_masked(con):
