@@ -98,6 +98,12 @@ def table_counts(con) -> dict[str, int]:
     return {n: con.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0] for n in names}
 
 
+def query(con, sql: str, params: dict):
+    """Run sql with only the parameters it names bound (DuckDB rejects unused ones); a DataFrame."""
+    used = set(re.findall(r"\$(\w+)", sql))
+    return con.execute(sql, {k: v for k, v in params.items() if k in used}).df()
+
+
 def get_meta(con, key: str, default: str | None = None) -> str | None:
     row = con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
     return row[0] if row else default

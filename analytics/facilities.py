@@ -6,12 +6,12 @@ opening date counts as open). A facility is in scope when its grid is; one recor
 grid is in scope when any grid of its community is.
 """
 
-import re
 
 import pandas as pd
 
 from . import settings, vocab
-from .period import COUNTY, IN_SCOPE, parse_period
+from .db import query
+from .period import COUNTY, IN_SCOPE, bind, parse_period
 
 # Tickets about e-bike parking and charging: the demand beside the charging supply.
 CHARGING_TICKET_CATEGORY = "parking_charging"
@@ -59,16 +59,6 @@ _NEAREST = f"""
 """
 
 
-def _df(con, sql: str, params: dict) -> pd.DataFrame:
-    """Run sql binding only the parameters it names (DuckDB rejects unused ones)."""
-    used = set(re.findall(r"\$(\w+)", sql))
-    return con.execute(sql, {k: v for k, v in params.items() if k in used}).df()
-
-
-def _params(con, period, scope) -> dict:
-    return {"start": period.start, "end": period.end, "last_day": period.last_day, **scope.params(con)}
-
-
 def facility_counts(con, period, scope=COUNTY) -> pd.DataFrame:
     """Facilities open by the period's last day, per community and facility type.
 
@@ -108,9 +98,9 @@ def facility_counts(con, period, scope=COUNTY) -> pd.DataFrame:
         FROM cells x FULL JOIN counted n ON n.community_id = x.community_id AND n.facility_type = x.facility_type
         ORDER BY 1 NULLS LAST, x.sort NULLS LAST, 3
     """
-    params = {**_params(con, period, scope), "type_codes": list(vocab.FACILITY_TYPES),
+    params = {**bind(con, period, scope), "last_day": period.last_day, "type_codes": list(vocab.FACILITY_TYPES),
               "type_labels": list(vocab.FACILITY_TYPES.values()), "unknown": "（未填写）"}
-    return _df(con, sql, params)
+    return query(con, sql, params)
 
 
 def service_coverage(con, period, scope=COUNTY, metres: float = settings.SERVICE_CIRCLE_METRES,
@@ -149,9 +139,9 @@ def service_coverage(con, period, scope=COUNTY, metres: float = settings.SERVICE
         WHERE {IN_SCOPE.format(col="g.grid_id")}
         ORDER BY g.grid_id
     """
-    params = {**_params(con, period, scope), "metres": float(metres), "radius": EARTH_RADIUS_METRES,
+    params = {**bind(con, period, scope), "last_day": period.last_day, "metres": float(metres), "radius": EARTH_RADIUS_METRES,
               "circle_types": list(facility_types)}
-    return _df(con, sql, params)
+    return query(con, sql, params)
 
 
 def uncovered_buildings(con, period, scope=COUNTY, metres: float = settings.SERVICE_CIRCLE_METRES,
@@ -172,9 +162,9 @@ def uncovered_buildings(con, period, scope=COUNTY, metres: float = settings.SERV
         FROM building WHERE NOT covered
         ORDER BY households DESC, building_id
     """
-    params = {**_params(con, period, scope), "metres": float(metres), "radius": EARTH_RADIUS_METRES,
+    params = {**bind(con, period, scope), "last_day": period.last_day, "metres": float(metres), "radius": EARTH_RADIUS_METRES,
               "circle_types": list(facility_types)}
-    return _df(con, sql, params)
+    return query(con, sql, params)
 
 
 def charging_supply(con, period, scope=COUNTY, facility_types=settings.CHARGING_FACILITIES,
@@ -223,9 +213,9 @@ def charging_supply(con, period, scope=COUNTY, facility_types=settings.CHARGING_
         WHERE {IN_SCOPE.format(col="g.grid_id")}
         ORDER BY g.grid_id
     """
-    params = {**_params(con, period, scope), "charging_types": list(facility_types),
+    params = {**bind(con, period, scope), "last_day": period.last_day, "charging_types": list(facility_types),
               "ticket_category": ticket_category}
-    return _df(con, sql, params)
+    return query(con, sql, params)
 
 
 def _quarters(period) -> list[str]:
@@ -277,9 +267,9 @@ def property_scores(con, period, scope=COUNTY) -> pd.DataFrame:
         WHERE o.org_type = 'property_company' AND {IN_SCOPE.format(col="o.grid_id")}
         ORDER BY o.org_id, q.quarter
     """
-    params = {**_params(con, period, scope), "quarters": _quarters(period),
+    params = {**bind(con, period, scope), "last_day": period.last_day, "quarters": _quarters(period),
               "evaluators": list(vocab.PROPERTY_EVALUATORS)}
-    return _df(con, sql, params)
+    return query(con, sql, params)
 
 
 def micro_wish_summary(con, period, scope=COUNTY) -> pd.DataFrame:
@@ -320,4 +310,4 @@ def micro_wish_summary(con, period, scope=COUNTY) -> pd.DataFrame:
         WHERE {_COMMUNITY_IN_SCOPE.format(community="c.community_id")}
         ORDER BY c.community_id
     """
-    return _df(con, sql, _params(con, period, scope))
+    return query(con, sql, {**bind(con, period, scope), "last_day": period.last_day})

@@ -134,6 +134,11 @@ class Scope:
 
 
 COUNTY = Scope()
+
+
+def bind(con, period: Period, scope: Scope) -> dict:
+    """The usual bound parameters of a metric: $start, $end and the scope's."""
+    return {"start": period.start, "end": period.end, **scope.params(con)}
 # Filter fragment: format with the grid_id column; bind Scope.params().
 IN_SCOPE = "($all_grids OR list_contains($scope_grids, {col}))"
 

@@ -5,12 +5,15 @@ redeemer's registered grid (people.grid_id) is in scope. Residents are the peopl
 in a grid today.
 """
 
-import re
 
 import pandas as pd
 
 from . import summary, vocab
-from .period import COUNTY, IN_SCOPE, parse_period
+from .db import query
+from .period import COUNTY, IN_SCOPE, bind, parse_period
+
+_CATEGORIES = {"category_codes": list(vocab.REDEMPTION_CATEGORIES),
+               "category_labels": list(vocab.REDEMPTION_CATEGORIES.values())}
 
 _COMMUNITY_IN_SCOPE = f"""EXISTS (SELECT 1 FROM grids sg WHERE sg.community_id = {{community}}
                                   AND {IN_SCOPE.format(col="sg.grid_id")})"""
@@ -33,18 +36,6 @@ _RESIDENTS = f"""
     WHERE {IN_SCOPE.format(col="p.grid_id")}
     GROUP BY g.community_id
 """
-
-
-def _df(con, sql: str, params: dict) -> pd.DataFrame:
-    """Run sql binding only the parameters it names (DuckDB rejects unused ones)."""
-    used = set(re.findall(r"\$(\w+)", sql))
-    return con.execute(sql, {k: v for k, v in params.items() if k in used}).df()
-
-
-def _params(con, period, scope) -> dict:
-    return {"start": period.start, "end": period.end, **scope.params(con),
-            "category_codes": list(vocab.REDEMPTION_CATEGORIES),
-            "category_labels": list(vocab.REDEMPTION_CATEGORIES.values())}
 
 
 def redemptions_by_scenario(con, period, scope=COUNTY) -> pd.DataFrame:
@@ -77,7 +68,7 @@ def redemptions_by_scenario(con, period, scope=COUNTY) -> pd.DataFrame:
         LEFT JOIN agg a ON a.scenario_id = s.scenario_id
         ORDER BY s.scenario_id
     """
-    return _df(con, sql, _params(con, period, scope))
+    return query(con, sql, {**bind(con, period, scope), **_CATEGORIES})
 
 
 def redemptions_by_category(con, period, scope=COUNTY) -> pd.DataFrame:
@@ -113,7 +104,7 @@ def redemptions_by_category(con, period, scope=COUNTY) -> pd.DataFrame:
         FROM categories c LEFT JOIN agg a ON a.category = c.category
         ORDER BY c.sort NULLS LAST, c.category
     """
-    return _df(con, sql, _params(con, period, scope))
+    return query(con, sql, {**bind(con, period, scope), **_CATEGORIES})
 
 
 def redemption_uptake(con, period, scope=COUNTY) -> pd.DataFrame:
@@ -145,7 +136,7 @@ def redemption_uptake(con, period, scope=COUNTY) -> pd.DataFrame:
         WHERE {_COMMUNITY_IN_SCOPE.format(community="c.community_id")}
         ORDER BY c.community_id
     """
-    return _df(con, sql, _params(con, period, scope))
+    return query(con, sql, {**bind(con, period, scope), **_CATEGORIES})
 
 
 def outstanding_points(con, period, scope=COUNTY) -> pd.DataFrame:
@@ -204,5 +195,5 @@ def outstanding_points(con, period, scope=COUNTY) -> pd.DataFrame:
         FROM final
         ORDER BY community_id
     """
-    params = {**_params(con, period, scope), "month_cut": period.end.replace(day=1)}
-    return _df(con, sql, params)
+    params = {**bind(con, period, scope), **_CATEGORIES, "month_cut": period.end.replace(day=1)}
+    return query(con, sql, params)

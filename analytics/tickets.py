@@ -9,7 +9,7 @@ to a county-wide scope.
 import pandas as pd
 
 from . import settings, summary, vocab
-from .period import COUNTY, IN_SCOPE, Scope, parse_period
+from .period import COUNTY, IN_SCOPE, Scope, bind, parse_period
 
 STEP_PAIRS = list(zip(vocab.WORKFLOW_STEPS[:-1], vocab.WORKFLOW_STEPS[1:]))
 
@@ -28,10 +28,6 @@ _LABELS = {"category": vocab.TICKET_CATEGORIES, "channel": vocab.TICKET_CHANNELS
 
 def _facts(con) -> str:
     return summary.relation(con, "summary_ticket_facts")
-
-
-def _params(con, period, scope: Scope) -> dict:
-    return {"start": period.start, "end": period.end, **scope.params(con)}
 
 
 def _with_label(frame: pd.DataFrame, by: str) -> pd.DataFrame:
@@ -71,7 +67,7 @@ def ticket_resolution(con, period, scope: Scope = COUNTY, by: str = "grid") -> p
         LEFT JOIN communities c ON c.community_id = f.community_id
         WHERE {not_null}
         GROUP BY ALL ORDER BY ALL
-    """, _params(con, period, scope)).df()
+    """, bind(con, period, scope)).df()
     return _with_label(frame, by)
 
 
@@ -99,7 +95,7 @@ def step_durations(con, period, scope: Scope = COUNTY) -> pd.DataFrame:
         SELECT from_step, to_step, count(hours) AS tickets,
                quantile_cont(hours, 0.5) AS median_hours, quantile_cont(hours, 0.9) AS p90_hours
         FROM pairs GROUP BY from_step, to_step, ord ORDER BY ord
-    """, _params(con, period, scope)).df()
+    """, bind(con, period, scope)).df()
     frame = pd.DataFrame({"from_step": [a for a, _ in STEP_PAIRS], "to_step": [b for _, b in STEP_PAIRS]}).merge(
         frame, on=["from_step", "to_step"], how="left")
     frame["tickets"] = frame["tickets"].fillna(0).astype(int)
@@ -117,7 +113,7 @@ def ticket_funnel(con, period, scope: Scope = COUNTY) -> pd.DataFrame:
     row = con.execute(f"""
         SELECT {reached} FROM {_facts(con)} f
         WHERE f.filed_at >= $start AND f.filed_at < $end AND {_TICKET_SCOPE}
-    """, _params(con, period, scope)).fetchone()
+    """, bind(con, period, scope)).fetchone()
     filed = row[0]
     return pd.DataFrame({
         "step": vocab.WORKFLOW_STEPS,
@@ -148,7 +144,7 @@ def ticket_ratings(con, period, scope: Scope = COUNTY) -> pd.DataFrame:
     mean_score (1-5).
     """
     period = parse_period(period)
-    params = _params(con, period, scope)
+    params = bind(con, period, scope)
     overall = con.execute(_RATINGS.format(facts=_facts(con), scope=_TICKET_SCOPE, keys="'all' AS rater_kind",
                                           where=""), params).df()
     kinds = []
@@ -168,7 +164,7 @@ def ticket_ratings_by_grid(con, period, scope: Scope = COUNTY) -> pd.DataFrame:
     """Per grid: grid_id, tickets (published in the period), tickets_rated, ratings, mean_score (1-5)."""
     period = parse_period(period)
     return con.execute(_RATINGS.format(facts=_facts(con), scope=_TICKET_SCOPE, keys="d.grid_id",
-                                       where="WHERE d.grid_id IS NOT NULL"), _params(con, period, scope)).df()
+                                       where="WHERE d.grid_id IS NOT NULL"), bind(con, period, scope)).df()
 
 
 def decision_publication(con, period, scope: Scope = COUNTY) -> pd.DataFrame:
@@ -185,7 +181,7 @@ def decision_publication(con, period, scope: Scope = COUNTY) -> pd.DataFrame:
                quantile_cont(epoch(f.published_at - f.decided_at) / 86400.0, 0.9) AS p90_lag_days
         FROM {_facts(con)} f
         WHERE f.decided_at >= $start AND f.decided_at < $end AND {_TICKET_SCOPE}
-    """, _params(con, period, scope)).df()
+    """, bind(con, period, scope)).df()
 
 
 def escalations(con, period, scope: Scope = COUNTY) -> pd.DataFrame:
@@ -202,7 +198,7 @@ def escalations(con, period, scope: Scope = COUNTY) -> pd.DataFrame:
         FROM {_facts(con)} f
         WHERE f.escalated_at >= $start AND f.escalated_at < $end AND {_TICKET_SCOPE}
         GROUP BY 1 ORDER BY escalations DESC, department
-    """, _params(con, period, scope)).df()
+    """, bind(con, period, scope)).df()
     frame.insert(1, "department_label", frame["department"].map({**vocab.DEPARTMENTS, "unknown": "未注明"}))
     return frame
 
@@ -318,6 +314,6 @@ def data_quality_flags(con, period, scope: Scope = COUNTY, *,
           AND reverses_event_id NOT IN (SELECT event_id FROM credit_events)
           AND (known AND {IN_SCOPE.format(col="grid_id")} OR (NOT known AND $all_grids))
         ORDER BY source DESC, flag, record_id
-    """, {**_params(con, period, scope), "too_fast": too_fast_minutes}).df()
+    """, {**bind(con, period, scope), "too_fast": too_fast_minutes}).df()
     frame.insert(4, "flag_label", frame["flag"].map(QUALITY_FLAGS))
     return frame

@@ -5,12 +5,12 @@ volunteer_activities.grid_id is in scope (the grid where the service was done, n
 volunteer's home grid). Party membership is as recorded on the person today.
 """
 
-import re
 
 import pandas as pd
 
 from . import vocab
-from .period import COUNTY, IN_SCOPE, parse_period
+from .db import query
+from .period import COUNTY, IN_SCOPE, bind, parse_period
 
 BREAKDOWNS = ("team", "grid", "community", "month", "kind")
 
@@ -55,16 +55,6 @@ _GROUPS = {
 _NO_GROUP = {"team": "（未编队）", "grid": "（未指定网格）", "community": "（未指定社区）"}
 
 
-def _df(con, sql: str, params: dict) -> pd.DataFrame:
-    """Run sql binding only the parameters it names (DuckDB rejects unused ones)."""
-    used = set(re.findall(r"\$(\w+)", sql))
-    return con.execute(sql, {k: v for k, v in params.items() if k in used}).df()
-
-
-def _params(con, period, scope) -> dict:
-    return {"start": period.start, "end": period.end, **scope.params(con)}
-
-
 def volunteer_summary(con, period, scope=COUNTY) -> pd.DataFrame:
     """One row for the period and scope:
 
@@ -97,7 +87,7 @@ def volunteer_summary(con, period, scope=COUNTY) -> pd.DataFrame:
                t.hours / nullif(p.active_volunteers, 0) AS hours_per_volunteer
         FROM totals t, heads p
     """
-    return _df(con, sql, _params(con, period, scope))
+    return query(con, sql, bind(con, period, scope))
 
 
 def volunteer_breakdown(con, period, scope=COUNTY, by: str = "community") -> pd.DataFrame:
@@ -152,6 +142,6 @@ def volunteer_breakdown(con, period, scope=COUNTY, by: str = "community") -> pd.
         FROM final ORDER BY sort NULLS LAST, key NULLS LAST
     """
     months = [m.start for m in period.months()]
-    params = {**_params(con, period, scope), "months": months, "no_group": _NO_GROUP.get(by, "（未填写）"),
+    params = {**bind(con, period, scope), "months": months, "no_group": _NO_GROUP.get(by, "（未填写）"),
               "kind_codes": list(vocab.VOLUNTEER_KINDS), "kind_labels": list(vocab.VOLUNTEER_KINDS.values())}
-    return _df(con, sql, params)
+    return query(con, sql, params)
