@@ -21,9 +21,7 @@ _POINTS_FROM_LEDGER = """
 """
 
 _RANKING = """
-    WITH residents AS (
-        SELECT grid_id, count(*) AS residents FROM people WHERE grid_id IS NOT NULL GROUP BY grid_id
-    ),
+    WITH residents AS (SELECT * FROM {residents}),
     cur_points AS ({cur}),
     prev_points AS ({prev}),
     scored AS (
@@ -82,9 +80,10 @@ def grid_credit_ranking(con, period, scope: Scope = COUNTY, *,
     period = parse_period(period)
     prev = period.previous()
     sql = _RANKING.format(cur=_points_sql(con, period, "cur_"), prev=_points_sql(con, prev, "prev_"),
+                          residents=summary.relation(con, "summary_grid_residents"),
                           in_scope=IN_SCOPE.format(col="r.grid_id"))
-    has_prev = con.execute("SELECT count(*) > 0 FROM credit_events WHERE occurred_at < $start",
-                           {"start": period.start}).fetchone()[0]
+    first = con.execute(f"SELECT min(month) FROM {summary.relation(con, 'summary_grid_month_credit')}").fetchone()[0]
+    has_prev = first is not None and first < period.start
     params = {"cur_start": period.start, "cur_end": period.end, "prev_start": prev.start, "prev_end": prev.end,
               "label": period.label, "red_flags": red_flags, "has_prev": has_prev, **scope.params(con)}
     frame = con.execute(sql, params).df()

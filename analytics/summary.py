@@ -6,6 +6,7 @@ when its fingerprint still matches, otherwise the same query inline, so a stale 
 a page slower but never wrong.
 """
 
+import hashlib
 import json
 
 from . import settings
@@ -91,7 +92,12 @@ GRID_MONTH_LEVELS = f"""
     GROUP BY ALL
 """
 
+GRID_RESIDENTS = """
+    SELECT grid_id, count(*) AS residents FROM people WHERE grid_id IS NOT NULL GROUP BY grid_id
+"""
+
 SUMMARIES = {
+    "summary_grid_residents": (GRID_RESIDENTS, "grid_id"),
     "summary_grid_month_credit": (GRID_MONTH_CREDIT, "grid_id, month"),
     "summary_ticket_facts": (TICKET_FACTS, "published_at, ticket_id"),
     "summary_person_month": (PERSON_MONTH, "month, grid_id, person_id"),
@@ -101,7 +107,8 @@ SUMMARIES = {
 
 def fingerprint(con) -> str:
     """Cheap signature of what the summaries depend on: row counts and newest ids of the base
-    tables (the ledger is append-only), and the level ladder. Changing a person's grid in place
+    tables (the ledger is append-only), the level ladder and the summaries' own definitions, so
+    that a new release's summaries are rebuilt before use. Changing a person's grid in place
     is not seen: run refresh after such an edit."""
     row = con.execute("""
         SELECT (SELECT count(*) FROM credit_events), (SELECT max(event_id) FROM credit_events),
@@ -109,7 +116,8 @@ def fingerprint(con) -> str:
                (SELECT count(*) FROM ticket_events), (SELECT max(occurred_at) FROM ticket_events),
                (SELECT count(*) FROM grids)
     """).fetchone()
-    return json.dumps([str(v) for v in row] + [settings.CREDIT_LEVELS])
+    definitions = hashlib.sha256(json.dumps(SUMMARIES).encode()).hexdigest()[:16]
+    return json.dumps([str(v) for v in row] + [settings.CREDIT_LEVELS, definitions])
 
 
 def refresh(con) -> dict[str, int]:
