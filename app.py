@@ -1,18 +1,38 @@
-"""The frame: page config, first-run setup, navigation."""
+"""The frame: page config, first-run setup, the global filter bar, navigation."""
+
+import logging
 
 import streamlit as st
 
 from analytics import db
-from pages._common import ensure_database
+from pages._common import ensure_database, filter_bar
 
 st.set_page_config(page_title="网格治理驾驶舱 · 桓台县", page_icon=":material/account_tree:", layout="wide")
 
 pages = {
     "驾驶舱": [
         st.Page("pages/overview.py", title="总览", icon=":material/dashboard:", default=True),
+        st.Page("pages/grid_map.py", title="网格地图", icon=":material/map:"),
+    ],
+    "专题分析": [
+        st.Page("pages/tickets.py", title="协商议事", icon=":material/forum:"),
+        st.Page("pages/credit.py", title="信用积分", icon=":material/military_tech:"),
+        st.Page("pages/volunteers.py", title="志愿服务", icon=":material/volunteer_activism:"),
+        st.Page("pages/service.py", title="服务阵地", icon=":material/storefront:"),
+    ],
+    "帮助": [
+        st.Page("pages/definitions.py", title="指标说明", icon=":material/menu_book:"),
     ],
 }
 # Navigation comes first so Streamlit never lists the files of pages/ on its own.
 page = st.navigation(pages)
 ensure_database(db.default_db_path())
-page.run()
+st.logo(str(db.ROOT / "data" / "logo.svg"), size="large")
+st.session_state["filters"] = filter_bar()
+try:
+    page.run()
+except Exception:
+    # The details go to the server log; the user is told in Chinese what to do.
+    logging.getLogger("gridgov").exception("page %s failed", page.title)
+    st.error("抱歉,本页出现错误,未能显示完整内容。请更换筛选条件后重试;如仍出错,请联系系统管理员(错误详情已记录在服务器日志中)。",
+             icon=":material/error:")

@@ -11,7 +11,7 @@ from typing import Callable
 
 import pandas as pd
 
-from . import credit, facilities, profile, redemptions, settings, tickets, volunteers, workdays
+from . import credit, facilities, overview, profile, redemptions, settings, tickets, volunteers, workdays
 from .period import COUNTY, Scope, parse_period
 
 
@@ -61,6 +61,9 @@ REGISTRY: list[Metric] = [
        "人均积分=积分÷居民数;名次=在所属社区内按人均积分从高到低排名(并列同名次,下一名次跳过);无居民的网格不参与排名;"
        f"上期名次为上一统计期的名次,名次变化=上期名次−本期名次(正数为上升);名次不超过每社区红旗网格数(当前设置为{_RED_FLAGS}个)者为红旗网格。",
        "分/人", credit.grid_credit_ranking),
+    _M("credit-summary", "信用积分", "居民人均信用积分",
+       "范围内各网格登记居民在统计期内发生的个人积分净和(冲正以负分计入)÷登记居民总数;与网格排名同一口径。",
+       "分/人", overview.credit_summary),
     _M("red-flag-grids", "信用积分", "红旗网格",
        f"网格信用积分排名中名次不超过每社区红旗网格数(当前设置为{_RED_FLAGS}个,并列均入选)的网格。", "分/人", credit.red_flag_grids),
     _M("excellent-grid-workers", "信用积分", "优秀网格员",
@@ -199,3 +202,15 @@ def render_markdown() -> str:
                 "",
             ]
     return "\n".join(lines)
+
+
+def dictionary(search: str = "") -> pd.DataFrame:
+    """The registry as a table (area, name, id, definition, unit, function), filtered to the
+    metrics whose name, id, area or definition contains `search`."""
+    rows = [(m.area, m.name, m.id, m.definition, m.unit, m.function_name) for m in REGISTRY]
+    frame = pd.DataFrame(rows, columns=["area", "name", "id", "definition", "unit", "function"])
+    text = search.strip().lower()
+    if text:
+        hit = frame[["area", "name", "id", "definition"]].apply(lambda c: c.str.lower().str.contains(text, regex=False))
+        frame = frame[hit.any(axis=1)]
+    return frame.reset_index(drop=True)

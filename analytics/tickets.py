@@ -317,3 +317,49 @@ def data_quality_flags(con, period, scope: Scope = COUNTY, *,
     """, {**bind(con, period, scope), "too_fast": too_fast_minutes}).df()
     frame.insert(4, "flag_label", frame["flag"].map(QUALITY_FLAGS))
     return frame
+
+
+def ticket_list(con, period, scope: Scope = COUNTY, search: str = "", limit: int = 500) -> pd.DataFrame:
+    """Tickets filed in the period, newest first, optionally those whose id, title or grid name
+    contains `search`. Columns: ticket_id, title, category_label, channel_label, community_name,
+    grid_name, status ('已公开' or the current step's label), filed_at, published_at, days
+    (filed to published, 天), department_label. At most `limit` rows."""
+    period = parse_period(period)
+    frame = con.execute(f"""
+        SELECT f.ticket_id, t.title, f.category, f.channel, c.name AS community_name, g.name AS grid_name,
+               f.last_step, f.filed_at, f.published_at,
+               epoch(f.published_at - f.filed_at) / 86400.0 AS days, f.department
+        FROM {_facts(con)} f JOIN tickets t USING (ticket_id)
+        LEFT JOIN grids g ON g.grid_id = f.grid_id LEFT JOIN communities c ON c.community_id = f.community_id
+        WHERE f.filed_at >= $start AND f.filed_at < $end AND {_TICKET_SCOPE}
+          AND ($search = '' OR f.ticket_id ILIKE '%' || $search || '%' OR t.title ILIKE '%' || $search || '%'
+               OR g.name ILIKE '%' || $search || '%')
+        ORDER BY f.filed_at DESC, f.ticket_id LIMIT $limit
+    """, {**bind(con, period, scope), "search": search.strip(), "limit": limit}).df()
+    frame["status"] = [("已公开" if pd.notna(p) else vocab.TICKET_STEPS.get(s, "未知"))
+                       for s, p in zip(frame.pop("last_step"), frame["published_at"])]
+    frame.insert(2, "category_label", frame.pop("category").map(vocab.TICKET_CATEGORIES))
+    frame.insert(3, "channel_label", frame.pop("channel").map(vocab.TICKET_CHANNELS))
+    frame["department_label"] = frame.pop("department").map(vocab.DEPARTMENTS).fillna("")
+    return frame
+
+
+def ticket_history(con, ticket_id: str, scope: Scope = COUNTY) -> pd.DataFrame:
+    """The status history of one ticket: step, step_label, occurred_at, actor (masked name),
+    note. A ticket outside the scope is an error."""
+    from .privacy import mask_names
+
+    row = con.execute("SELECT grid_id FROM tickets WHERE ticket_id = $t", {"t": ticket_id}).fetchone()
+    if row is None:
+        raise ValueError(f"未知的工单编号: {ticket_id}")
+    allowed = scope.grid_ids(con)
+    if allowed is not None and row[0] not in allowed:
+        raise ValueError(f"工单 {ticket_id} 不在您的查看范围内")
+    frame = con.execute("""
+        SELECT e.step, e.occurred_at, p.name AS actor, e.note
+        FROM ticket_events e LEFT JOIN people p ON p.person_id = e.actor_id
+        WHERE e.ticket_id = $t ORDER BY e.occurred_at, e.seq
+    """, {"t": ticket_id}).df()
+    frame.insert(1, "step_label", frame["step"].map(vocab.TICKET_STEPS))
+    frame["actor"] = mask_names(frame["actor"])
+    return frame

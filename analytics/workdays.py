@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from . import settings, summary
+from . import settings, summary, vocab
 from .period import COUNTY, IN_SCOPE, Scope, parse_period
 from .vocab import WORKFLOW_STEPS
 
@@ -161,9 +161,9 @@ def deadline_status(con, period, scope: Scope = COUNTY, *, as_of: dt.datetime | 
     ticket's time at each step is when it first reached it, so a reopened ticket is judged by its
     first pass. One row per open ticket, sorted by share_used, highest first:
 
-    - ticket_id, grid_id, community_id, category (code)
+    - ticket_id, grid_id, community_id, category (code), category_label
     - current_step: the last of the six steps reached (steps may be skipped); next_step: the one
-      after it in the workflow, whose deadline runs
+      after it in the workflow, whose deadline runs; current_step_label, next_step_label
     - since (timestamp): when current_step was reached
     - allowed_workdays (working days): the deadline of next_step for the category
     - used_workdays (working days): the working-day clock from since to as_of
@@ -179,7 +179,7 @@ def deadline_status(con, period, scope: Scope = COUNTY, *, as_of: dt.datetime | 
     near = settings.NEAR_DUE_SHARE if near_due_share is None else near_due_share
     cur = _cursor(con, as_of.year, step_deadlines, category_deadlines)
     try:
-        return cur.execute(f"""
+        frame = cur.execute(f"""
             WITH open_tickets AS (
                 SELECT f.ticket_id, f.grid_id, f.community_id, f.category, f.filed_at AS filed,
                        f.accepted_at AS accepted, f.discussed_at AS discussed, f.decided_at AS decided,
@@ -233,6 +233,10 @@ def deadline_status(con, period, scope: Scope = COUNTY, *, as_of: dt.datetime | 
         """, {"as_of": as_of, "steps": WORKFLOW_STEPS, "near": near, **scope.params(cur)}).df()
     finally:
         cur.close()
+    frame.insert(4, "category_label", frame["category"].map(vocab.TICKET_CATEGORIES))
+    frame.insert(6, "current_step_label", frame["current_step"].map(vocab.TICKET_STEPS))
+    frame.insert(8, "next_step_label", frame["next_step"].map(vocab.TICKET_STEPS))
+    return frame
 
 
 def overdue_tickets(con, period, scope: Scope = COUNTY, **options) -> pd.DataFrame:

@@ -1,14 +1,23 @@
-"""The one module that touches Streamlit's caches: the database connection and cached queries."""
+"""The one module that touches Streamlit's caches and session state: the database connection,
+cached metric results, the global filter bar, and the few widgets every page shares."""
 
+import datetime as dt
 import fcntl
+import importlib
+import io
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import streamlit as st
 
-from analytics import db, demo, profile
+from analytics import db, demo, metrics, profile, tickets
+from analytics.period import Period, Scope, month, parse_period, quarter_of
+
+TTL = 600
 
 
 class _DemoBuild:
@@ -63,17 +72,250 @@ def _connection(path: str, mtime: float) -> duckdb.DuckDBPyConnection:
     return db.connect(path, read_only=True)
 
 
+def _db_key() -> tuple[str, float]:
+    path = db.default_db_path()
+    return str(path), path.stat().st_mtime
+
+
 def cursor() -> duckdb.DuckDBPyConnection:
-    path = db.default_db_path()
-    return _connection(str(path), path.stat().st_mtime).cursor()
+    return _connection(*_db_key()).cursor()
 
 
-@st.cache_data(ttl=600, show_spinner=False)
-def county_profile(path: str, mtime: float):
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _as_of(key) -> tuple[dt.date, dt.date]:
     con = cursor()
-    return profile.as_of_date(con), profile.county_profile(con), profile.community_summary(con)
+    first = con.execute("SELECT min(occurred_at) FROM ticket_events").fetchone()[0]
+    return profile.as_of_date(con), (first.date() if first else profile.as_of_date(con))
 
 
-def data_as_of_and_profile():
-    path = db.default_db_path()
-    return county_profile(str(path), path.stat().st_mtime)
+def data_span() -> tuple[dt.date, dt.date]:
+    """(first day with data, the data's as-of date)."""
+    as_of, first = _as_of(_db_key())
+    return first, as_of
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _compute(key, function_name: str, period_label: str, scope: Scope, kwargs: tuple) -> pd.DataFrame:
+    module, _, name = function_name.rpartition(".")
+    function = getattr(importlib.import_module(module), name)
+    return function(cursor(), parse_period(period_label), scope, **dict(kwargs))
+
+
+def compute(function, period: Period, scope: Scope, **kwargs) -> pd.DataFrame:
+    """Call an analytics function (con, period, scope, **kwargs), cached for TTL seconds."""
+    return _compute(_db_key(), f"{function.__module__}.{function.__qualname__}", period.label, scope,
+                    tuple(sorted(kwargs.items())))
+
+
+def metric(metric_id: str, period: Period, scope: Scope, grid_id: str | None = None) -> pd.DataFrame:
+    """A registered metric, cached; the same function the command line and exports run."""
+    m = metrics.get(metric_id)
+    if m.needs_grid:
+        return _grid_metric(_db_key(), metric_id, period.label, scope, grid_id)
+    return compute(m.function, period, scope, **m.kwargs)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _grid_metric(key, metric_id: str, period_label: str, scope: Scope, grid_id: str) -> pd.DataFrame:
+    return metrics.get(metric_id).compute(cursor(), parse_period(period_label), scope, grid_id=grid_id)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _ticket_history(key, ticket_id: str, scope: Scope) -> pd.DataFrame:
+    return tickets.ticket_history(cursor(), ticket_id, scope)
+
+
+def ticket_history(ticket_id: str, scope: Scope) -> pd.DataFrame:
+    return _ticket_history(_db_key(), ticket_id, scope)
+
+
+def definition(metric_id: str) -> str:
+    m = metrics.get(metric_id)
+    return f"**{m.name}**:{m.definition}(单位:{m.unit})"
+
+
+# -- the global filter bar ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Filters:
+    period: Period
+    scope: Scope
+    scope_label: str
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _hierarchy(key) -> pd.DataFrame:
+    return cursor().execute("""
+        SELECT s.subdistrict_id, s.name AS subdistrict, c.community_id, c.name AS community, g.grid_id, g.name AS grid
+        FROM grids g JOIN communities c USING (community_id) JOIN subdistricts s USING (subdistrict_id)
+        ORDER BY s.subdistrict_id, c.community_id, g.grid_id
+    """).df()
+
+
+def hierarchy() -> pd.DataFrame:
+    return _hierarchy(_db_key())
+
+
+_ALL = "全部"
+_KIND_LABELS = {"quarter": "季度", "month": "月份", "range": "日期范围"}
+
+
+def _quarters(first: dt.date, last: dt.date) -> list[Period]:
+    out, q = [], quarter_of(last)
+    while q.end > first:
+        out.append(q)
+        q = q.previous()
+    return out
+
+
+def _months(first: dt.date, last: dt.date) -> list[Period]:
+    out, m = [], month(last.year, last.month)
+    while m.end > first:
+        out.append(m)
+        m = m.previous()
+    return out
+
+
+def _from_url() -> None:
+    """On a session's first run, take the filters from the address (a shared bookmark)."""
+    if st.session_state.get("_filters_loaded"):
+        return
+    st.session_state["_filters_loaded"] = True
+    params = st.query_params
+    try:
+        period = parse_period(params["period"]) if "period" in params else None
+    except ValueError:
+        period = None
+    if period is not None:
+        st.session_state["f_kind"] = _KIND_LABELS[period.kind]
+        if period.kind == "quarter":
+            st.session_state["f_quarter"] = period.label
+        elif period.kind == "month":
+            st.session_state["f_month"] = period.label
+        else:
+            st.session_state["f_range"] = (period.start, period.last_day)
+    tree = hierarchy()
+    for key, column in (("sub", "subdistrict_id"), ("comm", "community_id"), ("grid", "grid_id")):
+        if key in params and params[key] in set(tree[column]):
+            st.session_state[f"f_{key}"] = params[key]
+
+
+def filter_bar() -> Filters:
+    """The period and place filters, in the sidebar of every page; kept in the address."""
+    _from_url()
+    first, as_of = data_span()
+    quarters, months = _quarters(first, as_of), _months(first, as_of)
+    # The quarter under way is incomplete: the last complete one is the default for a review.
+    default_quarter = quarters[1].label if len(quarters) > 1 and as_of < quarters[0].last_day else quarters[0].label
+    with st.sidebar:
+        st.markdown("#### 筛选")
+        kind = st.segmented_control("统计期", list(_KIND_LABELS.values()), key="f_kind", default="季度") or "季度"
+        if kind == "季度":
+            labels = [q.label for q in quarters]
+            st.session_state.setdefault("f_quarter", default_quarter)
+            chosen = st.selectbox("季度", labels, key="f_quarter",
+                                  format_func=lambda v: parse_period(v).label_zh + ("(进行中)" if v == quarters[0].label and as_of < quarters[0].last_day else ""))
+            period = parse_period(chosen)
+        elif kind == "月份":
+            labels = [m.label for m in months]
+            st.session_state.setdefault("f_month", labels[1] if len(labels) > 1 else labels[0])
+            period = parse_period(st.selectbox("月份", labels, key="f_month",
+                                               format_func=lambda v: parse_period(v).label_zh))
+        else:
+            default = quarter_of(as_of)
+            st.session_state.setdefault("f_range", (default.start, as_of))
+            picked = st.date_input("日期范围", key="f_range", min_value=first, max_value=as_of, format="YYYY-MM-DD")
+            start, end = (picked if isinstance(picked, tuple) and len(picked) == 2 else (picked[0], picked[0])
+                          if isinstance(picked, tuple) and picked else (default.start, as_of))
+            period = Period("range", start, end + dt.timedelta(days=1))
+        tree = hierarchy()
+        subs = dict(zip(tree["subdistrict_id"], tree["subdistrict"]))
+        sub = st.selectbox("街道", [_ALL, *subs], key="f_sub", format_func=lambda v: subs.get(v, v))
+        in_sub = tree if sub == _ALL else tree[tree["subdistrict_id"] == sub]
+        comms = dict(zip(in_sub["community_id"], in_sub["community"]))
+        if st.session_state.get("f_comm") not in (None, _ALL, *comms):
+            st.session_state["f_comm"] = _ALL
+        comm = st.selectbox("社区", [_ALL, *comms], key="f_comm", format_func=lambda v: comms.get(v, v))
+        in_comm = in_sub if comm == _ALL else in_sub[in_sub["community_id"] == comm]
+        grids = dict(zip(in_comm["grid_id"], in_comm["grid"]))
+        if st.session_state.get("f_grid") not in (None, _ALL, *grids):
+            st.session_state["f_grid"] = _ALL
+        grid = st.selectbox("网格", [_ALL, *grids], key="f_grid", format_func=lambda v: grids.get(v, v),
+                            disabled=comm == _ALL)
+    if grid != _ALL and comm != _ALL:
+        scope, label = Scope(grids=(grid,)), grids[grid]
+    elif comm != _ALL:
+        scope, label = Scope(communities=(comm,)), comms[comm]
+    elif sub != _ALL:
+        scope, label = Scope(subdistricts=(sub,)), subs[sub]
+    else:
+        scope, label = Scope(), "全县(索镇街道、少海街道)"
+    wanted = {"period": period.label}
+    for key, value in (("sub", sub), ("comm", comm), ("grid", grid if comm != _ALL else _ALL)):
+        if value != _ALL:
+            wanted[key] = value
+    if dict(st.query_params) != wanted:
+        st.query_params.from_dict(wanted)
+    return Filters(period, scope, label)
+
+
+def current_filters() -> Filters:
+    """The filters the frame set for this run. A page opened before the frame has ever run in
+    this server (Streamlit then treats pages/ as a plain multipage folder) goes to the frame."""
+    if "filters" not in st.session_state:
+        st.switch_page("app.py")
+    return st.session_state["filters"]
+
+
+def page_header(title: str, filters: Filters) -> None:
+    first, as_of = data_span()
+    st.title(title)
+    st.caption(f"{filters.period.label_zh} · {filters.scope_label} · 数据截至 {as_of:%Y年%m月%d日}")
+
+
+# -- shared widgets -----------------------------------------------------------------------
+
+def figure(label: str, value, unit: str, metric_id: str, *, delta=None, better_high: bool = True,
+           digits: int = 0, container=None) -> None:
+    """A headline number with its definition as help text; a dash where there is no value."""
+    target = container or st
+    shown = "—" if value is None or pd.isna(value) else f"{value:,.{digits}f} {unit}".strip()
+    delta_text = None
+    if delta is not None and not pd.isna(delta):
+        delta_text = f"{delta:+,.{digits}f} {unit}".strip() + " 较上期"
+    target.metric(label, shown, delta_text, delta_color="normal" if better_high else "inverse",
+                  help=definition(metric_id), border=True)
+
+
+def nothing(message: str = "所选范围和统计期内没有数据。") -> None:
+    st.info(message, icon=":material/info:")
+
+
+def _xlsx(frame: pd.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.to_excel(buffer, index=False, engine="openpyxl")
+    return buffer.getvalue()
+
+
+def table(frame: pd.DataFrame, metric_id: str, filters: Filters, *, columns: dict | None = None,
+          height: int | None = None, key: str | None = None) -> None:
+    """A table exactly as filtered, with its definition and CSV/XLSX downloads of the same rows.
+    columns maps column names to Chinese headers (or column configs); others are hidden."""
+    if frame.empty:
+        nothing()
+        return
+    shown = frame[list(columns)] if columns else frame
+    config = {c: (v if not isinstance(v, str) else st.column_config.Column(v)) for c, v in (columns or {}).items()}
+    st.dataframe(shown, hide_index=True, width="stretch", column_config=config, height=height or "auto")
+    export = shown.rename(columns={c: (v if isinstance(v, str) else v.get("label", c))
+                                   for c, v in (columns or {}).items()})
+    name = f"{metrics.get(metric_id).name}_{filters.period.label}_{filters.scope_label}"
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.download_button("CSV", export.to_csv(index=False).encode("utf-8-sig"), f"{name}.csv", "text/csv",
+                           icon=":material/download:", key=f"csv_{key or metric_id}", on_click="ignore",
+                           help="下载表中数据(CSV,Excel 可直接打开)")
+        st.download_button("Excel", _xlsx(export), f"{name}.xlsx",
+                           "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                           icon=":material/download:", key=f"xlsx_{key or metric_id}", on_click="ignore",
+                           help="下载表中数据(XLSX)")
+        st.caption(definition(metric_id), width="stretch")

@@ -1,36 +1,43 @@
 import streamlit as st
 
-from pages._common import data_as_of_and_profile
+from analytics import charts, credit, overview
+from pages._common import compute, figure, nothing, page_header, current_filters
 
-# Groups of headline figures, row by row.
-LAYOUT = [["组织体系"], ["协商议事", "志愿服务"], ["信用积分", "服务阵地"]]
+filters = current_filters()
+page_header("总览", filters)
 
-as_of, figures, communities = data_as_of_and_profile()
+figures = compute(overview.headline, filters.period, filters.scope)
+for column, row in zip(st.columns(3) + st.columns(3), figures.itertuples()):
+    share = row.unit == "%"
+    figure(row.label, row.value * 100 if share and row.value is not None else row.value, row.unit, row.metric_id,
+           delta=row.change * 100 if share and row.change is not None else row.change,
+           better_high=row.higher_is_better, digits=2 if row.key in ("avg_credit", "median_days") else (1 if share else 0),
+           container=column)
 
-st.title("桓台县城市社区 · 党建引领网格治理驾驶舱")
-st.caption(f"数据截至 {as_of:%Y年%m月%d日} · 索镇街道、少海街道 · “三联四进”工作机制")
-
-for row in LAYOUT:
-    sizes = [int((figures["group"] == group).sum()) for group in row]
-    for column, group in zip(st.columns(sizes, gap="medium"), row):
-        with column.container(border=True):
-            st.markdown(f"**{group}**")
-            members = figures[figures["group"] == group]
-            for cell, figure in zip(st.columns(len(members)), members.itertuples()):
-                cell.metric(figure.label, f"{figure.value:,} {figure.unit}")
-
-st.subheader("各社区概况")
-st.dataframe(
-    communities,
-    hide_index=True,
-    width="stretch",
-    column_config={
-        "subdistrict": "街道",
-        "community": "社区",
-        "grids": st.column_config.NumberColumn("网格数", format="localized"),
-        "buildings": st.column_config.NumberColumn("楼栋数", format="localized"),
-        "households": st.column_config.NumberColumn("户数", format="localized"),
-        "residents": st.column_config.NumberColumn("登记居民(人)", format="localized"),
-        "party_members": st.column_config.NumberColumn("党员(人)", format="localized"),
-    },
-)
+left, right = st.columns([3, 2], gap="large")
+with left:
+    st.subheader("近12个月走势")
+    trend = compute(overview.monthly_trend, filters.period, filters.scope)
+    if trend["tickets"].sum() == 0 and trend["volunteers"].fillna(0).sum() == 0:
+        nothing()
+    else:
+        tabs = st.tabs(["办结工单", "办结用时", "人均积分", "志愿服务人数"])
+        for tab, (column, label, unit) in zip(tabs, [("tickets", "办结工单", "单"), ("median_days", "办结用时中位数", "天"),
+                                                     ("avg_credit", "人均积分", "分"), ("volunteers", "志愿服务人数", "人")]):
+            tab.plotly_chart(charts.line(trend, "month", {column: label}, y_title=unit), width="stretch",
+                             config={"displayModeBar": False})
+with right:
+    st.subheader("需要关注")
+    for alert in compute(overview.alerts, filters.period, filters.scope).itertuples():
+        icon = ":material/check_circle:" if alert.count == 0 else ":material/warning:"
+        box = st.container(border=True)
+        box.markdown(f"{icon} **{alert.label}:{alert.count}**")
+        box.caption(alert.detail)
+    st.subheader("本期红旗网格")
+    ranking = compute(credit.red_flag_grids, filters.period, filters.scope)
+    if ranking.empty:
+        nothing("所选范围内没有红旗网格。")
+    else:
+        st.dataframe(ranking[["community_name", "grid_name", "avg_credit"]], hide_index=True, width="stretch",
+                     column_config={"community_name": "社区", "grid_name": "网格",
+                                    "avg_credit": st.column_config.NumberColumn("人均积分", format="%.2f")})

@@ -1,0 +1,134 @@
+"""Figure builders: data in, a plotly Figure or pydeck Deck out; nothing is drawn here.
+
+Styled for a projector: large type, the party-red palette, no chart junk.
+"""
+
+import json
+
+import pandas as pd
+import plotly.graph_objects as go
+import pydeck as pdk
+
+RED = "#C0161D"
+GOLD = "#D4A017"
+GREY = "#8C8C8C"
+PALETTE = [RED, "#E5673E", GOLD, "#7A1F1F", "#4F6D7A", "#A3A3A3", "#2E7D32", "#6A4C93", "#C97C5D", "#3B8EA5"]
+FONT = dict(family="Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, sans-serif", size=16, color="#1F1F1F")
+
+
+def _layout(fig: go.Figure, title: str | None, height: int) -> go.Figure:
+    fig.update_layout(
+        title=dict(text=title, font=dict(size=20)) if title else None,
+        font=FONT, height=height, margin=dict(l=10, r=10, t=50 if title else 10, b=10),
+        plot_bgcolor="white", paper_bgcolor="white", colorway=PALETTE,
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0), hoverlabel=dict(font_size=15),
+    )
+    fig.update_xaxes(gridcolor="#EEEEEE", zeroline=False)
+    fig.update_yaxes(gridcolor="#EEEEEE", zeroline=False)
+    return fig
+
+
+def bar(frame: pd.DataFrame, x: str, y: str, *, title: str | None = None, x_title: str = "", y_title: str = "",
+        horizontal: bool = False, color: str = RED, highlight: pd.Series | None = None, text_format: str = ",.0f",
+        height: int = 380) -> go.Figure:
+    """Bars of y by x; highlight (a boolean Series aligned with frame) draws those bars in gold."""
+    colors = [GOLD if h else color for h in highlight] if highlight is not None else color
+    values, labels = frame[y], frame[x]
+    trace = go.Bar(
+        x=values if horizontal else labels, y=labels if horizontal else values,
+        orientation="h" if horizontal else "v", marker_color=colors,
+        text=values, texttemplate=f"%{{text:{text_format}}}", textposition="outside", cliponaxis=False,
+        hovertemplate=f"%{{{'y' if horizontal else 'x'}}}<br>{y_title or y}: %{{{'x' if horizontal else 'y'}:{text_format}}}<extra></extra>",
+    )
+    fig = go.Figure(trace)
+    fig.update_xaxes(title=x_title if not horizontal else y_title)
+    fig.update_yaxes(title=y_title if not horizontal else x_title, autorange="reversed" if horizontal else None)
+    return _layout(fig, title, height)
+
+
+def line(frame: pd.DataFrame, x: str, ys: dict[str, str], *, title: str | None = None, y_title: str = "",
+         height: int = 360) -> go.Figure:
+    """One line per column in ys (column -> legend label)."""
+    fig = go.Figure([go.Scatter(x=frame[x], y=frame[col], name=label, mode="lines+markers", line=dict(width=3))
+                     for col, label in ys.items()])
+    fig.update_yaxes(title=y_title)
+    fig.update_xaxes(tickformat="%Y年%-m月", hoverformat="%Y年%-m月")
+    return _layout(fig, title, height)
+
+
+def funnel(frame: pd.DataFrame, label: str, value: str, *, title: str | None = None, height: int = 380) -> go.Figure:
+    fig = go.Figure(go.Funnel(y=frame[label], x=frame[value], textinfo="value+percent initial",
+                              marker=dict(color=[PALETTE[i % len(PALETTE)] for i in range(len(frame))])))
+    return _layout(fig, title, height)
+
+
+def stacked_bar(frame: pd.DataFrame, x: str, stack: str, y: str, *, title: str | None = None, y_title: str = "",
+                height: int = 380) -> go.Figure:
+    fig = go.Figure([go.Bar(x=part[x], y=part[y], name=str(name)) for name, part in frame.groupby(stack, sort=False)])
+    fig.update_layout(barmode="stack")
+    fig.update_yaxes(title=y_title)
+    return _layout(fig, title, height)
+
+
+def donut(frame: pd.DataFrame, label: str, value: str, *, title: str | None = None, height: int = 340) -> go.Figure:
+    fig = go.Figure(go.Pie(labels=frame[label], values=frame[value], hole=0.55, sort=False,
+                           marker=dict(colors=PALETTE), textinfo="label+percent"))
+    fig.update_layout(showlegend=False)
+    return _layout(fig, title, height)
+
+
+# -- maps ---------------------------------------------------------------------------------
+
+def color_scale(values: pd.Series, reverse: bool = False) -> list[list[int]]:
+    """Light to party red by value (reverse: red for low values); grey where missing."""
+    low, high = values.min(), values.max()
+    span = (high - low) or 1
+    out = []
+    for v in values:
+        if pd.isna(v):
+            out.append([200, 200, 200, 160])
+            continue
+        t = (v - low) / span
+        t = 1 - t if reverse else t
+        out.append([int(255 - (255 - 192) * t), int(235 - (235 - 22) * t), int(220 - (220 - 29) * t), 200])
+    return out
+
+
+def grid_map(grids: pd.DataFrame, *, layers: list[pdk.Layer] = (), tooltip_html: str = "",
+             basemap: str | None = None, height: int = 620) -> pdk.Deck:
+    """Grid polygons (columns polygon, fill_color, and whatever the tooltip names) with extra layers.
+    Without a basemap the map needs no tile server."""
+    centre_lon = grids["centre_lon"].mean() if len(grids) else 118.10
+    centre_lat = grids["centre_lat"].mean() if len(grids) else 36.96
+    polygons = pdk.Layer(
+        "PolygonLayer", data=grids, id="grids", get_polygon="polygon", get_fill_color="fill_color",
+        get_line_color=[255, 255, 255, 255], line_width_min_pixels=1, pickable=True, auto_highlight=True,
+    )
+    return pdk.Deck(
+        layers=[polygons, *layers],
+        initial_view_state=pdk.ViewState(longitude=centre_lon, latitude=centre_lat, zoom=13.2, pitch=0),
+        map_style=basemap, map_provider=None if basemap is None else "carto",
+        tooltip={"html": tooltip_html, "style": {"fontSize": "15px", "backgroundColor": "#FFFFFF", "color": "#1F1F1F"}},
+        height=height,
+    )
+
+
+def point_layer(points: pd.DataFrame, layer_id: str, color: list[int], radius: int = 30) -> pdk.Layer:
+    return pdk.Layer("ScatterplotLayer", data=points, id=layer_id, get_position=["lon", "lat"], get_fill_color=color,
+                     get_radius=radius, radius_min_pixels=3, pickable=True, stroked=True,
+                     get_line_color=[255, 255, 255], line_width_min_pixels=1)
+
+
+def circle_layer(points: pd.DataFrame, layer_id: str, metres: float, color: list[int]) -> pdk.Layer:
+    return pdk.Layer("ScatterplotLayer", data=points, id=layer_id, get_position=["lon", "lat"], get_radius=metres,
+                     get_fill_color=color, stroked=True, get_line_color=color[:3] + [180], line_width_min_pixels=1,
+                     pickable=False)
+
+
+def heat_layer(points: pd.DataFrame, layer_id: str) -> pdk.Layer:
+    return pdk.Layer("HeatmapLayer", data=points, id=layer_id, get_position=["lon", "lat"], radius_pixels=40,
+                     opacity=0.7)
+
+
+def to_json(deck: pdk.Deck) -> dict:
+    return json.loads(deck.to_json())

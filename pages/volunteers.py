@@ -1,0 +1,81 @@
+import streamlit as st
+
+from analytics import charts, volunteers
+from analytics.period import Period
+from pages._common import compute, definition, figure, metric, nothing, page_header, table
+
+CHART = {"displayModeBar": False}
+# The measures a breakdown chart can show: column -> (label, unit, number format).
+MEASURES = {
+    "active_volunteers": ("参与人数", "人", ",.0f"),
+    "activities": ("服务次数", "次", ",.0f"),
+    "hours": ("服务时长", "小时", ",.1f"),
+}
+COUNTS = {
+    "active_volunteers": st.column_config.NumberColumn("参与人数(人)", format="localized"),
+    "activities": st.column_config.NumberColumn("服务次数(次)", format="localized"),
+    "hours": st.column_config.NumberColumn("服务时长(小时)", format="%.1f"),
+    "party_member_share": st.column_config.NumberColumn("党员占比", format="percent"),
+}
+
+filters = st.session_state["filters"]
+page_header("志愿服务", filters)
+
+summary = metric("volunteer-summary", filters.period, filters.scope).iloc[0]
+share = summary["party_member_share"]
+# Units sit in the labels: four values with units do not fit side by side on a 1280-wide screen.
+for column, (label, value, unit, digits) in zip(st.columns(4), [
+    ("参与志愿服务(人)", summary["active_volunteers"], "", 0),
+    ("服务次数(次)", summary["activities"], "", 0),
+    ("服务时长(小时)", summary["hours"], "", 0),
+    ("党员占比", None if share is None else share * 100, "%", 1),
+]):
+    figure(label, value, unit, "volunteer-summary", digits=digits, container=column)
+
+# The twelve months ending with the period's last month, so the March campaign (学雷锋月) shows.
+last = filters.period.months()[-1]
+first = last
+for _ in range(11):
+    first = first.previous()
+trend = compute(volunteers.volunteer_breakdown, Period("range", first.start, last.end), filters.scope, by="month")
+
+st.subheader("近12个月走势")
+if not trend["activities"].any():
+    nothing("近12个月所选范围内没有志愿服务记录。")
+else:
+    left, right = st.columns(2, gap="large")
+    left.plotly_chart(charts.line(trend, "month", {"active_volunteers": "参与人数"}, title="每月参与志愿服务人数",
+                                  y_title="人"), width="stretch", config=CHART)
+    right.plotly_chart(charts.line(trend, "month", {"hours": "服务时长"}, title="每月服务时长", y_title="小时"),
+                       width="stretch", config=CHART)
+    st.caption("每年3月学雷锋月为集中服务期。" + definition("volunteers-by-month"))
+
+if not summary["activities"]:
+    nothing("所选统计期和范围内没有志愿服务记录。")
+    st.stop()
+
+st.subheader("服务类型与社区分布")
+measure = st.segmented_control("图中显示", list(MEASURES), format_func=lambda c: MEASURES[c][0], default="hours",
+                               key="vol_measure") or "hours"
+label, unit, number = MEASURES[measure]
+kinds = metric("volunteers-by-kind", filters.period, filters.scope)
+communities = metric("volunteers-by-community", filters.period, filters.scope)
+left, right = st.columns(2, gap="large")
+with left:
+    st.plotly_chart(charts.bar(kinds.sort_values(measure, ascending=False), "label", measure, horizontal=True,
+                               title=f"按服务类型:{label}", x_title="服务类型", y_title=f"{label}({unit})",
+                               text_format=number, height=420), width="stretch", config=CHART)
+    st.caption(definition("volunteers-by-kind"))
+with right:
+    st.plotly_chart(charts.bar(communities.sort_values(measure, ascending=False), "label", measure, horizontal=True,
+                               title=f"按社区:{label}", x_title="社区", y_title=f"{label}({unit})",
+                               text_format=number, height=max(420, 32 * len(communities) + 80)),
+                    width="stretch", config=CHART)
+    st.caption(definition("volunteers-by-community"))
+
+st.subheader("各社区志愿服务")
+table(communities, "volunteers-by-community", filters, columns={"label": "社区", **COUNTS}, key="vol_community")
+
+st.subheader("各志愿服务队")
+teams = metric("volunteers-by-team", filters.period, filters.scope).sort_values("hours", ascending=False)
+table(teams, "volunteers-by-team", filters, columns={"label": "志愿服务队", **COUNTS}, height=460, key="vol_team")
