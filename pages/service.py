@@ -7,40 +7,49 @@ from pages._common import compute, definition, figure, metric, nothing, page_hea
 CHART = {"displayModeBar": False}
 TOP = 15  # bars per ranking chart, readable on a projector
 
+
+def rows_height(rows: int, per_row: int = 32) -> int:
+    """A horizontal bar chart tall enough for its labels."""
+    return max(380, per_row * rows + 90)
+
+
+def show(fig) -> None:
+    # Room on the right for the value printed beyond the longest bar.
+    st.plotly_chart(fig.update_layout(margin_r=60), width="stretch", config=CHART)
+
+
 filters = st.session_state["filters"]
 page_header("服务阵地", filters)
 
 # -- the 10-minute party-mass service circle --------------------------------------------------
+st.subheader("10分钟党群服务圈")
 coverage = metric("service-coverage", filters.period, filters.scope)
 headline = compute(overview.headline, filters.period, filters.scope).set_index("key").loc["coverage"]
-left, right = st.columns([1, 2], gap="large")
+left, right = st.columns([1, 3], gap="large")
 with left:
-    st.subheader("10分钟党群服务圈")
     value, change = headline["value"], headline["change"]
     figure("服务圈覆盖户数占比", None if value is None else value * 100, "%", "service-coverage",
            delta=None if change is None else change * 100, digits=1)
-    st.markdown("**服务圈外的楼栋**(按户数从多到少)")
-    uncovered = metric("uncovered-buildings", filters.period, filters.scope)
-    if uncovered.empty:
-        nothing("所选范围内的楼栋都在10分钟党群服务圈内。")
-    else:
-        table(uncovered, "uncovered-buildings", filters, height=360, key="svc_uncovered", columns={
-            "building_name": "楼栋", "grid_name": "网格",
-            "households": st.column_config.NumberColumn("户数", format="localized"),
-            "nearest_metres": st.column_config.NumberColumn("距最近服务点(米)", format="%.0f"),
-        })
 with right:
-    st.subheader(f"覆盖户数占比最低的{TOP}个网格")
     gaps = coverage[coverage["household_share"] < 1].sort_values("household_share").head(TOP)
     if gaps.empty:
-        nothing("所选范围内各网格的户数全部在服务圈内。")
+        nothing("所选范围内各网格的住户全部在服务圈内。")
     else:
-        fig = charts.bar(gaps, "grid_name", "household_share", horizontal=True, x_title="网格",
-                         y_title="覆盖户数占比", text_format=".1%", height=max(380, 34 * len(gaps) + 60))
-        fig.update_xaxes(tickformat=".0%", range=[0, 1.1])
-        st.plotly_chart(fig, width="stretch", config=CHART)
+        fig = charts.bar(gaps, "grid_name", "household_share", horizontal=True, title=f"覆盖户数占比不足100%的网格(最低的{TOP}个)",
+                         x_title="网格", y_title="覆盖户数占比", text_format=".1%", height=rows_height(len(gaps)))
+        show(fig.update_xaxes(tickformat=".0%"))
         st.caption(definition("service-coverage"))
 
+st.markdown("**服务圈外的楼栋**(按户数从多到少)")
+uncovered = metric("uncovered-buildings", filters.period, filters.scope)
+if uncovered.empty:
+    nothing("所选范围内的楼栋都在10分钟党群服务圈内。")
+else:
+    table(uncovered, "uncovered-buildings", filters, height=320, key="svc_uncovered", columns={
+        "community_name": "社区", "grid_name": "网格", "building_name": "楼栋",
+        "households": st.column_config.NumberColumn("户数", format="localized"),
+        "nearest_metres": st.column_config.NumberColumn("距最近服务中心或驿站(米)", format="%,.0f"),
+    })
 with st.expander("各网格服务圈覆盖明细", icon=":material/table_view:"):
     table(coverage, "service-coverage", filters, height=420, key="svc_coverage", columns={
         "community_name": "社区", "grid_name": "网格",
@@ -58,25 +67,18 @@ counts = metric("facility-counts", filters.period, filters.scope)
 if counts.empty:
     nothing()
 else:
-    types = counts["type_label"].drop_duplicates().tolist()
-    chosen = st.selectbox("设施类型", types, key="svc_type")
-    shown = counts[counts["type_label"] == chosen]
-    left, right = st.columns([3, 2], gap="large")
-    with left:
-        st.plotly_chart(charts.bar(shown, "community_name", "facilities", title=f"各社区{chosen}数量",
-                                   x_title="社区", y_title="数量(处)", height=420), width="stretch", config=CHART)
-        st.caption(definition("facility-counts"))
+    left, right = st.columns([1, 3], gap="large")
+    chosen = left.selectbox("设施类型", counts["type_label"].drop_duplicates().tolist(), key="svc_type")
+    left.caption(definition("facility-counts"))
+    shown = counts[counts["type_label"] == chosen].sort_values("facilities", ascending=False)
     with right:
-        table(shown, "facility-counts", filters, height=420, key="svc_counts_type", columns={
-            "community_name": "社区", "type_label": "设施类型",
-            "facilities": st.column_config.NumberColumn("数量(处)", format="localized"),
-            "capacity": st.column_config.NumberColumn("容量", format="localized"),
-        })
-    with st.expander("全部类型明细", icon=":material/table_view:"):
+        show(charts.bar(shown, "community_name", "facilities", horizontal=True, title=f"各社区{chosen}数量",
+                        x_title="社区", y_title="数量(处)", height=rows_height(len(shown), 28)))
+    with st.expander("各社区各类服务阵地明细", icon=":material/table_view:"):
         table(counts, "facility-counts", filters, height=420, key="svc_counts", columns={
             "community_name": "社区", "type_label": "设施类型",
             "facilities": st.column_config.NumberColumn("数量(处)", format="localized"),
-            "capacity": st.column_config.NumberColumn("容量", format="localized"),
+            "capacity": st.column_config.NumberColumn("容量(座/个)", format="localized"),
         })
 
 # -- charging supply against charging tickets ---------------------------------------------------
@@ -86,17 +88,16 @@ demand = charging[charging["charging_tickets"] > 0].sort_values("tickets_per_100
 if demand.empty:
     nothing("所选统计期和范围内没有停车充电类工单。")
 else:
-    st.caption(f"每百户停车充电工单最多的{TOP}个网格,右图为同一批网格的每百户充电设施。")
-    height = max(380, 34 * len(demand) + 60)
+    st.caption(f"每百户停车充电工单最多的{TOP}个网格;右图为同一批网格的每百户充电设施。")
     left, right = st.columns(2, gap="large")
-    left.plotly_chart(charts.bar(demand, "grid_name", "tickets_per_100_households", horizontal=True,
-                                 title="每百户停车充电工单", x_title="网格", y_title="工单(单/百户)",
-                                 text_format=",.2f", height=height), width="stretch", config=CHART)
-    right.plotly_chart(charts.bar(demand, "grid_name", "supply_per_100_households", horizontal=True,
-                                  title="每百户充电设施", x_title="网格", y_title="充电设施(处/百户)",
-                                  color=charts.GOLD, text_format=",.2f", height=height), width="stretch", config=CHART)
-    st.caption(definition("charging-supply"))
-table(charging.sort_values("tickets_per_100_households", ascending=False), "charging-supply", filters, height=420,
+    with left:
+        show(charts.bar(demand, "grid_name", "tickets_per_100_households", horizontal=True, title="每百户停车充电工单",
+                        x_title="网格", y_title="工单(单/百户)", text_format=",.2f", height=rows_height(len(demand))))
+    with right:
+        show(charts.bar(demand, "grid_name", "supply_per_100_households", horizontal=True, title="每百户充电设施",
+                        x_title="网格", y_title="充电设施(处/百户)", color=charts.GOLD, text_format=",.2f",
+                        height=rows_height(len(demand))))
+table(charging.sort_values("tickets_per_100_households", ascending=False), "charging-supply", filters, height=360,
       key="svc_charging", columns={
           "community_name": "社区", "grid_name": "网格",
           "households": st.column_config.NumberColumn("户数", format="localized"),
@@ -114,28 +115,25 @@ if scores.empty:
     nothing("所选范围内没有登记的物业企业。")
 else:
     scores = scores.assign(quarter_label=scores["quarter"].map(lambda q: parse_period(q).label_zh))
-    # The chart shows the last quarter of the period; the table every quarter it overlaps.
-    latest = scores[scores["quarter"] == quarter_of(filters.period.last_day).label].dropna(subset=["mean_score"])
-    left, right = st.columns([2, 3], gap="large")
-    with left:
-        if latest.empty:
-            nothing("最近一个季度还没有评议得分。")
-        else:
-            st.plotly_chart(charts.bar(latest.sort_values("mean_score", ascending=False), "company_name", "mean_score",
-                                       horizontal=True, title=f"{latest['quarter_label'].iat[0]}平均分",
-                                       x_title="物业企业", y_title="平均分(分)", text_format=".1f",
-                                       height=max(380, 30 * len(latest) + 80)), width="stretch", config=CHART)
-            st.caption(definition("property-scores"))
-    with right:
-        table(scores.sort_values(["quarter", "mean_score"], ascending=[False, False]), "property-scores", filters,
-              height=max(380, 30 * len(latest) + 80), key="svc_property", columns={
-                  "company_name": "物业企业", "community_name": "社区", "quarter_label": "季度",
-                  "has_party_branch": st.column_config.CheckboxColumn("党支部"),
-                  "residents_score": st.column_config.NumberColumn("居民评", format="%.1f"),
-                  "community_score": st.column_config.NumberColumn("社区评", format="%.1f"),
-                  "subdistrict_score": st.column_config.NumberColumn("街道评", format="%.1f"),
-                  "mean_score": st.column_config.NumberColumn("平均分", format="%.1f"),
-              })
+    # The chart shows the last quarter of the period; the table every quarter the period overlaps.
+    last_quarter = quarter_of(filters.period.last_day)
+    latest = scores[scores["quarter"] == last_quarter.label].dropna(subset=["mean_score"])
+    if latest.empty:
+        nothing(f"{last_quarter.label_zh}还没有物业服务评议得分。")
+    else:
+        fig = charts.bar(latest.sort_values("mean_score", ascending=False), "company_name", "mean_score",
+                         horizontal=True, title=f"{last_quarter.label_zh}物业企业平均分", x_title="物业企业",
+                         y_title="平均分(分)", text_format=".1f", height=rows_height(len(latest), 26))
+        show(fig.update_xaxes(range=[0, 100]))
+    table(scores.sort_values(["quarter", "mean_score"], ascending=[False, False]), "property-scores", filters,
+          height=360, key="svc_property", columns={
+              "company_name": "物业企业", "community_name": "社区", "quarter_label": "季度",
+              "has_party_branch": st.column_config.CheckboxColumn("已建党支部"),
+              "residents_score": st.column_config.NumberColumn("居民评议", format="%.1f"),
+              "community_score": st.column_config.NumberColumn("社区评议", format="%.1f"),
+              "subdistrict_score": st.column_config.NumberColumn("街道评议", format="%.1f"),
+              "mean_score": st.column_config.NumberColumn("平均分", format="%.1f"),
+          })
 
 # -- micro-wishes --------------------------------------------------------------------------------
 st.subheader("微心愿")
@@ -143,18 +141,20 @@ wishes = metric("micro-wishes", filters.period, filters.scope)
 if wishes.empty:
     nothing()
 else:
-    left, right = st.columns([3, 2], gap="large")
+    height = rows_height(len(wishes), 28)
+    left, right = st.columns(2, gap="large")
     with left:
-        table(wishes, "micro-wishes", filters, key="svc_wishes", columns={
-            "community_name": "社区",
-            "filed": st.column_config.NumberColumn("征集(个)", format="localized"),
-            "fulfilled": st.column_config.NumberColumn("已落实(个)", format="localized"),
-            "fulfilled_share": st.column_config.NumberColumn("落实率", format="percent"),
-            "median_days_to_fulfil": st.column_config.NumberColumn("落实用时中位数(天)", format="%.1f"),
-            "open_now": st.column_config.NumberColumn("期末未落实(个)", format="localized"),
-        })
+        show(charts.bar(wishes.sort_values("filed", ascending=False), "community_name", "filed", horizontal=True,
+                        title="本期征集的微心愿", x_title="社区", y_title="征集(个)", height=height))
     with right:
-        st.plotly_chart(charts.bar(wishes.sort_values("open_now", ascending=False), "community_name", "open_now",
-                                   horizontal=True, title="期末未落实的微心愿", x_title="社区", y_title="未落实(个)",
-                                   height=max(380, 30 * len(wishes) + 80)), width="stretch", config=CHART)
-        st.caption(definition("micro-wishes"))
+        show(charts.bar(wishes.sort_values("open_now", ascending=False), "community_name", "open_now", horizontal=True,
+                        title="期末未落实的微心愿", x_title="社区", y_title="未落实(个)", color=charts.GOLD,
+                        height=height))
+    table(wishes, "micro-wishes", filters, key="svc_wishes", columns={
+        "community_name": "社区",
+        "filed": st.column_config.NumberColumn("征集(个)", format="localized"),
+        "fulfilled": st.column_config.NumberColumn("已落实(个)", format="localized"),
+        "fulfilled_share": st.column_config.NumberColumn("落实率", format="percent"),
+        "median_days_to_fulfil": st.column_config.NumberColumn("落实用时中位数(天)", format="%.1f"),
+        "open_now": st.column_config.NumberColumn("期末未落实(个)", format="localized"),
+    })

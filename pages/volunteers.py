@@ -9,12 +9,12 @@ CHART = {"displayModeBar": False}
 MEASURES = {
     "active_volunteers": ("参与人数", "人", ",.0f"),
     "activities": ("服务次数", "次", ",.0f"),
-    "hours": ("服务时长", "小时", ",.1f"),
+    "hours": ("服务时长", "小时", ",.0f"),
 }
 COUNTS = {
     "active_volunteers": st.column_config.NumberColumn("参与人数(人)", format="localized"),
     "activities": st.column_config.NumberColumn("服务次数(次)", format="localized"),
-    "hours": st.column_config.NumberColumn("服务时长(小时)", format="%.1f"),
+    "hours": st.column_config.NumberColumn("服务时长(小时)", format="%,.1f"),
     "party_member_share": st.column_config.NumberColumn("党员占比", format="percent"),
 }
 
@@ -62,15 +62,16 @@ kinds = metric("volunteers-by-kind", filters.period, filters.scope)
 communities = metric("volunteers-by-community", filters.period, filters.scope)
 left, right = st.columns(2, gap="large")
 with left:
-    st.plotly_chart(charts.bar(kinds.sort_values(measure, ascending=False), "label", measure, horizontal=True,
-                               title=f"按服务类型:{label}", x_title="服务类型", y_title=f"{label}({unit})",
-                               text_format=number, height=420), width="stretch", config=CHART)
+    fig = charts.bar(kinds.sort_values(measure, ascending=False), "label", measure, horizontal=True,
+                     title=f"按服务类型:{label}", x_title="服务类型", y_title=f"{label}({unit})",
+                     text_format=number, height=max(420, 32 * len(communities) + 80))
+    st.plotly_chart(fig.update_layout(margin_r=70), width="stretch", config=CHART)  # room for the bar labels
     st.caption(definition("volunteers-by-kind"))
 with right:
-    st.plotly_chart(charts.bar(communities.sort_values(measure, ascending=False), "label", measure, horizontal=True,
-                               title=f"按社区:{label}", x_title="社区", y_title=f"{label}({unit})",
-                               text_format=number, height=max(420, 32 * len(communities) + 80)),
-                    width="stretch", config=CHART)
+    fig = charts.bar(communities.sort_values(measure, ascending=False), "label", measure, horizontal=True,
+                     title=f"按社区:{label}", x_title="社区", y_title=f"{label}({unit})",
+                     text_format=number, height=max(420, 32 * len(communities) + 80))
+    st.plotly_chart(fig.update_layout(margin_r=70), width="stretch", config=CHART)
     st.caption(definition("volunteers-by-community"))
 
 st.subheader("各社区志愿服务")

@@ -140,6 +140,9 @@ def records(frame: pd.DataFrame, columns: list[str]) -> list[tuple]:
 STATUS_COLUMNS = ["ticket_id", "grid_id", "community_id", "category", "current_step", "next_step", "since",
                   "allowed_workdays", "used_workdays", "share_used", "status", "overdue_multiple", "due_at",
                   "age_days"]
+# The same with the Chinese labels the pages show, beside their codes.
+LABELLED_COLUMNS = STATUS_COLUMNS[:4] + ["category_label", "current_step", "current_step_label", "next_step",
+                                         "next_step_label"] + STATUS_COLUMNS[6:]
 # At the end of October (Sunday 2026-11-01 00:00): used working days counted by hand from the
 # 2026 calendar; due_at is when the allowed working days run out.
 STATUS_2026_10 = [
@@ -166,7 +169,7 @@ STATUS_2026_10 = [
 
 def test_deadline_status_at_the_end_of_the_period(con):
     frame = workdays.deadline_status(con, "2026-10")
-    assert list(frame.columns) == STATUS_COLUMNS
+    assert list(frame.columns) == LABELLED_COLUMNS
     assert records(frame, STATUS_COLUMNS) == STATUS_2026_10
 
 
@@ -203,7 +206,7 @@ def test_deadline_status_at_another_clock_time(con):
 def test_overdue_and_near_due_lists(con, function, scope, options, expected):
     frame = function(con, "2026-10", scope, **options)
     assert frame["ticket_id"].tolist() == expected
-    assert list(frame.columns) == STATUS_COLUMNS
+    assert list(frame.columns) == LABELLED_COLUMNS
 
 
 def test_scope_hides_a_community(con):
