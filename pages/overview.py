@@ -1,7 +1,8 @@
 import streamlit as st
 
 from analytics import charts, credit, overview
-from pages._common import compute, figure, nothing, page_header, current_filters
+from analytics.period import Scope
+from pages._common import compute, current_filters, definition, figure, metric, nothing, page_header
 
 filters = current_filters()
 page_header("总览", filters)
@@ -41,3 +42,15 @@ with right:
         st.dataframe(ranking[["community_name", "grid_name", "avg_credit"]], hide_index=True, width="stretch",
                      column_config={"community_name": "社区", "grid_name": "网格",
                                     "avg_credit": st.column_config.NumberColumn("人均积分", format="%.2f")})
+
+st.subheader("组织体系与服务力量")
+profile = metric("county-profile", filters.period, Scope()) if filters.scope.is_county else None
+if profile is None:
+    nothing("组织体系与服务力量按全县统计,请在左侧把街道选为“全部”查看。")
+else:
+    for group in dict.fromkeys(profile["group"]):
+        members = profile[profile["group"] == group]
+        with st.container(border=True):
+            st.markdown(f"**{group}**")
+            for cell, row in zip(st.columns(4), members.itertuples()):
+                cell.metric(row.label, f"{row.value:,} {row.unit}", help=definition("county-profile"))

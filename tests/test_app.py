@@ -1,12 +1,16 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import db
+from analytics import db, overview, tickets
+from analytics.period import Scope
+
+PAGES = ["pages/overview.py", "pages/grid_map.py", "pages/tickets.py", "pages/credit.py", "pages/volunteers.py",
+         "pages/service.py", "pages/definitions.py"]
 
 
 @pytest.fixture
 def app_on(monkeypatch):
-    def start(path, timeout=30):
+    def start(path, timeout=60):
         monkeypatch.setenv("GRIDGOV_DB", str(path))
         app = AppTest.from_file(str(db.ROOT / "app.py"), default_timeout=timeout)
         app.run()
@@ -15,21 +19,49 @@ def app_on(monkeypatch):
     return start
 
 
-def test_overview_shows_the_county_figures(app_on, demo_path):
+def test_overview_shows_the_analytics_answers(app_on, demo_path, demo_con):
     app = app_on(demo_path)
     figures = {m.label: m.value for m in app.metric}
     assert figures["网格党支部"] == "140 个"
     assert figures["红色楼长"] == "1,967 名"
     assert figures["红色单元长"] == "3,925 名"
-    assert figures["志愿服务队"] == "206 支"
     assert figures["信用积分应用场景"] == "36 个"
+    # The default period is the last complete quarter before the data's end (2026-11-28).
+    expected = overview.headline(demo_con, "2026Q3").set_index("key")
+    assert figures["办结工单"] == f"{expected.loc['tickets', 'value']:,.0f} 单"
+    assert figures["参与志愿服务"] == f"{expected.loc['volunteers', 'value']:,.0f} 人"
     assert any("数据截至 2026年11月28日" in c.value for c in app.caption)
+
+
+def test_filters_from_the_address_change_the_figures(monkeypatch, demo_path, demo_con):
+    """A shared link with a community and a month (AppTest cannot rerun a sidebar under
+    st.navigation, so the filter is given the way a bookmark gives it)."""
+    monkeypatch.setenv("GRIDGOV_DB", str(demo_path))
+    app = AppTest.from_file(str(db.ROOT / "app.py"), default_timeout=60)
+    app.query_params["period"] = "2026-09"
+    app.query_params["comm"] = "201"
+    app.run()
+    assert not app.exception, app.exception
+    scoped = tickets.ticket_resolution(demo_con, "2026-09", Scope(communities=("201",)), by="county")
+    county = tickets.ticket_resolution(demo_con, "2026-09", by="county")
+    figures = {m.label: m.value for m in app.metric}
+    assert figures["办结工单"] == f"{int(scoped['tickets'].sum()):,} 单" != f"{int(county['tickets'].sum()):,} 单"
+    assert "组织体系与服务力量按全县统计" in " ".join(i.value for i in app.info)
+    assert any("2026年9月 · 东岳国际社区" in c.value for c in app.caption)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_runs_without_error(app_on, demo_path, page):
+    app = app_on(demo_path)
+    app.switch_page(page).run()
+    assert not app.exception, app.exception
+    assert not app.error, [e.value for e in app.error]
 
 
 def test_first_start_builds_the_demo_database(app_on, tmp_path):
     path = tmp_path / "fresh" / "gridgov.duckdb"
-    app = app_on(path, timeout=180)
+    app = app_on(path, timeout=240)
     assert path.exists()
-    assert {m.label for m in app.metric} >= {"社区", "网格党支部"}
+    assert {m.label for m in app.metric} >= {"办结工单", "网格党支部"}
     with db.connect(path, read_only=True) as con:
         assert db.get_meta(con, "source") == "demo"
