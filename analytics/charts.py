@@ -41,9 +41,13 @@ def bar(frame: pd.DataFrame, x: str, y: str, *, title: str | None = None, x_titl
         hovertemplate=f"%{{{'y' if horizontal else 'x'}}}<br>{y_title or y}: %{{{'x' if horizontal else 'y'}:{text_format}}}<extra></extra>",
     )
     fig = go.Figure(trace)
-    fig.update_xaxes(title=x_title if not horizontal else y_title)
+    fig.update_layout(separators=".,")
+    fig.update_xaxes(title=x_title if not horizontal else y_title, tickformat=",~r" if horizontal else None)
     fig.update_yaxes(title=y_title if not horizontal else x_title, autorange="reversed" if horizontal else None)
-    return _layout(fig, title, height)
+    fig = _layout(fig, title, height)
+    if horizontal:
+        fig.update_layout(margin=dict(r=70))
+    return fig
 
 
 def line(frame: pd.DataFrame, x: str, ys: dict[str, str], *, title: str | None = None, y_title: str = "",
@@ -94,19 +98,26 @@ def color_scale(values: pd.Series, reverse: bool = False) -> list[list[int]]:
     return out
 
 
-def grid_map(grids: pd.DataFrame, *, layers: list[pdk.Layer] = (), tooltip_html: str = "",
-             basemap: str | None = None, height: int = 620) -> pdk.Deck:
-    """Grid polygons (columns polygon, fill_color, and whatever the tooltip names) with extra layers.
-    Without a basemap the map needs no tile server."""
+def grid_map(grids: pd.DataFrame, value: str, label: str, unit: str, *, higher_is_better: bool = True,
+             layers: list[pdk.Layer] = (), basemap: str | None = None, height: int = 620,
+             percent: bool = False) -> pdk.Deck:
+    """Grid polygons (columns polygon, grid_name, community_name, centre_lon/lat and `value`)
+    coloured by value, with extra layers on top. Without a basemap it needs no tile server."""
+    grids = grids.assign(
+        fill_color=color_scale(grids[value], reverse=not higher_is_better),
+        value_text=[("无数据" if pd.isna(v) else (f"{v:.1%}" if percent else f"{v:,.2f} {unit}")) for v in grids[value]],
+    )
     centre_lon = grids["centre_lon"].mean() if len(grids) else 118.10
     centre_lat = grids["centre_lat"].mean() if len(grids) else 36.96
+    tooltip_html = f"<b>{{grid_name}}</b><br/>{{community_name}}<br/>{label}:{{value_text}}"
     polygons = pdk.Layer(
         "PolygonLayer", data=grids, id="grids", get_polygon="polygon", get_fill_color="fill_color",
         get_line_color=[255, 255, 255, 255], line_width_min_pixels=1, pickable=True, auto_highlight=True,
     )
     return pdk.Deck(
         layers=[polygons, *layers],
-        initial_view_state=pdk.ViewState(longitude=centre_lon, latitude=centre_lat, zoom=13.2, pitch=0),
+        initial_view_state=pdk.ViewState(longitude=centre_lon, latitude=centre_lat, zoom=12.6 if len(grids) > 20 else 14,
+                                          pitch=0),
         map_style=basemap, map_provider=None if basemap is None else "carto",
         tooltip={"html": tooltip_html, "style": {"fontSize": "15px", "backgroundColor": "#FFFFFF", "color": "#1F1F1F"}},
         height=height,
@@ -121,7 +132,7 @@ def point_layer(points: pd.DataFrame, layer_id: str, color: list[int], radius: i
 
 def circle_layer(points: pd.DataFrame, layer_id: str, metres: float, color: list[int]) -> pdk.Layer:
     return pdk.Layer("ScatterplotLayer", data=points, id=layer_id, get_position=["lon", "lat"], get_radius=metres,
-                     get_fill_color=color, stroked=True, get_line_color=color[:3] + [180], line_width_min_pixels=1,
+                     get_fill_color=color, stroked=True, get_line_color=color[:3] + [110], line_width_min_pixels=1,
                      pickable=False)
 
 

@@ -1,7 +1,7 @@
 import streamlit as st
 
 from analytics import charts, overview
-from analytics.period import parse_period, quarter_of
+from analytics.period import parse_period
 from pages._common import compute, definition, figure, metric, nothing, page_header, table
 
 CHART = {"displayModeBar": False}
@@ -25,10 +25,10 @@ page_header("服务阵地", filters)
 st.subheader("10分钟党群服务圈")
 coverage = metric("service-coverage", filters.period, filters.scope)
 headline = compute(overview.headline, filters.period, filters.scope).set_index("key").loc["coverage"]
-left, right = st.columns([1, 3], gap="large")
+left, right = st.columns([1, 2], gap="large")
 with left:
     value, change = headline["value"], headline["change"]
-    figure("服务圈覆盖户数占比", None if value is None else value * 100, "%", "service-coverage",
+    figure("覆盖户数占比", None if value is None else value * 100, "%", "service-coverage",
            delta=None if change is None else change * 100, digits=1)
 with right:
     gaps = coverage[coverage["household_share"] < 1].sort_values("household_share").head(TOP)
@@ -67,13 +67,16 @@ counts = metric("facility-counts", filters.period, filters.scope)
 if counts.empty:
     nothing()
 else:
-    left, right = st.columns([1, 3], gap="large")
+    left, right = st.columns([1, 2], gap="large")
     chosen = left.selectbox("设施类型", counts["type_label"].drop_duplicates().tolist(), key="svc_type")
     left.caption(definition("facility-counts"))
     shown = counts[counts["type_label"] == chosen].sort_values("facilities", ascending=False)
     with right:
-        show(charts.bar(shown, "community_name", "facilities", horizontal=True, title=f"各社区{chosen}数量",
-                        x_title="社区", y_title="数量(处)", height=rows_height(len(shown), 28)))
+        if not shown["facilities"].any():
+            nothing(f"所选范围内统计期末还没有建成的{chosen}。")
+        else:
+            show(charts.bar(shown, "community_name", "facilities", horizontal=True, title=f"各社区{chosen}数量",
+                            x_title="社区", y_title="数量(处)", height=rows_height(len(shown), 28)))
     with st.expander("各社区各类服务阵地明细", icon=":material/table_view:"):
         table(counts, "facility-counts", filters, height=420, key="svc_counts", columns={
             "community_name": "社区", "type_label": "设施类型",
@@ -115,12 +118,13 @@ if scores.empty:
     nothing("所选范围内没有登记的物业企业。")
 else:
     scores = scores.assign(quarter_label=scores["quarter"].map(lambda q: parse_period(q).label_zh))
-    # The chart shows the last quarter of the period; the table every quarter the period overlaps.
-    last_quarter = quarter_of(filters.period.last_day)
-    latest = scores[scores["quarter"] == last_quarter.label].dropna(subset=["mean_score"])
-    if latest.empty:
-        nothing(f"{last_quarter.label_zh}还没有物业服务评议得分。")
+    # The chart shows the period's last quarter with scores; the table every quarter the period overlaps.
+    scored = scores.dropna(subset=["mean_score"]).sort_values("quarter")
+    if scored.empty:
+        nothing("所选统计期内还没有物业服务评议得分。")
     else:
+        last_quarter = parse_period(scored["quarter"].iat[-1])
+        latest = scored[scored["quarter"] == last_quarter.label]
         fig = charts.bar(latest.sort_values("mean_score", ascending=False), "company_name", "mean_score",
                          horizontal=True, title=f"{last_quarter.label_zh}物业企业平均分", x_title="物业企业",
                          y_title="平均分(分)", text_format=".1f", height=rows_height(len(latest), 26))
@@ -138,8 +142,8 @@ else:
 # -- micro-wishes --------------------------------------------------------------------------------
 st.subheader("微心愿")
 wishes = metric("micro-wishes", filters.period, filters.scope)
-if wishes.empty:
-    nothing()
+if not (wishes["filed"].any() or wishes["open_now"].any()):
+    nothing("所选统计期和范围内没有微心愿记录。")
 else:
     height = rows_height(len(wishes), 28)
     left, right = st.columns(2, gap="large")

@@ -12,7 +12,7 @@ county = metric("ticket-resolution-county", period, scope)
 ratings = metric("ticket-ratings", period, scope).set_index("rater_kind")
 alerts = compute(overview.alerts, period, scope).set_index("kind")
 cols = st.columns(4)
-figure("结果公开工单", county["tickets"].sum() if len(county) else 0, "单", "ticket-resolution-county", container=cols[0])
+figure("结果公开工单", county["tickets"].iat[0] if len(county) else 0, "单", "ticket-resolution-county", container=cols[0])
 figure("办结用时中位数", county["median_days"].iat[0] if len(county) else None, "天", "ticket-resolution-county",
        digits=1, container=cols[1])
 figure("党员群众评价均分", ratings.loc["all", "mean_score"], "分", "ticket-ratings", digits=2, container=cols[2])
@@ -30,7 +30,7 @@ with left:
 with right:
     st.subheader("各环节用时与瓶颈")
     steps = metric("ticket-step-durations", period, scope)
-    if steps["tickets"].sum() == 0:
+    if not steps["tickets"].any():
         nothing()
     else:
         st.plotly_chart(charts.bar(steps, "label", "median_hours", horizontal=True, y_title="用时中位数(小时)",

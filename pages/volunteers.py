@@ -44,10 +44,11 @@ if not trend["activities"].any():
     nothing("近12个月所选范围内没有志愿服务记录。")
 else:
     left, right = st.columns(2, gap="large")
-    left.plotly_chart(charts.line(trend, "month", {"active_volunteers": "参与人数"}, title="每月参与志愿服务人数",
-                                  y_title="人"), width="stretch", config=CHART)
-    right.plotly_chart(charts.line(trend, "month", {"hours": "服务时长"}, title="每月服务时长", y_title="小时"),
-                       width="stretch", config=CHART)
+    # Whole numbers with separators on the axes: plotly's default "35k" is not Chinese.
+    people = charts.line(trend, "month", {"active_volunteers": "参与人数"}, title="每月参与志愿服务人数", y_title="人")
+    hours = charts.line(trend, "month", {"hours": "服务时长"}, title="每月服务时长", y_title="小时")
+    left.plotly_chart(people.update_yaxes(tickformat=",.0f"), width="stretch", config=CHART)
+    right.plotly_chart(hours.update_yaxes(tickformat=",.0f"), width="stretch", config=CHART)
     st.caption("每年3月学雷锋月为集中服务期。" + definition("volunteers-by-month"))
 
 if not summary["activities"]:
@@ -65,13 +66,14 @@ with left:
     fig = charts.bar(kinds.sort_values(measure, ascending=False), "label", measure, horizontal=True,
                      title=f"按服务类型:{label}", x_title="服务类型", y_title=f"{label}({unit})",
                      text_format=number, height=max(420, 32 * len(communities) + 80))
-    st.plotly_chart(fig.update_layout(margin_r=70), width="stretch", config=CHART)  # room for the bar labels
+    # Room on the right for the bar labels; whole numbers on the axis instead of "10k".
+    st.plotly_chart(fig.update_layout(margin_r=70).update_xaxes(tickformat=",.0f"), width="stretch", config=CHART)
     st.caption(definition("volunteers-by-kind"))
 with right:
     fig = charts.bar(communities.sort_values(measure, ascending=False), "label", measure, horizontal=True,
                      title=f"按社区:{label}", x_title="社区", y_title=f"{label}({unit})",
                      text_format=number, height=max(420, 32 * len(communities) + 80))
-    st.plotly_chart(fig.update_layout(margin_r=70), width="stretch", config=CHART)
+    st.plotly_chart(fig.update_layout(margin_r=70).update_xaxes(tickformat=",.0f"), width="stretch", config=CHART)
     st.caption(definition("volunteers-by-community"))
 
 st.subheader("各社区志愿服务")
