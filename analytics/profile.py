@@ -81,3 +81,20 @@ def community_summary(con) -> pd.DataFrame:
         GROUP BY c.community_id, s.name, c.name
         ORDER BY c.community_id
     """).df()
+
+
+def data_span(con) -> tuple[dt.date, dt.date]:
+    """(first day with a ticket event, the as-of date): the dates a period may be chosen from."""
+    first = con.execute("SELECT min(occurred_at) FROM ticket_events").fetchone()[0]
+    as_of = as_of_date(con)
+    return (first.date() if first else as_of), as_of
+
+
+def hierarchy(con) -> pd.DataFrame:
+    """subdistrict_id, subdistrict, community_id, community, grid_id, grid: every grid with its
+    parents, in id order (the filters' cascade)."""
+    return con.execute("""
+        SELECT s.subdistrict_id, s.name AS subdistrict, c.community_id, c.name AS community, g.grid_id, g.name AS grid
+        FROM grids g JOIN communities c USING (community_id) JOIN subdistricts s USING (subdistrict_id)
+        ORDER BY s.subdistrict_id, c.community_id, g.grid_id
+    """).df()

@@ -82,16 +82,13 @@ def cursor() -> duckdb.DuckDBPyConnection:
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def _as_of(key) -> tuple[dt.date, dt.date]:
-    con = cursor()
-    first = con.execute("SELECT min(occurred_at) FROM ticket_events").fetchone()[0]
-    return profile.as_of_date(con), (first.date() if first else profile.as_of_date(con))
+def _span(key) -> tuple[dt.date, dt.date]:
+    return profile.data_span(cursor())
 
 
 def data_span() -> tuple[dt.date, dt.date]:
     """(first day with data, the data's as-of date)."""
-    as_of, first = _as_of(_db_key())
-    return first, as_of
+    return _span(_db_key())
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
@@ -145,11 +142,7 @@ class Filters:
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def _hierarchy(key) -> pd.DataFrame:
-    return cursor().execute("""
-        SELECT s.subdistrict_id, s.name AS subdistrict, c.community_id, c.name AS community, g.grid_id, g.name AS grid
-        FROM grids g JOIN communities c USING (community_id) JOIN subdistricts s USING (subdistrict_id)
-        ORDER BY s.subdistrict_id, c.community_id, g.grid_id
-    """).df()
+    return profile.hierarchy(cursor())
 
 
 def hierarchy() -> pd.DataFrame:
