@@ -50,3 +50,7 @@ INTEGRITY_MIN_POINTS = 50       # grids with fewer positive points in the quarte
 SERVICE_CIRCLE_METRES = 800
 SERVICE_CIRCLE_FACILITIES = ("party_service_center", "red_station")
 CHARGING_FACILITIES = ("charging_shed", "charging_pile")
+
+# The grid map draws without any tile server. A county with a reachable tile service may set a
+# basemap style URL here (for example its own map server); None keeps the map offline.
+MAP_BASEMAP: str | None = None

@@ -304,10 +304,11 @@ def table(frame: pd.DataFrame, metric_id: str, filters: Filters, *, columns: dic
                                    for c, v in (columns or {}).items()})
     name = f"{metrics.get(metric_id).name}_{filters.period.label}_{filters.scope_label}"
     with st.container(horizontal=True, vertical_alignment="center"):
-        st.download_button("CSV", export.to_csv(index=False).encode("utf-8-sig"), f"{name}.csv", "text/csv",
+        # Files are made only when a button is clicked: a page of long lists reruns fast.
+        st.download_button("CSV", lambda: export.to_csv(index=False).encode("utf-8-sig"), f"{name}.csv", "text/csv",
                            icon=":material/download:", key=f"csv_{key or metric_id}", on_click="ignore",
                            help="下载表中数据(CSV,Excel 可直接打开)")
-        st.download_button("Excel", _xlsx(export), f"{name}.xlsx",
+        st.download_button("Excel", lambda: _xlsx(export), f"{name}.xlsx",
                            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                            icon=":material/download:", key=f"xlsx_{key or metric_id}", on_click="ignore",
                            help="下载表中数据(XLSX)")

@@ -35,7 +35,7 @@ for key in shown or []:
         layers.append(charts.heat_layer(compute(maps.ticket_points, period, scope), "heat"))
 
 deck = charts.grid_map(grids, measure, label, unit, higher_is_better=higher, layers=layers,
-                       percent=measure == "coverage")
+                       percent=measure == "coverage", basemap=settings.MAP_BASEMAP)
 event = st.pydeck_chart(deck, on_select="rerun", selection_mode="single-object", key="grid_map", height=620)
 picked = (event.selection.objects.get("grids") or [None])[0] if event and event.selection else None
 st.markdown(f"**图例**:颜色越深,{label}{'越高' if higher else '越低'}(越好);灰色为无数据。"
