@@ -2,7 +2,7 @@ import streamlit as st
 
 from analytics import charts, credit, overview
 from analytics.period import Scope
-from pages._common import compute, current_filters, definition, figure, metric, nothing, page_header
+from pages._common import compute, current_filters, definition, figure, metric, nothing, page_header, table
 
 filters = current_filters()
 page_header("总览", filters)
@@ -35,13 +35,9 @@ with right:
         box.markdown(f"{icon} **{alert.label}:{alert.count}**")
         box.caption(alert.detail)
     st.subheader("本期红旗网格")
-    ranking = compute(credit.red_flag_grids, filters.period, filters.scope)
-    if ranking.empty:
-        nothing("所选范围内没有红旗网格。")
-    else:
-        st.dataframe(ranking[["community_name", "grid_name", "avg_credit"]], hide_index=True, width="stretch",
-                     column_config={"community_name": "社区", "grid_name": "网格",
-                                    "avg_credit": st.column_config.NumberColumn("人均积分", format="%.2f")})
+    table(compute(credit.red_flag_grids, filters.period, filters.scope), "red-flag-grids", filters, key="red_flags",
+          columns={"community_name": "社区", "grid_name": "网格",
+                   "avg_credit": st.column_config.NumberColumn("人均积分", format="%.2f")})
 
 st.subheader("组织体系与服务力量")
 profile = metric("county-profile", filters.period, Scope()) if filters.scope.is_county else None
