@@ -84,15 +84,14 @@ def donut(frame: pd.DataFrame, label: str, value: str, *, title: str | None = No
 # -- maps ---------------------------------------------------------------------------------
 
 def color_scale(values: pd.Series, reverse: bool = False) -> list[list[int]]:
-    """Light to party red by value (reverse: red for low values); grey where missing."""
-    low, high = values.min(), values.max()
-    span = (high - low) or 1
+    """Light to party red by the value's rank among the grids (reverse: red for low values), so
+    one outlier does not wash out the rest; grey where missing."""
+    share = values.rank(pct=True, method="average")
     out = []
-    for v in values:
-        if pd.isna(v):
+    for t in share:
+        if pd.isna(t):
             out.append([200, 200, 200, 160])
             continue
-        t = (v - low) / span
         t = 1 - t if reverse else t
         out.append([int(255 - (255 - 192) * t), int(235 - (235 - 22) * t), int(220 - (220 - 29) * t), 200])
     return out

@@ -38,7 +38,7 @@ deck = charts.grid_map(grids, measure, label, unit, higher_is_better=higher, lay
                        percent=measure == "coverage", basemap=settings.MAP_BASEMAP)
 event = st.pydeck_chart(deck, on_select="rerun", selection_mode="single-object", key="grid_map", height=620)
 picked = (event.selection.objects.get("grids") or [None])[0] if event and event.selection else None
-st.markdown(f"**图例**:颜色越深,{label}{'越高' if higher else '越低'}(越好);灰色为无数据。"
+st.markdown(f"**图例**:按{label}在各网格中的排位着色,颜色越深越好({'越高' if higher else '越低'}越好);灰色为无数据。"
             f"党群服务中心与红色驿站外圈为 {settings.SERVICE_CIRCLE_METRES} 米步行服务圈。")
 st.caption(definition(metric_id))
 

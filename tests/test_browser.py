@@ -1,0 +1,202 @@
+"""The real app in headless Chromium (Debian's /usr/bin/chromium, no browser download): every page loads
+without an error, the map draws, a filter changes a figure, a table downloads. Each run saves a
+screenshot of every page at two sizes in screenshots/ (git-ignored) for people to look at."""
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+from PIL import Image
+from playwright.sync_api import expect, sync_playwright
+
+from analytics import db
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SHOTS = db.ROOT / "screenshots"
+PAGES = {"/": "总览", "/grid_map": "网格地图", "/tickets": "协商议事", "/credit": "信用积分",
+         "/volunteers": "志愿服务", "/service": "服务阵地", "/definitions": "指标说明"}
+ENGLISH_ERROR = re.compile(r"Traceback|Exception|Error\b|Connection error|Is Streamlit still running")
+MS = 1000
+
+
+class Server:
+    def __init__(self, url: str, log):
+        self.url, self.log = url, log
+
+    def log_tail(self, lines: int = 80) -> str:
+        return "\n--- streamlit server log ---\n" + "\n".join(self.log.read_text().splitlines()[-lines:])
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(demo_path, tmp_path_factory):
+    """The dashboard as `streamlit run` starts it, on the demo county; its stderr goes to a log file."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("server") / "streamlit.log"
+    env = {**os.environ, "GRIDGOV_DB": str(demo_path)}
+    with open(log, "wb") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+                                 "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+                                cwd=db.ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err)
+    server = Server(f"http://127.0.0.1:{port}", log)
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{server.url}/_stcore/health", timeout=2) as answer:
+                    if answer.read().strip() == b"ok":
+                        break
+            except OSError:
+                pass
+            assert proc.poll() is None and time.time() < deadline, "server did not start" + server.log_tail()
+            time.sleep(0.2)
+        yield server
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        # A fresh server may take a first request for /grid_map as a plain pages/ folder: open / first.
+        page = chromium.new_page(viewport={"width": 1920, "height": 1080})
+        page.goto(server.url + "/")
+        problem = settle(page, limit=120)
+        assert not problem, problem + server.log_tail()
+        page.close()
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1920, "height": 1080}, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(30 * MS)
+    yield page
+    context.close()
+
+
+BUSY = ["[data-testid=stApp][data-test-script-state=running]", "[data-testid=stStatusWidget]",
+        "[data-testid=stSkeleton]"]
+
+
+def settle(page, limit: float = 60) -> str:
+    """Wait until Streamlit has finished running the script and drawn the result; on timeout, say
+    what was still busy (empty when settled)."""
+    deadline = time.time() + limit
+    # stApp says when the script has run once; the elements it sent may still be loading (skeletons).
+    page.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]", timeout=limit * MS)
+    busy = ", ".join(BUSY)
+    while time.time() < deadline:
+        if not page.locator(busy).count():
+            page.wait_for_timeout(500)  # a rerun can start just after the previous one ended
+            if not page.locator(busy).count():
+                return ""
+        page.wait_for_timeout(200)
+    still = {s: page.locator(s).count() for s in BUSY}
+    status = page.locator("[data-testid=stStatusWidget]").all_inner_texts()
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=SHOTS / "busy.png")
+    return f"{page.url} still busy after {limit} s: {still} {status} (see screenshots/busy.png)"
+
+
+def open_page(page, server: Server, path: str) -> None:
+    page.goto(server.url + path)
+    problem = settle(page)
+    assert not problem, problem + server.log_tail()
+
+
+def screenshot(page, name: str) -> None:
+    """Full-page screenshots at 1920 and 1280 wide: Streamlit scrolls inside its own container, so the
+    viewport is made as tall as the content."""
+    SHOTS.mkdir(exist_ok=True)
+    for width, height in ((1920, 1080), (1280, 720)):
+        if page.viewport_size != {"width": width, "height": height}:
+            page.set_viewport_size({"width": width, "height": height})
+            page.wait_for_timeout(300)
+        tall = page.evaluate("Math.max(...[...document.querySelectorAll('[data-testid=stMain], body')]"
+                             ".map(e => e.scrollHeight))")
+        page.set_viewport_size({"width": width, "height": max(height, min(tall, 16000))})
+        page.wait_for_timeout(400)  # charts redraw at the new size
+        page.screenshot(path=SHOTS / f"{name}_{width}.png")
+    page.set_viewport_size({"width": 1920, "height": 1080})
+
+
+def metric_value(page, label: str):
+    return page.locator("[data-testid=stMetric]").filter(has_text=label).first.locator("[data-testid=stMetricValue]")
+
+
+@pytest.mark.parametrize("path", list(PAGES))
+def test_every_page_loads_without_an_error(server, page, path):
+    open_page(page, server, path)
+    expect(page.locator("[data-testid=stMain] h1").first).to_contain_text(PAGES[path], timeout=10 * MS)
+    assert page.locator("[data-testid=stException]").count() == 0, server.log_tail()
+    text = page.locator("[data-testid=stMain]").inner_text()
+    assert "抱歉,本页出现错误" not in text, server.log_tail()
+    assert not ENGLISH_ERROR.search(text), ENGLISH_ERROR.search(text)
+    screenshot(page, path.strip("/") or "overview")
+
+
+def test_the_map_canvas_draws(server, page, tmp_path):
+    open_page(page, server, "/grid_map")
+    canvas = page.locator("[data-testid=stDeckGlJsonChart] canvas").first
+    expect(canvas).to_be_visible(timeout=20 * MS)
+    box = canvas.bounding_box()
+    assert box["width"] > 300 and box["height"] > 300, box
+    # deck.gl draws asynchronously after the element appears: wait until the grids are coloured in.
+    deadline = time.time() + 20
+    while True:
+        canvas.screenshot(path=tmp_path / "map.png")
+        colours = Image.open(tmp_path / "map.png").convert("RGB").getcolors(maxcolors=1 << 16) or [(0, 0)] * 999
+        if len(colours) > 20:
+            break
+        assert time.time() < deadline, f"the map canvas stays blank ({len(colours)} colours)"
+        page.wait_for_timeout(300)
+
+
+def test_a_community_filter_changes_the_figures_and_the_address(server, page):
+    open_page(page, server, "/")
+    value = metric_value(page, "办结工单")
+    before = value.inner_text()
+    assert re.fullmatch(r"[\d,]+ 单", before), before
+    page.locator("[data-testid=stSidebar] [data-testid=stSelectbox]").filter(has_text="社区").click()
+    page.get_by_role("option", name="东岳国际社区").click()
+    page.wait_for_url(re.compile(r"comm="), timeout=20 * MS)
+    problem = settle(page)
+    assert not problem, problem + server.log_tail()
+    expect(value).not_to_have_text(before, timeout=20 * MS)
+    assert re.fullmatch(r"[\d,]+ 单", value.inner_text()), value.inner_text()
+    expect(page.locator("[data-testid=stCaptionContainer]").first).to_contain_text("东岳国际社区")
+
+
+def test_a_table_downloads_as_chinese_csv(server, page, tmp_path):
+    open_page(page, server, "/tickets")
+    button = page.locator("[data-testid=stDownloadButton]").filter(has_text="CSV").first
+    with page.expect_download(timeout=20 * MS) as download:
+        button.click()
+    path = tmp_path / download.value.suggested_filename
+    download.value.save_as(path)
+    assert path.suffix == ".csv"
+    data = path.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf"), data[:20]
+    header, *rows = data.decode("utf-8-sig").splitlines()
+    assert rows and ("单数" in header or "类别" in header), header
