@@ -302,13 +302,18 @@ def table(frame: pd.DataFrame, metric_id: str, filters: Filters, *, columns: dic
     st.dataframe(shown, hide_index=True, width="stretch", column_config=config, height=height or "auto")
     export = shown.rename(columns={c: (v if isinstance(v, str) else v.get("label", c))
                                    for c, v in (columns or {}).items()})
+    downloads(export, metric_id, filters, key=key)
+
+
+def downloads(frame: pd.DataFrame, metric_id: str, filters: Filters, *, key: str | None = None) -> None:
+    """CSV and XLSX of exactly these rows, with the metric's definition beside them."""
     name = f"{metrics.get(metric_id).name}_{filters.period.label}_{filters.scope_label}"
     with st.container(horizontal=True, vertical_alignment="center"):
         # Files are made only when a button is clicked: a page of long lists reruns fast.
-        st.download_button("CSV", lambda: export.to_csv(index=False).encode("utf-8-sig"), f"{name}.csv", "text/csv",
+        st.download_button("CSV", lambda: frame.to_csv(index=False).encode("utf-8-sig"), f"{name}.csv", "text/csv",
                            icon=":material/download:", key=f"csv_{key or metric_id}", on_click="ignore",
                            help="下载表中数据(CSV,Excel 可直接打开)")
-        st.download_button("Excel", lambda: _xlsx(export), f"{name}.xlsx",
+        st.download_button("Excel", lambda: _xlsx(frame), f"{name}.xlsx",
                            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                            icon=":material/download:", key=f"xlsx_{key or metric_id}", on_click="ignore",
                            help="下载表中数据(XLSX)")

@@ -1,7 +1,7 @@
 import streamlit as st
 
 from analytics import charts, overview, tickets
-from pages._common import compute, figure, metric, nothing, page_header, table, ticket_history, current_filters
+from pages._common import compute, current_filters, downloads, figure, metric, nothing, page_header, table, ticket_history
 
 filters = current_filters()
 period, scope = filters.period, filters.scope
@@ -114,6 +114,7 @@ else:
                               "published_at": st.column_config.DatetimeColumn("公开时间", format="YYYY-MM-DD HH:mm"),
                               "days": st.column_config.NumberColumn("用时(天)", format="%.1f"),
                               "department_label": "约请部门"})
+    downloads(found, "ticket-list", filters, key="ticket_list")
     rows = picked.selection.rows
     if rows:
         ticket_id = found["ticket_id"].iat[rows[0]]
