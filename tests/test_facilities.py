@@ -1,9 +1,12 @@
-import math
+from functools import partial
 
 import pytest
 
 from analytics import db, facilities
 from analytics.period import COUNTY, Scope
+from tests import helpers
+
+norm = partial(helpers.norm, places=3)  # distances and shares to the metre and the permille
 
 C1_ONLY = Scope(communities=("C1",))
 C2_ONLY = Scope(communities=("C2",))
@@ -76,14 +79,6 @@ def con(tmp_path):
     yield connection
     connection.close()
 
-
-def norm(rows):
-    """Round floats to 3 places and turn NaN into None, so rows compare as plain tuples."""
-    def one(value):
-        if isinstance(value, float):
-            return None if math.isnan(value) else round(value, 3)
-        return value
-    return [tuple(one(v) for v in row) for row in rows]
 
 
 # --- facility_counts ---------------------------------------------------------------------------

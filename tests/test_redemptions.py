@@ -1,9 +1,8 @@
-import math
-
 import pytest
 
 from analytics import db, redemptions, summary
 from analytics.period import COUNTY, Scope
+from tests.helpers import norm
 
 C2_ONLY = Scope(communities=("C2",))
 S1_ONLY = Scope(subdistricts=("S1",))   # hides 空社区 of S2
@@ -53,14 +52,6 @@ def con(tmp_path):
     yield connection
     connection.close()
 
-
-def norm(rows):
-    """Round floats to 6 places and turn NaN into None, so rows compare as plain tuples."""
-    def one(value):
-        if isinstance(value, float):
-            return None if math.isnan(value) else round(value, 6)
-        return value
-    return [tuple(one(v) for v in row) for row in rows]
 
 
 @pytest.mark.parametrize("period, scope, expected", [

@@ -1,9 +1,8 @@
-import math
-
 import pytest
 
 from analytics import db, volunteers
 from analytics.period import COUNTY, Scope
+from tests.helpers import norm
 
 C2_ONLY = Scope(communities=("C2",))
 S2_ONLY = Scope(subdistricts=("S2",))  # 空社区: one grid, a team, no activity
@@ -48,14 +47,6 @@ def con(tmp_path):
     yield connection
     connection.close()
 
-
-def norm(rows):
-    """Round floats to 6 places and turn NaN into None, so rows compare as plain tuples."""
-    def one(value):
-        if isinstance(value, float):
-            return None if math.isnan(value) else round(value, 6)
-        return value
-    return [tuple(one(v) for v in row) for row in rows]
 
 
 SUMMARY_COLUMNS = ["active_volunteers", "activities", "hours", "party_member_share", "team_member_share",
