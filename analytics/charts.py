@@ -3,8 +3,6 @@
 Styled for a projector: large type, the party-red palette, no chart junk.
 """
 
-import json
-
 import pandas as pd
 import plotly.graph_objects as go
 import pydeck as pdk
@@ -74,13 +72,6 @@ def stacked_bar(frame: pd.DataFrame, x: str, stack: str, y: str, *, title: str |
     return _layout(fig, title, height)
 
 
-def donut(frame: pd.DataFrame, label: str, value: str, *, title: str | None = None, height: int = 340) -> go.Figure:
-    fig = go.Figure(go.Pie(labels=frame[label], values=frame[value], hole=0.55, sort=False,
-                           marker=dict(colors=PALETTE), textinfo="label+percent"))
-    fig.update_layout(showlegend=False)
-    return _layout(fig, title, height)
-
-
 # -- maps ---------------------------------------------------------------------------------
 
 def color_scale(values: pd.Series, reverse: bool = False) -> list[list[int]]:
@@ -140,5 +131,3 @@ def heat_layer(points: pd.DataFrame, layer_id: str) -> pdk.Layer:
                      opacity=0.7)
 
 
-def to_json(deck: pdk.Deck) -> dict:
-    return json.loads(deck.to_json())
