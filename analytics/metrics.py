@@ -11,7 +11,7 @@ from typing import Callable
 
 import pandas as pd
 
-from . import credit, facilities, overview, profile, redemptions, settings, tickets, volunteers, workdays
+from . import credit, facilities, maps, overview, profile, redemptions, settings, tickets, volunteers, workdays
 from .period import COUNTY, Scope, parse_period
 
 
@@ -46,6 +46,11 @@ def _profile(con, period, scope):
     return profile.county_profile(con, as_of=period.last_day)
 
 
+def _grid_team(con, grid_id, period, scope):
+    """maps.grid_team with the grid first, as the registry calls grid metrics."""
+    return maps.grid_team(con, period, scope, grid_id=grid_id)
+
+
 _M = Metric
 _LADDER = "、".join(f"{label}≥{low}" if low is not None else f"{label}<{prev}"
                    for (_, label, low), (_, _, prev) in zip(settings.CREDIT_LEVELS, [(0, 0, None)] + settings.CREDIT_LEVELS))
@@ -57,7 +62,7 @@ REGISTRY: list[Metric] = [
        "个/名/支/人/单/处/人次", _profile),
     # Credit
     _M("grid-credit-ranking", "信用积分", "网格信用积分排名",
-       "居民数=登记在该网格的居民人数;积分=这些居民在统计期内发生(occurred_at)的个人积分净和,冲正记录以负分计入;"
+       "居民数=登记在该网格的居民人数;积分=这些居民在统计期内发生的个人积分净和,冲正记录以负分计入;"
        "人均积分=积分÷居民数;名次=在所属社区内按人均积分从高到低排名(并列同名次,下一名次跳过);无居民的网格不参与排名;"
        f"上期名次为上一统计期的名次,名次变化=上期名次−本期名次(正数为上升);名次不超过每社区红旗网格数(当前设置为{_RED_FLAGS}个)者为红旗网格。",
        "分/人", credit.grid_credit_ranking),
@@ -83,6 +88,9 @@ REGISTRY: list[Metric] = [
        "统计期内积分记录按指标类别(疫情防控、安全生产、综合治理、志愿服务等)与8个考核群体(社区工作者、网格员、党员、居民、"
        "市场主体、共建单位、物业企业、社会组织)汇总的对象数、记录数、加分、扣分和净分;个人按社区工作者、网格员、党员、居民的先后归入一个群体。",
        "分", credit.points_by_category_group),
+    _M("grid-team", "网格地图", "网格服务团队",
+       "统计期末日在任的网格长、专职网格员和下沉干部,以及该网格的志愿服务队和队员人数;姓名脱敏。", "人", _grid_team,
+       needs_grid=True),
     _M("grid-ledger", "信用积分", "网格积分明细",
        "某网格居民在统计期内的全部积分记录(含冲正),合计等于排名中的积分;姓名脱敏。", "分", credit.grid_ledger, needs_grid=True),
     _M("integrity-flags", "信用积分", "积分异常提示",

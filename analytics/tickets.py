@@ -261,7 +261,7 @@ def data_quality_flags(con, period, scope: Scope = COUNTY, *,
     missing_grid, unknown_grid, no_filed_step, unknown_person (an actor or filer not in the
     register). Ledger events in the period: unknown_subject, unknown_indicator,
     dangling_reversal. Columns: source ('ticket'/'credit'), record_id, grid_id, flag,
-    flag_label, reason.
+    flag_label, reason, grid_name.
     """
     period = parse_period(period)
     order_checks = " OR ".join(f"f.{b}_at < f.{a}_at" for a, b in STEP_PAIRS)
@@ -316,6 +316,7 @@ def data_quality_flags(con, period, scope: Scope = COUNTY, *,
         ORDER BY source DESC, flag, record_id
     """, {**bind(con, period, scope), "too_fast": too_fast_minutes}).df()
     frame.insert(4, "flag_label", frame["flag"].map(QUALITY_FLAGS))
+    frame["grid_name"] = frame["grid_id"].map(dict(con.execute("SELECT grid_id, name FROM grids").fetchall()))
     return frame
 
 

@@ -173,6 +173,7 @@ def deadline_status(con, period, scope: Scope = COUNTY, *, as_of: dt.datetime | 
     - overdue_multiple (ratio): share_used when overdue, else null
     - due_at (timestamp): the moment the allowed working days run out
     - age_days (calendar days, fractional): from filed to as_of
+    - grid_name
     """
     period = parse_period(period)
     as_of = _as_of(period, as_of)
@@ -229,7 +230,8 @@ def deadline_status(con, period, scope: Scope = COUNTY, *, as_of: dt.datetime | 
                 LEFT JOIN workday_calendar due ON due.is_workday
                      AND due.workday_index = ceil(j.since_clock + j.allowed_workdays) - 1
             )
-            SELECT * FROM final ORDER BY share_used DESC NULLS LAST, ticket_id
+            SELECT final.*, g.name AS grid_name FROM final LEFT JOIN grids g ON g.grid_id = final.grid_id
+            ORDER BY share_used DESC NULLS LAST, ticket_id
         """, {"as_of": as_of, "steps": WORKFLOW_STEPS, "near": near, **scope.params(cur)}).df()
     finally:
         cur.close()

@@ -243,12 +243,13 @@ def filter_bar() -> Filters:
         scope, label = Scope(subdistricts=(sub,)), subs[sub]
     else:
         scope, label = Scope(), "全县(索镇街道、少海街道)"
-    wanted = {"period": period.label}
-    for key, value in (("sub", sub), ("comm", comm), ("grid", grid if comm != _ALL else _ALL)):
-        if value != _ALL:
-            wanted[key] = value
-    if dict(st.query_params) != wanted:
-        st.query_params.from_dict(wanted)
+    # Only the filters' own keys: a page keeps its open section in the address too.
+    for key, value in (("period", period.label), ("sub", sub), ("comm", comm),
+                       ("grid", grid if comm != _ALL else _ALL)):
+        if value == _ALL:
+            st.query_params.pop(key, None)
+        elif st.query_params.get(key) != value:
+            st.query_params[key] = value
     return Filters(period, scope, label)
 
 
@@ -272,12 +273,24 @@ def figure(label: str, value, unit: str, metric_id: str, *, delta=None, better_h
            digits: int = 0, container=None) -> None:
     """A headline number with its definition as help text; a dash where there is no value."""
     target = container or st
-    shown = "—" if value is None or pd.isna(value) else f"{value:,.{digits}f} {unit}".strip()
+    gap = "" if unit == "%" else " "
+    shown = "—" if value is None or pd.isna(value) else f"{value:,.{digits}f}{gap}{unit}".strip()
     delta_text = None
     if delta is not None and not pd.isna(delta):
-        delta_text = f"{delta:+,.{digits}f} {unit}".strip() + " 较上期"
+        # A change of a share is in percentage points, not per cent of itself.
+        delta_text = f"{delta:+,.{digits}f}{' 个百分点' if unit == '%' else gap + unit}".strip() + " 较上期"
     target.metric(label, shown, delta_text, delta_color="normal" if better_high else "inverse",
                   help=definition(metric_id), border=True)
+
+
+def sections(parts: dict, key: str = "view") -> None:
+    """A page's sections as tabs kept in the address; only the open one runs, so a rerun pays
+    for one section's tables and charts, not all of them. parts maps a tab label to a function."""
+    tabs = st.tabs(list(parts), key=key, on_change="rerun", bind="query-params")
+    for tab, show in zip(tabs, parts.values()):
+        if tab.open:
+            with tab:
+                show()
 
 
 def nothing(message: str = "所选范围和统计期内没有数据。") -> None:
@@ -290,6 +303,14 @@ def _xlsx(frame: pd.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
+def _percent(frame: pd.DataFrame, config: dict):
+    """Every share drawn with one decimal (Streamlit's "percent" drops trailing zeros: 7.74%, 4%).
+    A Styler changes only what is drawn: the column still sorts by its numbers."""
+    shares = [c for c, v in config.items() if isinstance(v, dict) and v.get("type_config", {}).get("format") == "percent"
+              and c in frame.columns and frame[c].notna().any()]
+    return frame.style.format("{:.1%}", subset=shares, na_rep="—") if shares else frame
+
+
 def table(frame: pd.DataFrame, metric_id: str, filters: Filters, *, columns: dict | None = None,
           height: int | None = None, key: str | None = None) -> None:
     """A table exactly as filtered, with its definition and CSV/XLSX downloads of the same rows.
@@ -299,7 +320,9 @@ def table(frame: pd.DataFrame, metric_id: str, filters: Filters, *, columns: dic
         return
     shown = frame[list(columns)] if columns else frame
     config = {c: (v if not isinstance(v, str) else st.column_config.Column(v)) for c, v in (columns or {}).items()}
-    st.dataframe(shown, hide_index=True, width="stretch", column_config=config, height=height or "auto")
+    # A dash for a missing value: Streamlit's own placeholder is the English "None".
+    st.dataframe(_percent(shown, config), hide_index=True, width="stretch", column_config=config,
+                 height=height or "auto", placeholder="—")
     export = shown.rename(columns={c: (v if isinstance(v, str) else v.get("label", c))
                                    for c, v in (columns or {}).items()})
     downloads(export, metric_id, filters, key=key)

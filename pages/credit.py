@@ -1,11 +1,11 @@
 import streamlit as st
 
 from analytics import charts
-from pages._common import current_filters, figure, metric, nothing, page_header, table
+from pages._common import current_filters, figure, metric, nothing, page_header, sections, table
 
 filters = current_filters()
 period, scope = filters.period, filters.scope
-page_header("信用积分 · 网格排名", filters)
+page_header("信用积分", filters)
 CHART = {"displayModeBar": False}
 
 summary = metric("credit-summary", period, scope)
@@ -17,94 +17,106 @@ figure("参与排名的网格", len(ranking), "个", "grid-credit-ranking", cont
 figure("红旗网格", len(metric("red-flag-grids", period, scope)), "个", "red-flag-grids", container=cols[2])
 figure("积分异常提示", len(flags), "项", "integrity-flags", container=cols[3])
 
-st.subheader("网格排名")
-if ranking.empty:
-    nothing("所选范围内没有可排名的网格(没有登记居民)。")
-else:
-    communities = dict(zip(ranking["community_id"], ranking["community_name"]))
-    chosen = st.selectbox("社区", list(communities), format_func=communities.get, key="credit_community")
-    rows = ranking[ranking["community_id"] == chosen]
-    left, right = st.columns([3, 2], gap="large")
-    left.plotly_chart(charts.bar(rows, "grid_name", "avg_credit", horizontal=True, y_title="人均积分(分)",
-                                 highlight=rows["red_flag"], text_format=".2f", height=max(300, 42 * len(rows))),
-                      width="stretch", config=CHART)
-    left.caption("金色为红旗网格。")
+
+def show_ranking() -> None:
+    if ranking.empty:
+        nothing("所选范围内没有可排名的网格(没有登记居民)。")
+    else:
+        communities = dict(zip(ranking["community_id"], ranking["community_name"]))
+        chosen = st.selectbox("社区", list(communities), format_func=communities.get, key="credit_community")
+        rows = ranking[ranking["community_id"] == chosen]
+        left, right = st.columns(2, gap="large")
+        left.plotly_chart(charts.bar(rows, "grid_name", "avg_credit", horizontal=True, y_title="人均积分(分)",
+                                     highlight=rows["red_flag"], text_format=".2f", height=max(300, 42 * len(rows))),
+                          width="stretch", config=CHART)
+        left.caption("金色为红旗网格。")
+        with right:
+            table(rows, "grid-credit-ranking", filters, key="ranking", columns={
+                "rank": st.column_config.NumberColumn("名次", format="%d"),
+                "grid_name": "网格",
+                "avg_credit": st.column_config.NumberColumn("人均积分", format="%.2f"),
+                "rank_change": st.column_config.NumberColumn("名次变化", format="%+d", help="正数为上升"),
+                "residents": st.column_config.NumberColumn("居民", format="localized"),
+                "red_flag": st.column_config.CheckboxColumn("红旗网格")})
+
+        st.subheader("排名背后的积分明细")
+        grids = dict(zip(rows["grid_id"], rows["grid_name"]))
+        grid_id = st.selectbox("网格", list(grids), format_func=grids.get, key="credit_ledger_grid")
+        table(metric("grid-ledger", period, scope, grid_id=grid_id), "grid-ledger", filters, key="ledger", height=320,
+              columns={"occurred_at": st.column_config.DatetimeColumn("发生时间", format="YYYY-MM-DD HH:mm"),
+                       "name": "居民", "indicator_name": "指标", "category_label": "类别",
+                       "points": st.column_config.NumberColumn("积分", format="%+.1f"),
+                       "recorded_by_name": "记录人", "note": "备注"})
+
+
+def show_awards() -> None:
+    st.subheader("优秀网格员")
+    table(metric("excellent-grid-workers", period, scope), "excellent-grid-workers", filters, key="workers", columns={
+        "community_name": "社区", "grid_name": "红旗网格", "worker_name": "网格员",
+        "avg_credit": st.column_config.NumberColumn("人均积分", format="%.2f"),
+        "tickets": "结果公开工单", "median_days": st.column_config.NumberColumn("办结用时中位数(天)", format="%.1f"),
+        "mean_score": st.column_config.NumberColumn("评价均分", format="%.2f")})
+
+    st.subheader("积分异常提示(评选前核实)")
+    table(flags, "integrity-flags", filters, key="flags", columns={
+        "community_name": "社区", "grid_name": "网格", "flag_label": "提示", "reason": "说明"})
+
+
+def show_composition() -> None:
+    left, right = st.columns(2, gap="large")
+    with left:
+        st.subheader("积分按类别和群体")
+        groups = metric("points-by-category-group", period, scope)
+        if groups.empty:
+            nothing()
+        else:
+            st.plotly_chart(charts.stacked_bar(groups, "category_label", "group_label", "points", y_title="净积分(分)"),
+                            width="stretch", config=CHART)
+            table(groups, "points-by-category-group", filters, key="groups", height=240, columns={
+                "category_label": "类别", "group_label": "群体", "subjects": "对象数", "events": "记录数",
+                "points": st.column_config.NumberColumn("净积分", format="%.0f")})
     with right:
-        table(rows, "grid-credit-ranking", filters, key="ranking", columns={
-            "rank": st.column_config.NumberColumn("名次", format="%d"),
-            "grid_name": "网格",
-            "avg_credit": st.column_config.NumberColumn("人均积分", format="%.2f"),
-            "rank_change": st.column_config.NumberColumn("名次变化", format="%+d", help="正数为上升"),
-            "residents": st.column_config.NumberColumn("居民", format="localized"),
-            "red_flag": st.column_config.CheckboxColumn("红旗网格")})
+        st.subheader("信用等级分布")
+        levels = metric("credit-levels", period, scope)
+        st.plotly_chart(charts.bar(levels, "level_label", "people", y_title="人数"), width="stretch", config=CHART)
+        table(levels, "credit-levels", filters, key="levels", columns={
+            "level_label": "等级", "minimum": "最低余额", "people": st.column_config.NumberColumn("人数", format="localized"),
+            "share": st.column_config.NumberColumn("占比", format="percent")})
 
-    st.subheader("排名背后的积分明细")
-    grids = dict(zip(rows["grid_id"], rows["grid_name"]))
-    grid_id = st.selectbox("网格", list(grids), format_func=grids.get, key="credit_ledger_grid")
-    table(metric("grid-ledger", period, scope, grid_id=grid_id), "grid-ledger", filters, key="ledger", height=320,
-          columns={"occurred_at": st.column_config.DatetimeColumn("发生时间", format="YYYY-MM-DD HH:mm"),
-                   "name": "居民", "indicator_name": "指标", "category_label": "类别",
-                   "points": st.column_config.NumberColumn("积分", format="%+.1f"),
-                   "recorded_by_name": "记录人", "note": "备注"})
 
-st.subheader("优秀网格员")
-table(metric("excellent-grid-workers", period, scope), "excellent-grid-workers", filters, key="workers", columns={
-    "community_name": "社区", "grid_name": "红旗网格", "worker_name": "网格员",
-    "avg_credit": st.column_config.NumberColumn("人均积分", format="%.2f"),
-    "tickets": "结果公开工单", "median_days": st.column_config.NumberColumn("办结用时中位数(天)", format="%.1f"),
-    "mean_score": st.column_config.NumberColumn("评价均分", format="%.2f")})
+def show_publication() -> None:
+    months = {m.label: m for m in period.months()}
+    month = months[st.selectbox("公示月份", list(months), index=len(months) - 1, format_func=lambda v: months[v].label_zh,
+                                key="credit_month")]
+    tab_pub, tab_list = st.tabs(["一月一公示(姓名已脱敏)", "法人单位红灰榜"])
+    with tab_pub:
+        table(metric("monthly-publication", month, scope), "monthly-publication", filters, key="publication", height=360,
+              columns={"community_name": "社区", "grid_name": "网格", "name": "姓名", "events": "记录数",
+                       "points": st.column_config.NumberColumn("本月积分", format="%+.1f"),
+                       "balance": st.column_config.NumberColumn("累计余额", format="%.1f"), "level_label": "等级"})
+    with tab_list:
+        table(metric("red-grey-list", month, scope), "red-grey-list", filters, key="redgrey", height=360, columns={
+            "list_label": "榜单", "org_name": "单位", "org_type_label": "类型", "community_name": "社区",
+            "points": st.column_config.NumberColumn("本月积分", format="%+.0f"), "reason": "依据"})
 
-st.subheader("积分异常提示(评选前核实)")
-table(flags, "integrity-flags", filters, key="flags", columns={
-    "community_name": "社区", "grid_name": "网格", "flag_label": "提示", "reason": "说明"})
 
-left, right = st.columns(2, gap="large")
-with left:
-    st.subheader("积分按类别和群体")
-    groups = metric("points-by-category-group", period, scope)
-    if groups.empty:
-        nothing()
-    else:
-        st.plotly_chart(charts.stacked_bar(groups, "category_label", "group_label", "points", y_title="净积分(分)"),
-                        width="stretch", config=CHART)
-        table(groups, "points-by-category-group", filters, key="groups", height=240, columns={
-            "category_label": "类别", "group_label": "群体", "subjects": "对象数", "events": "记录数",
-            "points": st.column_config.NumberColumn("净积分", format="%.0f")})
-with right:
-    st.subheader("信用等级分布")
-    levels = metric("credit-levels", period, scope)
-    st.plotly_chart(charts.bar(levels, "level_label", "people", y_title="人数"), width="stretch", config=CHART)
-    table(levels, "credit-levels", filters, key="levels", columns={
-        "level_label": "等级", "minimum": "最低余额", "people": st.column_config.NumberColumn("人数", format="localized"),
-        "share": st.column_config.NumberColumn("占比", format="percent")})
+def show_redemptions() -> None:
+    st.caption("信易+:居民以信用积分兑换的服务和优惠。")
+    left, right = st.columns(2, gap="large")
+    by_category = metric("redemptions-by-category", period, scope)
+    with left:
+        if not by_category["redemptions"].any():
+            nothing("本期没有积分兑换。")
+        else:
+            st.plotly_chart(charts.bar(by_category.sort_values("redemptions", ascending=False), "category_label",
+                                       "redemptions", y_title="兑换人次"), width="stretch", config=CHART)
+    with right:
+        table(metric("redemptions-by-scenario", period, scope).sort_values("redemptions", ascending=False),
+              "redemptions-by-scenario", filters, key="scenarios", height=360, columns={
+                  "scenario_name": "场景", "category_label": "类别", "redemptions": "人次", "redeemers": "人数",
+                  "points_spent": st.column_config.NumberColumn("消耗积分", format="localized"),
+                  "value_yuan": st.column_config.NumberColumn("折合(元)", format="localized")})
 
-st.subheader("一月一公示与红灰榜")
-months = {m.label: m for m in period.months()}
-month = months[st.selectbox("公示月份", list(months), index=len(months) - 1, format_func=lambda v: months[v].label_zh,
-                            key="credit_month")]
-tab_pub, tab_list = st.tabs(["一月一公示(姓名已脱敏)", "法人单位红灰榜"])
-with tab_pub:
-    table(metric("monthly-publication", month, scope), "monthly-publication", filters, key="publication", height=360,
-          columns={"community_name": "社区", "grid_name": "网格", "name": "姓名", "events": "记录数",
-                   "points": st.column_config.NumberColumn("本月积分", format="%+.1f"),
-                   "balance": st.column_config.NumberColumn("累计余额", format="%.1f"), "level_label": "等级"})
-with tab_list:
-    table(metric("red-grey-list", month, scope), "red-grey-list", filters, key="redgrey", height=360, columns={
-        "list_label": "榜单", "org_name": "单位", "org_type_label": "类型", "community_name": "社区",
-        "points": st.column_config.NumberColumn("本月积分", format="%+.0f"), "reason": "依据"})
 
-st.subheader("积分兑换(信易+)")
-left, right = st.columns(2, gap="large")
-by_category = metric("redemptions-by-category", period, scope)
-with left:
-    if not by_category["redemptions"].any():
-        nothing("本期没有积分兑换。")
-    else:
-        st.plotly_chart(charts.bar(by_category.sort_values("redemptions", ascending=False), "category_label",
-                                   "redemptions", y_title="兑换人次"), width="stretch", config=CHART)
-with right:
-    table(metric("redemptions-by-scenario", period, scope).sort_values("redemptions", ascending=False),
-          "redemptions-by-scenario", filters, key="scenarios", height=360, columns={
-              "scenario_name": "场景", "category_label": "类别", "redemptions": "人次", "redeemers": "人数",
-              "points_spent": st.column_config.NumberColumn("消耗积分", format="localized"),
-              "value_yuan": st.column_config.NumberColumn("折合(元)", format="localized")})
+sections({"网格排名": show_ranking, "评选依据": show_awards, "积分构成": show_composition, "公示与红灰榜": show_publication,
+          "积分兑换": show_redemptions})

@@ -1,19 +1,18 @@
 import streamlit as st
 
 from analytics import charts, maps, settings
-from pages._common import compute, current_filters, definition, figure, nothing, page_header
+from pages._common import compute, current_filters, definition, figure, metric, nothing, page_header, table
 
 filters = current_filters()
 period, scope = filters.period, filters.scope
 page_header("网格地图", filters)
 
-controls, pills = st.columns([1, 3])
-measure = controls.selectbox("网格着色指标", list(maps.MEASURES), format_func=lambda k: maps.MEASURES[k][0],
-                             key="map_measure")
+measure = st.columns([1, 2])[0].selectbox("网格着色指标", list(maps.MEASURES), format_func=lambda k: maps.MEASURES[k][0],
+                                          key="map_measure")
 label, unit, metric_id, higher = maps.MEASURES[measure]
-shown = pills.pills("图层", list(maps.LAYERS) + ["tickets", "heat"], selection_mode="multi", default=["service"],
-                       key="map_layers",
-                       format_func=lambda k: {"tickets": "工单位置", "heat": "工单热力"}.get(k, maps.LAYERS.get(k, ("",))[0]))
+shown = st.pills("图层", list(maps.LAYERS) + ["tickets", "heat"], selection_mode="multi", default=["service"],
+                 key="map_layers",
+                 format_func=lambda k: {"tickets": "工单位置", "heat": "工单热力"}.get(k, maps.LAYERS.get(k, ("",))[0]))
 
 grids = compute(maps.grid_measures, period, scope)
 if grids.empty:
@@ -66,5 +65,5 @@ if grid_id:
                                        text_format="d", height=300), width="stretch", config={"displayModeBar": False})
     with right:
         st.markdown("**网格服务团队**(姓名已脱敏)")
-        st.dataframe(compute(maps.grid_team, period, scope, grid_id=grid_id), hide_index=True, width="stretch",
-                     column_config={"role_label": "职务", "name": "姓名"})
+        table(metric("grid-team", period, scope, grid_id=grid_id), "grid-team", filters, key="team",
+              columns={"role_label": "职务", "name": "姓名"})

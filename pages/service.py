@@ -2,7 +2,7 @@ import streamlit as st
 
 from analytics import charts, overview
 from analytics.period import parse_period
-from pages._common import compute, definition, figure, metric, nothing, page_header, table
+from pages._common import compute, definition, figure, metric, nothing, page_header, sections, table
 
 CHART = {"displayModeBar": False}
 TOP = 15  # bars per ranking chart, readable on a projector
@@ -14,151 +14,158 @@ def rows_height(rows: int, per_row: int = 32) -> int:
 
 
 def show(fig) -> None:
-    # Room on the right for the value printed beyond the longest bar.
-    st.plotly_chart(fig.update_layout(margin_r=60), width="stretch", config=CHART)
+    st.plotly_chart(fig, width="stretch", config=CHART)
 
 
 filters = st.session_state["filters"]
 page_header("服务阵地", filters)
 
-# -- the 10-minute party-mass service circle --------------------------------------------------
-st.subheader("10分钟党群服务圈")
-coverage = metric("service-coverage", filters.period, filters.scope)
-headline = compute(overview.headline, filters.period, filters.scope).set_index("key").loc["coverage"]
-left, right = st.columns([1, 2], gap="large")
-with left:
-    value, change = headline["value"], headline["change"]
-    figure("覆盖户数占比", None if value is None else value * 100, "%", "service-coverage",
-           delta=None if change is None else change * 100, digits=1)
-with right:
-    gaps = coverage[coverage["household_share"] < 1].sort_values("household_share").head(TOP)
-    if gaps.empty:
-        nothing("所选范围内各网格的住户全部在服务圈内。")
-    else:
-        fig = charts.bar(gaps, "grid_name", "household_share", horizontal=True, title=f"覆盖户数占比不足100%的网格(最低的{TOP}个)",
-                         x_title="网格", y_title="覆盖户数占比", text_format=".1%", height=rows_height(len(gaps)))
-        show(fig.update_xaxes(tickformat=".0%"))
-        st.caption(definition("service-coverage"))
 
-st.markdown("**服务圈外的楼栋**(按户数从多到少)")
-uncovered = metric("uncovered-buildings", filters.period, filters.scope)
-if uncovered.empty:
-    nothing("所选范围内的楼栋都在10分钟党群服务圈内。")
-else:
-    table(uncovered, "uncovered-buildings", filters, height=320, key="svc_uncovered", columns={
-        "community_name": "社区", "grid_name": "网格", "building_name": "楼栋",
-        "households": st.column_config.NumberColumn("户数", format="localized"),
-        "nearest_metres": st.column_config.NumberColumn("距最近服务中心或驿站(米)", format="%,.0f"),
-    })
-with st.expander("各网格服务圈覆盖明细", icon=":material/table_view:"):
-    table(coverage, "service-coverage", filters, height=420, key="svc_coverage", columns={
-        "community_name": "社区", "grid_name": "网格",
-        "buildings": st.column_config.NumberColumn("楼栋数", format="localized"),
-        "buildings_covered": st.column_config.NumberColumn("覆盖楼栋", format="localized"),
-        "building_share": st.column_config.NumberColumn("楼栋覆盖占比", format="percent"),
-        "households": st.column_config.NumberColumn("户数", format="localized"),
-        "households_covered": st.column_config.NumberColumn("覆盖户数", format="localized"),
-        "household_share": st.column_config.NumberColumn("户数覆盖占比", format="percent"),
-    })
-
-# -- facilities by type and community ---------------------------------------------------------
-st.subheader("服务阵地分布")
-counts = metric("facility-counts", filters.period, filters.scope)
-if counts.empty:
-    nothing()
-else:
+def show_coverage() -> None:
+    coverage = metric("service-coverage", filters.period, filters.scope)
+    headline = compute(overview.headline, filters.period, filters.scope).set_index("key").loc["coverage"]
     left, right = st.columns([1, 2], gap="large")
-    chosen = left.selectbox("设施类型", counts["type_label"].drop_duplicates().tolist(), key="svc_type")
-    left.caption(definition("facility-counts"))
-    shown = counts[counts["type_label"] == chosen].sort_values("facilities", ascending=False)
+    with left:
+        value, change = headline["value"], headline["change"]
+        figure("覆盖户数占比", None if value is None else value * 100, "%", "service-coverage",
+               delta=None if change is None else change * 100, digits=1)
     with right:
-        if not shown["facilities"].any():
-            nothing(f"所选范围内统计期末还没有建成的{chosen}。")
+        gaps = coverage[coverage["household_share"] < 1].sort_values("household_share")
+        which = f"最低的{TOP}个" if len(gaps) > TOP else f"共{len(gaps)}个"
+        gaps = gaps.head(TOP)
+        if gaps.empty:
+            nothing("所选范围内各网格的住户全部在服务圈内。")
         else:
-            show(charts.bar(shown, "community_name", "facilities", horizontal=True, title=f"各社区{chosen}数量",
-                            x_title="社区", y_title="数量(处)", height=rows_height(len(shown), 28)))
-    with st.expander("各社区各类服务阵地明细", icon=":material/table_view:"):
-        table(counts, "facility-counts", filters, height=420, key="svc_counts", columns={
-            "community_name": "社区", "type_label": "设施类型",
-            "facilities": st.column_config.NumberColumn("数量(处)", format="localized"),
-            "capacity": st.column_config.NumberColumn("容量(座/个)", format="localized"),
+            fig = charts.bar(gaps, "grid_name", "household_share", horizontal=True, title=f"覆盖户数占比不足100%的网格({which})",
+                             x_title="网格", y_title="覆盖户数占比", text_format=".1%", value_format=".0%",
+                             height=rows_height(len(gaps)))
+            show(fig)
+            st.caption(definition("service-coverage"))
+
+    st.markdown("**服务圈外的楼栋**(按户数从多到少)")
+    uncovered = metric("uncovered-buildings", filters.period, filters.scope)
+    if uncovered.empty:
+        nothing("所选范围内的楼栋都在10分钟党群服务圈内。")
+    else:
+        table(uncovered, "uncovered-buildings", filters, height=320, key="svc_uncovered", columns={
+            "community_name": "社区", "grid_name": "网格", "building_name": "楼栋",
+            "households": st.column_config.NumberColumn("户数", format="localized"),
+            "nearest_metres": st.column_config.NumberColumn("距最近服务中心或驿站(米)", format="%,.0f"),
+        })
+    with st.expander("各网格服务圈覆盖明细", icon=":material/table_view:"):
+        table(coverage, "service-coverage", filters, height=420, key="svc_coverage", columns={
+            "community_name": "社区", "grid_name": "网格",
+            "buildings": st.column_config.NumberColumn("楼栋数", format="localized"),
+            "buildings_covered": st.column_config.NumberColumn("覆盖楼栋", format="localized"),
+            "building_share": st.column_config.NumberColumn("楼栋覆盖占比", format="percent"),
+            "households": st.column_config.NumberColumn("户数", format="localized"),
+            "households_covered": st.column_config.NumberColumn("覆盖户数", format="localized"),
+            "household_share": st.column_config.NumberColumn("户数覆盖占比", format="percent"),
         })
 
-# -- charging supply against charging tickets ---------------------------------------------------
-st.subheader("充电供给与需求")
-charging = metric("charging-supply", filters.period, filters.scope)
-demand = charging[charging["charging_tickets"] > 0].sort_values("tickets_per_100_households", ascending=False).head(TOP)
-if demand.empty:
-    nothing("所选统计期和范围内没有停车充电类工单。")
-else:
-    st.caption(f"每百户停车充电工单最多的{TOP}个网格;右图为同一批网格的每百户充电设施。")
-    left, right = st.columns(2, gap="large")
-    with left:
-        show(charts.bar(demand, "grid_name", "tickets_per_100_households", horizontal=True, title="每百户停车充电工单",
-                        x_title="网格", y_title="工单(单/百户)", text_format=",.2f", height=rows_height(len(demand))))
-    with right:
-        show(charts.bar(demand, "grid_name", "supply_per_100_households", horizontal=True, title="每百户充电设施",
-                        x_title="网格", y_title="充电设施(处/百户)", color=charts.GOLD, text_format=",.2f",
-                        height=rows_height(len(demand))))
-table(charging.sort_values("tickets_per_100_households", ascending=False), "charging-supply", filters, height=360,
-      key="svc_charging", columns={
-          "community_name": "社区", "grid_name": "网格",
-          "households": st.column_config.NumberColumn("户数", format="localized"),
-          "charging_piles": st.column_config.NumberColumn("充电桩", format="localized"),
-          "charging_sheds": st.column_config.NumberColumn("充电车棚", format="localized"),
-          "supply_per_100_households": st.column_config.NumberColumn("每百户充电设施", format="%.2f"),
-          "charging_tickets": st.column_config.NumberColumn("停车充电工单", format="localized"),
-          "tickets_per_100_households": st.column_config.NumberColumn("每百户工单", format="%.2f"),
-      })
 
-# -- property service evaluations (三评两公示) ---------------------------------------------------
-st.subheader("物业服务三评两公示")
-scores = metric("property-scores", filters.period, filters.scope)
-if scores.empty:
-    nothing("所选范围内没有登记的物业企业。")
-else:
-    scores = scores.assign(quarter_label=scores["quarter"].map(lambda q: parse_period(q).label_zh))
-    # The chart shows the period's last quarter with scores; the table every quarter the period overlaps.
-    scored = scores.dropna(subset=["mean_score"]).sort_values("quarter")
-    if scored.empty:
-        nothing("所选统计期内还没有物业服务评议得分。")
+def show_facilities() -> None:
+    counts = metric("facility-counts", filters.period, filters.scope)
+    if counts.empty:
+        nothing()
     else:
-        last_quarter = parse_period(scored["quarter"].iat[-1])
-        latest = scored[scored["quarter"] == last_quarter.label]
-        fig = charts.bar(latest.sort_values("mean_score", ascending=False), "company_name", "mean_score",
-                         horizontal=True, title=f"{last_quarter.label_zh}物业企业平均分", x_title="物业企业",
-                         y_title="平均分(分)", text_format=".1f", height=rows_height(len(latest), 26))
-        show(fig.update_xaxes(range=[0, 100]))
-    table(scores.sort_values(["quarter", "mean_score"], ascending=[False, False]), "property-scores", filters,
-          height=360, key="svc_property", columns={
-              "company_name": "物业企业", "community_name": "社区", "quarter_label": "季度",
-              "has_party_branch": st.column_config.CheckboxColumn("已建党支部"),
-              "residents_score": st.column_config.NumberColumn("居民评议", format="%.1f"),
-              "community_score": st.column_config.NumberColumn("社区评议", format="%.1f"),
-              "subdistrict_score": st.column_config.NumberColumn("街道评议", format="%.1f"),
-              "mean_score": st.column_config.NumberColumn("平均分", format="%.1f"),
+        left, right = st.columns([1, 2], gap="large")
+        chosen = left.selectbox("设施类型", counts["type_label"].drop_duplicates().tolist(), key="svc_type")
+        left.caption(definition("facility-counts"))
+        shown = counts[counts["type_label"] == chosen].sort_values("facilities", ascending=False)
+        with right:
+            if not shown["facilities"].any():
+                nothing(f"所选范围内统计期末还没有建成的{chosen}。")
+            else:
+                show(charts.bar(shown, "community_name", "facilities", horizontal=True, title=f"各社区{chosen}数量",
+                                x_title="社区", y_title="数量(处)", height=rows_height(len(shown), 28)))
+        with st.expander("各社区各类服务阵地明细", icon=":material/table_view:"):
+            table(counts, "facility-counts", filters, height=420, key="svc_counts", columns={
+                "community_name": "社区", "type_label": "设施类型",
+                "facilities": st.column_config.NumberColumn("数量(处)", format="localized"),
+                "capacity": st.column_config.NumberColumn("容量(座/个)", format="localized"),
+            })
+
+
+def show_charging() -> None:
+    charging = metric("charging-supply", filters.period, filters.scope)
+    demand = charging[charging["charging_tickets"] > 0].sort_values("tickets_per_100_households", ascending=False).head(TOP)
+    if demand.empty:
+        nothing("所选统计期和范围内没有停车充电类工单。")
+    else:
+        st.caption(f"每百户停车充电工单最多的{TOP}个网格;右图为同一批网格的每百户充电设施。")
+        left, right = st.columns(2, gap="large")
+        with left:
+            show(charts.bar(demand, "grid_name", "tickets_per_100_households", horizontal=True, title="每百户停车充电工单",
+                            x_title="网格", y_title="工单(单/百户)", text_format=",.2f", height=rows_height(len(demand))))
+        with right:
+            show(charts.bar(demand, "grid_name", "supply_per_100_households", horizontal=True, title="每百户充电设施",
+                            x_title="网格", y_title="充电设施(处/百户)", color=charts.GOLD, text_format=",.2f",
+                            height=rows_height(len(demand))))
+    table(charging.sort_values("tickets_per_100_households", ascending=False), "charging-supply", filters, height=360,
+          key="svc_charging", columns={
+              "community_name": "社区", "grid_name": "网格",
+              "households": st.column_config.NumberColumn("户数", format="localized"),
+              "charging_piles": st.column_config.NumberColumn("充电桩", format="localized"),
+              "charging_sheds": st.column_config.NumberColumn("充电车棚", format="localized"),
+              "supply_per_100_households": st.column_config.NumberColumn("每百户充电设施", format="%.2f"),
+              "charging_tickets": st.column_config.NumberColumn("停车充电工单", format="localized"),
+              "tickets_per_100_households": st.column_config.NumberColumn("每百户工单", format="%.2f"),
           })
 
-# -- micro-wishes --------------------------------------------------------------------------------
-st.subheader("微心愿")
-wishes = metric("micro-wishes", filters.period, filters.scope)
-if not (wishes["filed"].any() or wishes["open_now"].any()):
-    nothing("所选统计期和范围内没有微心愿记录。")
-else:
-    height = rows_height(len(wishes), 28)
-    left, right = st.columns(2, gap="large")
-    with left:
-        show(charts.bar(wishes.sort_values("filed", ascending=False), "community_name", "filed", horizontal=True,
-                        title="本期征集的微心愿", x_title="社区", y_title="征集(个)", height=height))
-    with right:
-        show(charts.bar(wishes.sort_values("open_now", ascending=False), "community_name", "open_now", horizontal=True,
-                        title="期末未落实的微心愿", x_title="社区", y_title="未落实(个)", color=charts.GOLD,
-                        height=height))
-    table(wishes, "micro-wishes", filters, key="svc_wishes", columns={
-        "community_name": "社区",
-        "filed": st.column_config.NumberColumn("征集(个)", format="localized"),
-        "fulfilled": st.column_config.NumberColumn("已落实(个)", format="localized"),
-        "fulfilled_share": st.column_config.NumberColumn("落实率", format="percent"),
-        "median_days_to_fulfil": st.column_config.NumberColumn("落实用时中位数(天)", format="%.1f"),
-        "open_now": st.column_config.NumberColumn("期末未落实(个)", format="localized"),
-    })
+
+def show_property() -> None:
+    scores = metric("property-scores", filters.period, filters.scope)
+    if scores.empty:
+        nothing("所选范围内没有登记的物业企业。")
+    else:
+        scores = scores.assign(quarter_label=scores["quarter"].map(lambda q: parse_period(q).label_zh))
+        # The chart shows the period's last quarter with scores; the table every quarter the period overlaps.
+        scored = scores.dropna(subset=["mean_score"]).sort_values("quarter")
+        if scored.empty:
+            nothing("所选统计期内还没有物业服务评议得分。")
+        else:
+            last_quarter = parse_period(scored["quarter"].iat[-1])
+            latest = scored[scored["quarter"] == last_quarter.label]
+            fig = charts.bar(latest.sort_values("mean_score", ascending=False), "company_name", "mean_score",
+                             horizontal=True, title=f"{last_quarter.label_zh}物业企业平均分", x_title="物业企业",
+                             y_title="平均分(分)", text_format=".1f", value_range=[0, 100],
+                             height=rows_height(len(latest), 26))
+            show(fig)
+        table(scores.sort_values(["quarter", "mean_score"], ascending=[False, False]), "property-scores", filters,
+              height=360, key="svc_property", columns={
+                  "company_name": "物业企业", "community_name": "社区", "quarter_label": "季度",
+                  "has_party_branch": st.column_config.CheckboxColumn("已建党支部"),
+                  "residents_score": st.column_config.NumberColumn("居民评议", format="%.1f"),
+                  "community_score": st.column_config.NumberColumn("社区评议", format="%.1f"),
+                  "subdistrict_score": st.column_config.NumberColumn("街道评议", format="%.1f"),
+                  "mean_score": st.column_config.NumberColumn("平均分", format="%.1f"),
+              })
+
+
+def show_wishes() -> None:
+    wishes = metric("micro-wishes", filters.period, filters.scope)
+    if not (wishes["filed"].any() or wishes["open_now"].any()):
+        nothing("所选统计期和范围内没有微心愿记录。")
+    else:
+        height = rows_height(len(wishes), 28)
+        left, right = st.columns(2, gap="large")
+        with left:
+            show(charts.bar(wishes.sort_values("filed", ascending=False), "community_name", "filed", horizontal=True,
+                            title="本期征集的微心愿", x_title="社区", y_title="征集(个)", height=height))
+        with right:
+            show(charts.bar(wishes.sort_values("open_now", ascending=False), "community_name", "open_now", horizontal=True,
+                            title="期末未落实的微心愿", x_title="社区", y_title="未落实(个)", color=charts.GOLD,
+                            height=height))
+        table(wishes, "micro-wishes", filters, key="svc_wishes", columns={
+            "community_name": "社区",
+            "filed": st.column_config.NumberColumn("征集(个)", format="localized"),
+            "fulfilled": st.column_config.NumberColumn("已落实(个)", format="localized"),
+            "fulfilled_share": st.column_config.NumberColumn("落实率", format="percent"),
+            "median_days_to_fulfil": st.column_config.NumberColumn("落实用时中位数(天)", format="%.1f"),
+            "open_now": st.column_config.NumberColumn("期末未落实(个)", format="localized"),
+        })
+
+
+sections({"10分钟服务圈": show_coverage, "阵地分布": show_facilities, "充电供给与需求": show_charging,
+          "物业三评两公示": show_property, "微心愿": show_wishes})

@@ -1,7 +1,8 @@
 import streamlit as st
 
 from analytics import charts, overview, tickets
-from pages._common import compute, current_filters, downloads, figure, metric, nothing, page_header, table, ticket_history
+from pages._common import (compute, current_filters, downloads, figure, metric, nothing, page_header, sections, table,
+                           ticket_history)
 
 filters = current_filters()
 period, scope = filters.period, filters.scope
@@ -18,110 +19,122 @@ figure("办结用时中位数", county["median_days"].iat[0] if len(county) else
 figure("党员群众评价均分", ratings.loc["all", "mean_score"], "分", "ticket-ratings", digits=2, container=cols[2])
 figure("超期工单", alerts.loc["overdue", "count"], "单", "overdue-tickets", container=cols[3])
 
-left, right = st.columns(2, gap="large")
-with left:
-    st.subheader("五单一公开漏斗")
-    funnel = metric("ticket-funnel", period, scope)
-    if funnel["reached"].iat[0] == 0:
-        nothing("本期没有新提交的工单。")
-    else:
-        st.plotly_chart(charts.funnel(funnel, "label", "reached"), width="stretch", config=CHART)
-        st.caption("统计期内提单的工单到目前为止走到每一步的单数。")
-with right:
-    st.subheader("各环节用时与瓶颈")
-    steps = metric("ticket-step-durations", period, scope)
-    if not steps["tickets"].any():
+
+def show_flow() -> None:
+    left, right = st.columns(2, gap="large")
+    with left:
+        st.subheader("五单一公开漏斗")
+        funnel = metric("ticket-funnel", period, scope)
+        if funnel["reached"].iat[0] == 0:
+            nothing("本期没有新提交的工单。")
+        else:
+            st.plotly_chart(charts.funnel(funnel, "label", "reached"), width="stretch", config=CHART)
+            st.caption("统计期内提单的工单到目前为止走到每一步的单数。")
+    with right:
+        st.subheader("各环节用时与瓶颈")
+        steps = metric("ticket-step-durations", period, scope)
+        if not steps["tickets"].any():
+            nothing()
+        else:
+            st.plotly_chart(charts.bar(steps, "label", "median_hours", horizontal=True, y_title="用时中位数(小时)",
+                                       highlight=steps["bottleneck"], text_format=".1f"), width="stretch", config=CHART)
+            st.caption("金色为瓶颈环节(用时中位数最长)。")
+
+
+def show_resolution() -> None:
+    by = st.segmented_control("分组", ["问题类别", "提单渠道", "社区"], default="问题类别", key="tickets_by") or "问题类别"
+    metric_id, key, label = {"问题类别": ("ticket-resolution-category", "category_label", "类别"),
+                             "提单渠道": ("ticket-resolution-channel", "channel_label", "渠道"),
+                             "社区": ("ticket-resolution-community", "community_name", "社区")}[by]
+    resolution = metric(metric_id, period, scope)
+    if resolution.empty:
         nothing()
     else:
-        st.plotly_chart(charts.bar(steps, "label", "median_hours", horizontal=True, y_title="用时中位数(小时)",
-                                   highlight=steps["bottleneck"], text_format=".1f"), width="stretch", config=CHART)
-        st.caption("金色为瓶颈环节(用时中位数最长)。")
+        chart, data = st.columns(2, gap="large")
+        chart.plotly_chart(charts.bar(resolution.sort_values("median_days", ascending=False), key, "median_days",
+                                      horizontal=True, y_title="办结用时中位数(天)", text_format=".1f"),
+                           width="stretch", config=CHART)
+        with data:
+            table(resolution, metric_id, filters, key="resolution", columns={
+                key: label, "tickets": st.column_config.NumberColumn("单数", format="localized"),
+                "median_days": st.column_config.NumberColumn("中位数(天)", format="%.1f"),
+                "p90_days": st.column_config.NumberColumn("90%分位(天)", format="%.1f")})
 
-st.subheader("办结用时")
-by = st.segmented_control("分组", ["问题类别", "提单渠道", "社区"], default="问题类别", key="tickets_by") or "问题类别"
-metric_id, key, label = {"问题类别": ("ticket-resolution-category", "category_label", "类别"),
-                         "提单渠道": ("ticket-resolution-channel", "channel_label", "渠道"),
-                         "社区": ("ticket-resolution-community", "community_name", "社区")}[by]
-resolution = metric(metric_id, period, scope)
-if resolution.empty:
-    nothing()
-else:
-    chart, data = st.columns([3, 2], gap="large")
-    chart.plotly_chart(charts.bar(resolution.sort_values("median_days", ascending=False), key, "median_days",
-                                  horizontal=True, y_title="办结用时中位数(天)", text_format=".1f"),
-                       width="stretch", config=CHART)
-    with data:
-        table(resolution, metric_id, filters, key="resolution", columns={
-            key: label, "tickets": st.column_config.NumberColumn("单数", format="localized"),
+    with st.expander("各网格办结用时", expanded=False):
+        table(metric("ticket-resolution", period, scope), "ticket-resolution", filters, key="by_grid", columns={
+            "community_name": "社区", "grid_name": "网格", "tickets": "单数",
             "median_days": st.column_config.NumberColumn("中位数(天)", format="%.1f"),
             "p90_days": st.column_config.NumberColumn("90%分位(天)", format="%.1f")})
 
-with st.expander("各网格办结用时", expanded=False):
-    table(metric("ticket-resolution", period, scope), "ticket-resolution", filters, key="by_grid", columns={
-        "community_name": "社区", "grid_name": "网格", "tickets": "单数",
-        "median_days": st.column_config.NumberColumn("中位数(天)", format="%.1f"),
-        "p90_days": st.column_config.NumberColumn("90%分位(天)", format="%.1f")})
 
-left, right = st.columns(2, gap="large")
-with left:
-    st.subheader("党员群众评单")
-    table(ratings.reset_index(), "ticket-ratings", filters, key="ratings", columns={
-        "label": "评价人", "tickets_rated": "有评价单数",
-        "share_rated": st.column_config.NumberColumn("评价率", format="percent"),
-        "ratings": "评价条数", "mean_score": st.column_config.NumberColumn("平均分", format="%.2f")})
-    publication = metric("decision-publication", period, scope)
-    table(publication, "decision-publication", filters, key="publication", columns={
-        "decided": "定单数", "published": "已公开", "share_published": st.column_config.NumberColumn("公开率", format="percent"),
-        "median_lag_days": st.column_config.NumberColumn("定单到公开(天,中位数)", format="%.1f")})
-with right:
-    st.subheader("网格约请职能部门")
-    table(metric("ticket-escalations", period, scope), "ticket-escalations", filters, key="escalations", columns={
-        "department_label": "部门", "escalations": "约请单数", "resolved": "已办结",
-        "median_days": st.column_config.NumberColumn("办结用时中位数(天)", format="%.1f")})
+def show_ratings() -> None:
+    left, right = st.columns(2, gap="large")
+    with left:
+        st.subheader("党员群众评单")
+        table(ratings.reset_index(), "ticket-ratings", filters, key="ratings", columns={
+            "label": "评价人", "tickets_rated": "有评价单数",
+            "share_rated": st.column_config.NumberColumn("评价率", format="percent"),
+            "ratings": "评价条数", "mean_score": st.column_config.NumberColumn("平均分", format="%.2f")})
+        publication = metric("decision-publication", period, scope)
+        table(publication, "decision-publication", filters, key="publication", columns={
+            "decided": "定单数", "published": "已公开", "share_published": st.column_config.NumberColumn("公开率", format="percent"),
+            "median_lag_days": st.column_config.NumberColumn("定单到公开(天,中位数)", format="%.1f")})
+    with right:
+        st.subheader("网格约请职能部门")
+        table(metric("ticket-escalations", period, scope), "ticket-escalations", filters, key="escalations", columns={
+            "department_label": "部门", "escalations": "约请单数", "resolved": "已办结",
+            "median_days": st.column_config.NumberColumn("办结用时中位数(天)", format="%.1f")})
 
-st.subheader("办理时限")
-status = st.segmented_control("清单", ["超期", "临期", "在办(按环节)"], default="超期", key="tickets_deadline") or "超期"
-if status == "在办(按环节)":
-    table(metric("ticket-backlog", period, scope), "ticket-backlog", filters, key="backlog", columns={
-        "step_label": "当前环节", "tickets": "单数",
-        "median_age_days": st.column_config.NumberColumn("已历时中位数(天)", format="%.1f"),
-        "max_age_days": st.column_config.NumberColumn("最长(天)", format="%.1f")})
-else:
-    metric_id = "overdue-tickets" if status == "超期" else "near-due-tickets"
-    table(metric(metric_id, period, scope), metric_id, filters, key="deadline", columns={
-        "ticket_id": "工单编号", "grid_id": "网格", "category_label": "类别", "current_step_label": "当前环节",
-        "next_step_label": "待办环节",
-        "share_used": st.column_config.NumberColumn("时限已用", format="percent"),
-        "due_at": st.column_config.DatetimeColumn("应完成时间", format="YYYY-MM-DD HH:mm"),
-        "age_days": st.column_config.NumberColumn("已历时(天)", format="%.1f")})
 
-st.subheader("数据质量提示")
-table(metric("data-quality-flags", period, scope), "data-quality-flags", filters, key="quality", columns={
-    "record_id": "记录编号", "flag_label": "问题", "reason": "说明", "grid_id": "网格"})
-
-st.subheader("工单查询")
-search = st.text_input("按编号、标题或网格搜索", placeholder="例如 充电、T2026-0012、第3网格", key="tickets_search")
-found = compute(tickets.ticket_list, period, scope, search=search)
-if found.empty:
-    nothing("没有符合条件的工单。")
-else:
-    picked = st.dataframe(found, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
-                          key="tickets_found", column_config={
-                              "ticket_id": "编号", "title": st.column_config.TextColumn("标题"),
-                              "category_label": "类别", "channel_label": "渠道", "community_name": "社区",
-                              "grid_name": "网格", "status": "状态",
-                              "filed_at": st.column_config.DatetimeColumn("提单时间", format="YYYY-MM-DD HH:mm"),
-                              "published_at": st.column_config.DatetimeColumn("公开时间", format="YYYY-MM-DD HH:mm"),
-                              "days": st.column_config.NumberColumn("用时(天)", format="%.1f"),
-                              "department_label": "约请部门"})
-    downloads(found, "ticket-list", filters, key="ticket_list")
-    rows = picked.selection.rows
-    if rows:
-        ticket_id = found["ticket_id"].iat[rows[0]]
-        st.markdown(f"**{ticket_id} 的办理过程**")
-        history = ticket_history(ticket_id, scope)
-        st.dataframe(history, hide_index=True, width="stretch", column_config={
-            "step": None, "step_label": "环节", "occurred_at": st.column_config.DatetimeColumn("时间", format="YYYY-MM-DD HH:mm"),
-            "actor": "办理人", "note": "说明"})
+def show_deadlines() -> None:
+    status = st.segmented_control("清单", ["超期", "临期", "在办(按环节)"], default="超期", key="tickets_deadline") or "超期"
+    if status == "在办(按环节)":
+        table(metric("ticket-backlog", period, scope), "ticket-backlog", filters, key="backlog", columns={
+            "step_label": "当前环节", "tickets": "单数",
+            "median_age_days": st.column_config.NumberColumn("已历时中位数(天)", format="%.1f"),
+            "max_age_days": st.column_config.NumberColumn("最长(天)", format="%.1f")})
     else:
-        st.caption("点选一行查看该工单的办理过程。")
+        metric_id = "overdue-tickets" if status == "超期" else "near-due-tickets"
+        table(metric(metric_id, period, scope), metric_id, filters, key="deadline", columns={
+            "ticket_id": "工单编号", "grid_name": "网格", "category_label": "类别", "current_step_label": "当前环节",
+            "next_step_label": "待办环节",
+            "share_used": st.column_config.NumberColumn("时限已用", format="percent"),
+            "due_at": st.column_config.DatetimeColumn("应完成时间", format="YYYY-MM-DD HH:mm"),
+            "age_days": st.column_config.NumberColumn("已历时(天)", format="%.1f")})
+
+
+def show_quality() -> None:
+    table(metric("data-quality-flags", period, scope), "data-quality-flags", filters, key="quality", columns={
+        "record_id": "记录编号", "flag_label": "问题", "reason": "说明", "grid_name": "网格"})
+
+
+def show_search() -> None:
+    search = st.text_input("按编号、标题或网格搜索", placeholder="例如 充电、T2026-0012、第3网格", key="tickets_search")
+    found = compute(tickets.ticket_list, period, scope, search=search)
+    if found.empty:
+        nothing("没有符合条件的工单。")
+    else:
+        picked = st.dataframe(found, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
+                              placeholder="—", key="tickets_found", column_config={
+                                  "ticket_id": "编号", "title": st.column_config.TextColumn("标题"),
+                                  "category_label": "类别", "channel_label": "渠道", "community_name": "社区",
+                                  "grid_name": "网格", "status": "状态",
+                                  "filed_at": st.column_config.DatetimeColumn("提单时间", format="YYYY-MM-DD HH:mm"),
+                                  "published_at": st.column_config.DatetimeColumn("公开时间", format="YYYY-MM-DD HH:mm"),
+                                  "days": st.column_config.NumberColumn("用时(天)", format="%.1f"),
+                                  "department_label": "约请部门"})
+        downloads(found, "ticket-list", filters, key="ticket_list")
+        rows = picked.selection.rows
+        if rows:
+            ticket_id = found["ticket_id"].iat[rows[0]]
+            st.markdown(f"**{ticket_id} 的办理过程**")
+            history = ticket_history(ticket_id, scope)
+            st.dataframe(history, hide_index=True, width="stretch", placeholder="—", column_config={
+                "step": None, "step_label": "环节", "occurred_at": st.column_config.DatetimeColumn("时间", format="YYYY-MM-DD HH:mm"),
+                "actor": "办理人", "note": "说明"})
+        else:
+            st.caption("点选一行查看该工单的办理过程。")
+
+
+sections({"流程与瓶颈": show_flow, "办结用时": show_resolution, "评单与约请": show_ratings, "办理时限": show_deadlines,
+          "数据质量": show_quality, "工单查询": show_search})

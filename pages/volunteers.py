@@ -2,7 +2,7 @@ import streamlit as st
 
 from analytics import charts, volunteers
 from analytics.period import Period
-from pages._common import compute, definition, figure, metric, nothing, page_header, table
+from pages._common import compute, definition, figure, metric, nothing, page_header, sections, table
 
 CHART = {"displayModeBar": False}
 # The measures a breakdown chart can show: column -> (label, unit, number format).
@@ -45,40 +45,47 @@ if not trend["activities"].any():
 else:
     left, right = st.columns(2, gap="large")
     # Whole numbers with separators on the axes: plotly's default "35k" is not Chinese.
-    people = charts.line(trend, "month", {"active_volunteers": "参与人数"}, title="每月参与志愿服务人数", y_title="人")
-    hours = charts.line(trend, "month", {"hours": "服务时长"}, title="每月服务时长", y_title="小时")
-    left.plotly_chart(people.update_yaxes(tickformat=",.0f"), width="stretch", config=CHART)
-    right.plotly_chart(hours.update_yaxes(tickformat=",.0f"), width="stretch", config=CHART)
+    people = charts.line(trend, "month", {"active_volunteers": "参与人数"}, title="每月参与志愿服务人数", y_title="人",
+                         y_format=",.0f")
+    hours = charts.line(trend, "month", {"hours": "服务时长"}, title="每月服务时长", y_title="小时", y_format=",.0f")
+    left.plotly_chart(people, width="stretch", config=CHART)
+    right.plotly_chart(hours, width="stretch", config=CHART)
     st.caption("每年3月学雷锋月为集中服务期。" + definition("volunteers-by-month"))
 
 if not summary["activities"]:
     nothing("所选统计期和范围内没有志愿服务记录。")
     st.stop()
 
-st.subheader("服务类型与社区分布")
-measure = st.segmented_control("图中显示", list(MEASURES), format_func=lambda c: MEASURES[c][0], default="hours",
-                               key="vol_measure") or "hours"
-label, unit, number = MEASURES[measure]
-kinds = metric("volunteers-by-kind", filters.period, filters.scope)
-communities = metric("volunteers-by-community", filters.period, filters.scope)
-left, right = st.columns(2, gap="large")
-with left:
-    fig = charts.bar(kinds.sort_values(measure, ascending=False), "label", measure, horizontal=True,
-                     title=f"按服务类型:{label}", x_title="服务类型", y_title=f"{label}({unit})",
-                     text_format=number, height=max(420, 32 * len(communities) + 80))
-    # Room on the right for the bar labels; whole numbers on the axis instead of "10k".
-    st.plotly_chart(fig.update_layout(margin_r=70).update_xaxes(tickformat=",.0f"), width="stretch", config=CHART)
-    st.caption(definition("volunteers-by-kind"))
-with right:
-    fig = charts.bar(communities.sort_values(measure, ascending=False), "label", measure, horizontal=True,
-                     title=f"按社区:{label}", x_title="社区", y_title=f"{label}({unit})",
-                     text_format=number, height=max(420, 32 * len(communities) + 80))
-    st.plotly_chart(fig.update_layout(margin_r=70).update_xaxes(tickformat=",.0f"), width="stretch", config=CHART)
-    st.caption(definition("volunteers-by-community"))
 
-st.subheader("各社区志愿服务")
-table(communities, "volunteers-by-community", filters, columns={"label": "社区", **COUNTS}, key="vol_community")
+def show_breakdown() -> None:
+    measure = st.segmented_control("图中显示", list(MEASURES), format_func=lambda c: MEASURES[c][0], default="hours",
+                                   key="vol_measure") or "hours"
+    label, unit, number = MEASURES[measure]
+    kinds = metric("volunteers-by-kind", filters.period, filters.scope)
+    communities = metric("volunteers-by-community", filters.period, filters.scope)
+    left, right = st.columns(2, gap="large")
+    with left:
+        fig = charts.bar(kinds.sort_values(measure, ascending=False), "label", measure, horizontal=True,
+                         title=f"按服务类型:{label}", x_title="服务类型", y_title=f"{label}({unit})",
+                         text_format=number, value_format=",.0f", height=max(420, 32 * len(communities) + 80))
+        st.plotly_chart(fig, width="stretch", config=CHART)
+        st.caption(definition("volunteers-by-kind"))
+    with right:
+        fig = charts.bar(communities.sort_values(measure, ascending=False), "label", measure, horizontal=True,
+                         title=f"按社区:{label}", x_title="社区", y_title=f"{label}({unit})",
+                         text_format=number, value_format=",.0f", height=max(420, 32 * len(communities) + 80))
+        st.plotly_chart(fig, width="stretch", config=CHART)
+        st.caption(definition("volunteers-by-community"))
 
-st.subheader("各志愿服务队")
-teams = metric("volunteers-by-team", filters.period, filters.scope).sort_values("hours", ascending=False)
-table(teams, "volunteers-by-team", filters, columns={"label": "志愿服务队", **COUNTS}, height=460, key="vol_team")
+
+def show_communities() -> None:
+    table(metric("volunteers-by-community", filters.period, filters.scope), "volunteers-by-community", filters,
+          columns={"label": "社区", **COUNTS}, key="vol_community")
+
+
+def show_teams() -> None:
+    teams = metric("volunteers-by-team", filters.period, filters.scope).sort_values("hours", ascending=False)
+    table(teams, "volunteers-by-team", filters, columns={"label": "志愿服务队", **COUNTS}, height=460, key="vol_team")
+
+
+sections({"服务类型与社区": show_breakdown, "各社区": show_communities, "各志愿服务队": show_teams})

@@ -1,11 +1,28 @@
+import pandas as pd
 import pytest
+import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from analytics import db, overview, tickets
 from analytics.period import Scope
+from pages._common import _percent
 
 PAGES = ["pages/overview.py", "pages/grid_map.py", "pages/tickets.py", "pages/credit.py", "pages/volunteers.py",
          "pages/service.py", "pages/definitions.py"]
+
+
+@pytest.fixture(autouse=True)
+def frame_on_every_run(monkeypatch):
+    """Rerun through app.py as the server does once st.navigation has run. AppTest resets the
+    flag each run, and with a pages/ folder beside app.py it would run a page file on its own."""
+    init = PagesManager.__init__
+
+    def without_pages_folder(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", without_pages_folder)
 
 
 @pytest.fixture
@@ -34,8 +51,7 @@ def test_overview_shows_the_analytics_answers(app_on, demo_path, demo_con):
 
 
 def test_filters_from_the_address_change_the_figures(monkeypatch, demo_path, demo_con):
-    """A shared link with a community and a month (AppTest cannot rerun a sidebar under
-    st.navigation, so the filter is given the way a bookmark gives it)."""
+    """A shared link with a community and a month."""
     monkeypatch.setenv("GRIDGOV_DB", str(demo_path))
     app = AppTest.from_file(str(db.ROOT / "app.py"), default_timeout=60)
     app.query_params["period"] = "2026-09"
@@ -65,3 +81,42 @@ def test_first_start_builds_the_demo_database(app_on, tmp_path):
     assert {m.label for m in app.metric} >= {"办结工单", "网格党支部"}
     with db.connect(path, read_only=True) as con:
         assert db.get_meta(con, "source") == "demo"
+
+
+def test_choosing_a_community_in_the_sidebar_changes_the_figures_and_the_address(app_on, demo_path, demo_con):
+    app = app_on(demo_path)
+    app.selectbox(key="f_comm").set_value("201").run()
+    assert not app.exception, app.exception
+    scoped = overview.headline(demo_con, "2026Q3", Scope(communities=("201",))).set_index("key")
+    figures = {m.label: m.value for m in app.metric}
+    assert figures["办结工单"] == f"{scoped.loc['tickets', 'value']:,.0f} 单"
+    assert app.query_params["comm"] == "201"
+    assert app.query_params["period"] == "2026Q3"
+
+
+@pytest.mark.parametrize("view, present, absent", [
+    (None, "credit_community", "credit_month"),
+    ("网格排名", "credit_community", "credit_month"),
+    ("公示与红灰榜", "credit_month", "credit_community"),
+])
+def test_only_the_open_section_runs(monkeypatch, demo_path, view, present, absent):
+    monkeypatch.setenv("GRIDGOV_DB", str(demo_path))
+    app = AppTest.from_file(str(db.ROOT / "app.py"), default_timeout=60)
+    app.run()
+    app.switch_page("pages/credit.py").run()
+    if view:
+        app.session_state["view"] = view  # as a click on the tab, or ?view= in the address, does
+        app.run()
+    assert not app.exception, app.exception
+    keys = {s.key for s in app.selectbox}
+    assert present in keys and absent not in keys
+
+
+def test_shares_are_drawn_with_one_decimal_and_still_sort_as_numbers():
+    frame = pd.DataFrame({"name": ["甲", "乙", "丙"], "share": [0.0774, 0.04, float("nan")], "count": [1, 2, 3]})
+    config = {"share": st.column_config.NumberColumn("占比", format="percent"), "count": "数量"}
+    shown = _percent(frame, config)
+    assert shown.data["share"].tolist()[:2] == [0.0774, 0.04]
+    text = shown.to_string()
+    assert "7.7%" in text and "4.0%" in text and "—" in text and "0.0774" not in text
+    assert _percent(frame, {"count": "数量"}) is frame

@@ -22,6 +22,11 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
 SHOTS = db.ROOT / "screenshots"
 PAGES = {"/": "总览", "/grid_map": "网格地图", "/tickets": "协商议事", "/credit": "信用积分",
          "/volunteers": "志愿服务", "/service": "服务阵地", "/definitions": "指标说明"}
+# The sections (tabs) beyond each page's first, which run only when opened.
+SECTIONS = {"/tickets": ["办结用时", "评单与约请", "办理时限", "数据质量", "工单查询"],
+            "/credit": ["评选依据", "积分构成", "公示与红灰榜", "积分兑换"],
+            "/service": ["阵地分布", "充电供给与需求", "物业三评两公示", "微心愿"],
+            "/volunteers": ["各社区", "各志愿服务队"]}
 ENGLISH_ERROR = re.compile(r"Traceback|Exception|Error\b|Connection error|Is Streamlit still running")
 MS = 1000
 
@@ -150,15 +155,18 @@ def metric_value(page, label: str):
     return page.locator("[data-testid=stMetric]").filter(has_text=label).first.locator("[data-testid=stMetricValue]")
 
 
-@pytest.mark.parametrize("path", list(PAGES))
+@pytest.mark.parametrize("path", list(PAGES) + [f"{p}?view={v}" for p, views in SECTIONS.items() for v in views])
 def test_every_page_loads_without_an_error(server, page, path):
     open_page(page, server, path)
-    expect(page.locator("[data-testid=stMain] h1").first).to_contain_text(PAGES[path], timeout=10 * MS)
+    base, _, view = path.partition("?view=")
+    expect(page.locator("[data-testid=stMain] h1").first).to_contain_text(PAGES[base], timeout=10 * MS)
+    if view:
+        expect(page.get_by_role("tab", name=view)).to_have_attribute("aria-selected", "true", timeout=10 * MS)
     assert page.locator("[data-testid=stException]").count() == 0, server.log_tail()
     text = page.locator("[data-testid=stMain]").inner_text()
     assert "抱歉,本页出现错误" not in text, server.log_tail()
     assert not ENGLISH_ERROR.search(text), ENGLISH_ERROR.search(text)
-    screenshot(page, path.strip("/") or "overview")
+    screenshot(page, (base.strip("/") or "overview") + (f"_{view}" if view else ""))
 
 
 def test_the_map_canvas_draws(server, page, tmp_path):
@@ -193,8 +201,19 @@ def test_a_community_filter_changes_the_figures_and_the_address(server, page):
     expect(page.locator("[data-testid=stCaptionContainer]").first).to_contain_text("东岳国际社区", timeout=10 * MS)
 
 
+def test_opening_a_section_writes_it_into_the_address(server, page):
+    open_page(page, server, "/credit")
+    expect(page.locator("[data-testid=stMain]")).not_to_contain_text("公示月份")
+    page.get_by_role("tab", name="公示与红灰榜").click()
+    page.wait_for_url(re.compile(r"view="), timeout=20 * MS)
+    problem = settle(page)
+    assert not problem, problem + server.log_tail()
+    expect(page.locator("[data-testid=stMain]")).to_contain_text("公示月份", timeout=10 * MS)
+    assert "period=" in page.url
+
+
 def test_a_table_downloads_as_chinese_csv(server, page, tmp_path):
-    open_page(page, server, "/tickets")
+    open_page(page, server, "/tickets?view=办结用时")
     button = page.locator("[data-testid=stDownloadButton]").filter(has_text="CSV").first
     with page.expect_download(timeout=20 * MS) as download:
         button.click()

@@ -142,7 +142,7 @@ STATUS_COLUMNS = ["ticket_id", "grid_id", "community_id", "category", "current_s
                   "age_days"]
 # The same with the Chinese labels the pages show, beside their codes.
 LABELLED_COLUMNS = STATUS_COLUMNS[:4] + ["category_label", "current_step", "current_step_label", "next_step",
-                                         "next_step_label"] + STATUS_COLUMNS[6:]
+                                         "next_step_label"] + STATUS_COLUMNS[6:] + ["grid_name"]
 # At the end of October (Sunday 2026-11-01 00:00): used working days counted by hand from the
 # 2026 calendar; due_at is when the allowed working days run out.
 STATUS_2026_10 = [
