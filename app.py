@@ -5,7 +5,7 @@ import logging
 import streamlit as st
 
 from analytics import db
-from pages._common import ensure_database, filter_bar
+from pages._common import ensure_database, filter_bar, return_to_requested_page
 
 st.set_page_config(page_title="网格治理驾驶舱 · 桓台县", page_icon=":material/account_tree:", layout="wide")
 
@@ -29,6 +29,7 @@ page = st.navigation(pages)
 ensure_database(db.default_db_path())
 st.logo(str(db.ROOT / "data" / "logo.svg"), size="large")
 st.session_state["filters"] = filter_bar()
+return_to_requested_page([p for group in pages.values() for p in group])
 try:
     page.run()
 except Exception:

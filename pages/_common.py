@@ -9,6 +9,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 import duckdb
 import pandas as pd
@@ -255,10 +256,20 @@ def filter_bar() -> Filters:
 
 def current_filters() -> Filters:
     """The filters the frame set for this run. A page opened before the frame has ever run in
-    this server (Streamlit then treats pages/ as a plain multipage folder) goes to the frame."""
+    this server (Streamlit then treats pages/ as a plain multipage folder and runs the page on
+    its own) goes through the frame and comes back, with the same address."""
     if "filters" not in st.session_state:
-        st.switch_page("app.py")
+        st.session_state["_return_to"] = urlparse(st.context.url or "").path.rstrip("/").rpartition("/")[2]
+        st.switch_page("app.py", query_params=st.query_params.to_dict())
     return st.session_state["filters"]
+
+
+def return_to_requested_page(pages) -> None:
+    """The second half of current_filters(): once the frame has run, open the page first asked for."""
+    wanted = st.session_state.pop("_return_to", None)
+    for page in pages:
+        if wanted and page.url_path == wanted:
+            st.switch_page(page, query_params=st.query_params.to_dict())
 
 
 def page_header(title: str, filters: Filters) -> None:

@@ -2,7 +2,7 @@ import streamlit as st
 
 from analytics import charts, overview
 from analytics.period import parse_period
-from pages._common import compute, definition, figure, metric, nothing, page_header, sections, table
+from pages._common import compute, current_filters, definition, figure, metric, nothing, page_header, sections, table
 
 CHART = {"displayModeBar": False}
 TOP = 15  # bars per ranking chart, readable on a projector
@@ -17,7 +17,7 @@ def show(fig) -> None:
     st.plotly_chart(fig, width="stretch", config=CHART)
 
 
-filters = st.session_state["filters"]
+filters = current_filters()
 page_header("服务阵地", filters)
 
 

@@ -2,7 +2,7 @@ import streamlit as st
 
 from analytics import charts, volunteers
 from analytics.period import Period
-from pages._common import compute, definition, figure, metric, nothing, page_header, sections, table
+from pages._common import compute, current_filters, definition, figure, metric, nothing, page_header, sections, table
 
 CHART = {"displayModeBar": False}
 # The measures a breakdown chart can show: column -> (label, unit, number format).
@@ -18,7 +18,7 @@ COUNTS = {
     "party_member_share": st.column_config.NumberColumn("党员占比", format="percent"),
 }
 
-filters = st.session_state["filters"]
+filters = current_filters()
 page_header("志愿服务", filters)
 
 summary = metric("volunteer-summary", filters.period, filters.scope).iloc[0]

@@ -2,6 +2,7 @@
 without an error, the map draws, a filter changes a figure, a table downloads. Each run saves a
 screenshot of every page at two sizes in screenshots/ (git-ignored) for people to look at."""
 
+import contextlib
 import os
 import re
 import socket
@@ -47,13 +48,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(demo_path, tmp_path_factory):
+@contextlib.contextmanager
+def running_server(demo_path, log_dir):
     """The dashboard as `streamlit run` starts it, on the demo county; its stderr goes to a log file.
     No file watcher: an edit to the sources during a run would otherwise put a "File change. Rerun"
     prompt in every open page, which never settles."""
     port = free_port()
-    log = tmp_path_factory.mktemp("server") / "streamlit.log"
+    log = log_dir / "streamlit.log"
     env = {**os.environ, "GRIDGOV_DB": str(demo_path)}
     with open(log, "wb") as err:
         proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
@@ -83,10 +84,15 @@ def server(demo_path, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def server(demo_path, tmp_path_factory):
+    with running_server(demo_path, tmp_path_factory.mktemp("server")) as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
 def browser(server):
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        # A fresh server may take a first request for /grid_map as a plain pages/ folder: open / first.
         page = chromium.new_page(viewport={"width": 1920, "height": 1080})
         page.goto(server.url + "/")
         problem = settle(page, limit=120)
@@ -224,3 +230,18 @@ def test_a_table_downloads_as_chinese_csv(server, page, tmp_path):
     assert data.startswith(b"\xef\xbb\xbf"), data[:20]
     header, *rows = data.decode("utf-8-sig").splitlines()
     assert rows and ("单数" in header or "类别" in header), header
+
+
+def test_a_shared_link_is_the_first_request_to_a_new_server(demo_path, tmp_path, browser):
+    """Before any session has run app.py, Streamlit runs a page file of pages/ on its own; the page
+    goes through the frame and comes back with the whole address."""
+    with running_server(demo_path, tmp_path) as fresh:
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        page.goto(fresh.url + "/credit?period=2026Q2&comm=201&view=积分构成")
+        problem = settle(page, limit=120)
+        assert not problem, problem + fresh.log_tail()
+        expect(page.locator("[data-testid=stMain] h1").first).to_contain_text("信用积分", timeout=20 * MS)
+        expect(page.get_by_role("tab", name="积分构成")).to_have_attribute("aria-selected", "true")
+        expect(page.locator("[data-testid=stCaptionContainer]").first).to_contain_text("2026年第2季度 · 东岳国际社区")
+        assert "/credit" in page.url and "comm=201" in page.url, page.url
+        page.close()
