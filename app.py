@@ -13,6 +13,7 @@ pages = {
     "驾驶舱": [
         st.Page("pages/overview.py", title="总览", icon=":material/dashboard:", default=True),
         st.Page("pages/grid_map.py", title="网格地图", icon=":material/map:"),
+        st.Page("pages/review.py", title="季度考评", icon=":material/emoji_events:"),
     ],
     "专题分析": [
         st.Page("pages/tickets.py", title="协商议事", icon=":material/forum:"),

@@ -107,6 +107,40 @@ def cmd_metric(args) -> int:
     return 0
 
 
+def _existing(path: Path) -> Path:
+    if not Path(path).exists():
+        raise ValueError(f"数据库文件不存在: {path}")
+    return path
+
+
+def cmd_report(args) -> int:
+    from . import report, review
+
+    quarter, scope = parse_period(args.quarter), parse_scope(args.scope)
+    out = args.out or Path(f"季度考评_{quarter.label}.{args.format}")
+    with db.connect(_existing(args.db), read_only=True) as con:
+        rv = report.write_pack(con, quarter, args.format, out, scope, review.scope_label(con, scope))
+    print(f"{rv.quarter.label_zh}考评材料({args.format.upper()},{rv.scope_label})已写入 {out}:"
+          f"{len(rv.tables['ranking'])} 个网格参与排名,{len(rv.tables['red_flags'])} 个红旗网格")
+    return 0
+
+
+def cmd_publish(args) -> int:
+    from . import report, review
+
+    month, scope = parse_period(args.month), parse_scope(args.scope)
+    suffix = args.out.suffix.lower()
+    if suffix not in ("", ".xlsx", ".pdf"):
+        raise ValueError(f"公示文件须为 .xlsx 或 .pdf(不写扩展名则两种都写),收到: {args.out.name}")
+    outs = [args.out] if suffix else [args.out.with_suffix(".xlsx"), args.out.with_suffix(".pdf")]
+    with db.connect(_existing(args.db), read_only=True) as con:
+        label = review.scope_label(con, scope)
+        for out in outs:
+            report.write_publication(con, month, out, scope, label)
+    print(f"{month.label_zh}一月一公示与红灰榜(姓名已脱敏)已写入 " + "、".join(map(str, outs)))
+    return 0
+
+
 def cmd_bench(args) -> int:
     from . import bench
 
@@ -144,6 +178,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["csv", "xlsx", "json"], default="csv", help="输出格式,默认 csv")
     p.add_argument("--out", type=Path, help="输出文件,默认打印到屏幕(xlsx 必须指定)")
     p.set_defaults(func=cmd_metric)
+
+    p = sub.add_parser("report", help="季度考评会议材料:PPTX、PDF 或 XLSX")
+    p.add_argument("--quarter", required=True, help="季度,如 2026Q3")
+    p.add_argument("--scope", default="", help="范围: S:街道编号,C:社区编号,G:网格编号(逗号分隔),默认全县")
+    p.add_argument("--format", choices=["pptx", "pdf", "xlsx"], default="pptx", help="文件格式,默认 pptx")
+    p.add_argument("--out", type=Path, help="输出文件,默认 季度考评_季度.格式")
+    p.add_argument("--db", type=Path, default=db.default_db_path(), help="数据库文件路径")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("publish", help="一月一公示与红灰榜(姓名脱敏),XLSX 和 PDF")
+    p.add_argument("--month", required=True, help="月份,如 2026-09")
+    p.add_argument("--scope", default="", help="范围: S:街道编号,C:社区编号,G:网格编号(逗号分隔),默认全县")
+    p.add_argument("--out", type=Path, required=True,
+                   help="输出文件:以 .xlsx 或 .pdf 结尾则只写该格式,否则同名写出 .xlsx 和 .pdf 两个文件")
+    p.add_argument("--db", type=Path, default=db.default_db_path(), help="数据库文件路径")
+    p.set_defaults(func=cmd_publish)
 
     p = sub.add_parser("bench", help="各页面指标用时:DuckDB 与直接用 pandas 计算对比")
     p.add_argument("--scale", type=_positive, default=1.0, help="演示数据规模系数,默认 1")

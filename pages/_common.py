@@ -294,6 +294,16 @@ def figure(label: str, value, unit: str, metric_id: str, *, delta=None, better_h
                   help=definition(metric_id), border=True)
 
 
+def headline_figures(figures: pd.DataFrame) -> None:
+    """overview.headline's six figures in two rows of three, as the overview and the review show them."""
+    for column, row in zip(st.columns(3) + st.columns(3), figures.itertuples()):
+        share = row.unit == "%"
+        figure(row.label, row.value * 100 if share and row.value is not None else row.value, row.unit, row.metric_id,
+               delta=row.change * 100 if share and row.change is not None else row.change,
+               better_high=row.higher_is_better,
+               digits=2 if row.key in ("avg_credit", "median_days") else (1 if share else 0), container=column)
+
+
 def sections(parts: dict, key: str = "view") -> None:
     """A page's sections as tabs kept in the address; only the open one runs, so a rerun pays
     for one section's tables and charts, not all of them. parts maps a tab label to a function."""

@@ -2,18 +2,12 @@ import streamlit as st
 
 from analytics import charts, credit, overview
 from analytics.period import Scope
-from pages._common import compute, current_filters, definition, figure, metric, nothing, page_header, table
+from pages._common import compute, current_filters, definition, headline_figures, metric, nothing, page_header, table
 
 filters = current_filters()
 page_header("总览", filters)
 
-figures = compute(overview.headline, filters.period, filters.scope)
-for column, row in zip(st.columns(3) + st.columns(3), figures.itertuples()):
-    share = row.unit == "%"
-    figure(row.label, row.value * 100 if share and row.value is not None else row.value, row.unit, row.metric_id,
-           delta=row.change * 100 if share and row.change is not None else row.change,
-           better_high=row.higher_is_better, digits=2 if row.key in ("avg_credit", "median_days") else (1 if share else 0),
-           container=column)
+headline_figures(compute(overview.headline, filters.period, filters.scope))
 
 left, right = st.columns([3, 2], gap="large")
 with left:

@@ -4,11 +4,11 @@ import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
-from analytics import db, overview, tickets
+from analytics import db, overview, review, tickets
 from analytics.period import Scope
 from pages._common import _percent
 
-PAGES = ["pages/overview.py", "pages/grid_map.py", "pages/tickets.py", "pages/credit.py", "pages/volunteers.py",
+PAGES = ["pages/overview.py", "pages/grid_map.py", "pages/review.py", "pages/tickets.py", "pages/credit.py", "pages/volunteers.py",
          "pages/service.py", "pages/definitions.py"]
 
 
@@ -120,3 +120,19 @@ def test_shares_are_drawn_with_one_decimal_and_still_sort_as_numbers():
     text = shown.to_string()
     assert "7.7%" in text and "4.0%" in text and "—" in text and "0.0774" not in text
     assert _percent(frame, {"count": "数量"}) is frame
+
+
+def test_meeting_mode_steps_through_the_slides(app_on, demo_path, demo_con):
+    app = app_on(demo_path)
+    app.switch_page("pages/review.py").run()
+    assert "会议模式" in app.toggle[0].label
+    app.toggle(key="meeting").set_value(True).run()
+    assert not app.exception, app.exception
+    assert app.title[0].value == "总体情况"
+    app.button[1].click().run()  # 下一页
+    first = review.quarter_review(demo_con, "2026Q3").communities()[0][1]
+    assert app.title[0].value == f"{first} · 网格排名"
+    app.button[0].click().run()  # 上一页
+    assert app.title[0].value == "总体情况"
+    app.button[0].click().run()  # stays on the first slide
+    assert app.title[0].value == "总体情况"

@@ -21,13 +21,14 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SHOTS = db.ROOT / "screenshots"
-PAGES = {"/": "总览", "/grid_map": "网格地图", "/tickets": "协商议事", "/credit": "信用积分",
+PAGES = {"/": "总览", "/grid_map": "网格地图", "/review": "季度考评", "/tickets": "协商议事", "/credit": "信用积分",
          "/volunteers": "志愿服务", "/service": "服务阵地", "/definitions": "指标说明"}
 # The sections (tabs) beyond each page's first, which run only when opened.
 SECTIONS = {"/tickets": ["办结用时", "评单与约请", "办理时限", "数据质量", "工单查询"],
             "/credit": ["评选依据", "积分构成", "公示与红灰榜", "积分兑换"],
             "/service": ["阵地分布", "充电供给与需求", "物业三评两公示", "微心愿"],
-            "/volunteers": ["各社区", "各志愿服务队"]}
+            "/volunteers": ["各社区", "各志愿服务队"],
+            "/review": ["红旗网格与优秀网格员", "待会议决定", "议事、志愿、兑换与覆盖", "会议材料"]}
 ENGLISH_ERROR = re.compile(r"Traceback|Exception|Error\b|Connection error|Is Streamlit still running")
 MS = 1000
 
@@ -245,3 +246,28 @@ def test_a_shared_link_is_the_first_request_to_a_new_server(demo_path, tmp_path,
         expect(page.locator("[data-testid=stCaptionContainer]").first).to_contain_text("2026年第2季度 · 东岳国际社区")
         assert "/credit" in page.url and "comm=201" in page.url, page.url
         page.close()
+
+
+def test_meeting_mode_is_large_type_without_the_sidebar(server, page):
+    open_page(page, server, "/review?meeting=true")
+    expect(page.locator("[data-testid=stMain] h1").first).to_have_text("总体情况", timeout=20 * MS)
+    expect(page.locator("[data-testid=stSidebar]")).to_be_hidden()
+    value = page.locator("[data-testid=stMetricValue]").first
+    assert float(value.evaluate("e => getComputedStyle(e).fontSize").removesuffix("px")) >= 50
+    page.get_by_role("button", name="下一页").click()
+    expect(page.locator("[data-testid=stMain] h1").first).to_contain_text("网格排名", timeout=20 * MS)
+    screenshot(page, "review_meeting")
+
+
+def test_the_meeting_pack_downloads_from_the_page(server, page, tmp_path):
+    from pptx import Presentation
+
+    open_page(page, server, "/review?view=会议材料")
+    with page.expect_download(timeout=120 * MS) as download:
+        page.get_by_role("button", name="演示文稿 PPTX").click()
+    path = tmp_path / download.value.suggested_filename
+    download.value.save_as(path)
+    assert path.suffix == ".pptx"
+    titles = [next((sh.text_frame.text for sh in slide.shapes if sh.has_text_frame and sh.text_frame.text), "")
+              for slide in Presentation(path).slides]
+    assert titles[0].startswith("桓台县2026年第3季度网格治理考评") and "红旗网格" in titles

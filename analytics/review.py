@@ -1,0 +1,180 @@
+"""The quarterly review (季度考评): what the committees look at when they rank the grids, name the
+红旗网格 and 优秀网格员 and decide the rewards. One definition, used by the 季度考评 page, its
+meeting mode and every file of the meeting pack, so that screen and paper agree to the digit.
+
+Every table here is a registered metric (analytics.metrics) computed for the quarter and scope,
+with its columns chosen and named in Chinese; nothing is computed twice.
+"""
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from . import metrics, overview, profile, settings
+from .period import COUNTY, Period, Scope, parse_period
+
+
+@dataclass(frozen=True)
+class Table:
+    """A metric's rows as the meeting sees them: columns (name -> Chinese header) and formats
+    (name -> Python format spec for numbers)."""
+    key: str
+    title: str
+    metric_id: str
+    columns: dict[str, str]
+    formats: dict[str, str] = field(default_factory=dict)
+    note: str = ""
+
+
+RANKING = Table("ranking", "网格排名", "grid-credit-ranking",
+                {"community_name": "社区", "rank": "名次", "grid_name": "网格", "avg_credit": "人均积分",
+                 "rank_change": "名次变化", "residents": "居民", "red_flag": "红旗网格"},
+                {"avg_credit": ".2f", "rank_change": "+d", "residents": ",d"}, "名次变化:正数为上升。")
+RED_FLAGS = Table("red_flags", "红旗网格", "red-flag-grids",
+                  {"community_name": "社区", "grid_name": "网格", "avg_credit": "人均积分", "rank": "名次",
+                   "residents": "居民"},
+                  {"avg_credit": ".2f", "residents": ",d"},
+                  f"每个社区人均积分名列前{settings.RED_FLAGS_PER_COMMUNITY}的网格。")
+WORKERS = Table("workers", "优秀网格员", "excellent-grid-workers",
+                {"community_name": "社区", "grid_name": "红旗网格", "worker_name": "网格员", "avg_credit": "人均积分",
+                 "tickets": "结果公开工单", "median_days": "办结用时中位数(天)", "mean_score": "评价均分"},
+                {"avg_credit": ".2f", "median_days": ".1f", "mean_score": ".2f"}, "姓名已脱敏。")
+FALLERS = Table("fallers", "名次下降最多的网格", "grid-credit-ranking",
+                {"community_name": "社区", "grid_name": "网格", "prev_rank": "上期名次", "rank": "本期名次",
+                 "rank_change": "名次变化", "avg_credit": "人均积分"},
+                {"avg_credit": ".2f", "rank_change": "+d"}, "名次下降3位及以上的网格,按下降多少排列。")
+TICKETS = Table("tickets", "各社区协商议事", "ticket-resolution-community",
+                {"community_name": "社区", "tickets": "结果公开工单", "median_days": "办结用时中位数(天)",
+                 "p90_days": "90%分位(天)"},
+                {"tickets": ",d", "median_days": ".1f", "p90_days": ".1f"})
+VOLUNTEERS = Table("volunteers", "各社区志愿服务", "volunteers-by-community",
+                   {"label": "社区", "active_volunteers": "参与人数", "activities": "服务次数", "hours": "服务时长(小时)",
+                    "party_member_share": "党员占比"},
+                   {"active_volunteers": ",d", "activities": ",d", "hours": ",.1f", "party_member_share": ".1%"})
+REDEMPTIONS = Table("redemptions", "积分兑换", "redemptions-by-category",
+                    {"category_label": "类别", "redemptions": "兑换人次", "redeemers": "兑换人数",
+                     "points_spent": "消耗积分", "value_yuan": "折合(元)"},
+                    {"redemptions": ",d", "redeemers": ",d", "points_spent": ",.0f", "value_yuan": ",.0f"})
+COVERAGE = Table("coverage", "服务圈覆盖不足的网格", "service-coverage",
+                 {"community_name": "社区", "grid_name": "网格", "households": "户数",
+                  "households_covered": "覆盖户数", "household_share": "覆盖户数占比"},
+                 {"households": ",d", "households_covered": ",d", "household_share": ".1%"},
+                 "10分钟党群服务圈覆盖户数不足100%的网格,从低到高。")
+FLAGS = Table("flags", "评选前须核实的积分异常", "integrity-flags",
+              {"community_name": "社区", "grid_name": "网格", "flag_label": "提示", "reason": "说明"},
+              note="红旗网格和优秀网格员确认之前,先核实这些网格的积分记录。")
+OVERDUE = Table("overdue", "超期未办的工单", "overdue-tickets",
+                {"ticket_id": "工单编号", "grid_name": "网格", "category_label": "类别",
+                 "current_step_label": "当前环节", "next_step_label": "待办环节", "age_days": "已历时(天)"},
+                {"age_days": ".1f"})
+PUBLICATION = Table("publication", "一月一公示", "monthly-publication",
+                    {"community_name": "社区", "grid_name": "网格", "name": "姓名", "events": "记录数",
+                     "points": "本月积分", "balance": "累计余额", "level_label": "信用等级"},
+                    {"events": ",d", "points": "+.1f", "balance": ".1f"}, "姓名已脱敏。")
+RED_GREY = Table("red_grey", "法人单位红灰榜", "red-grey-list",
+                 {"list_label": "榜单", "org_name": "单位", "org_type_label": "类型", "community_name": "社区",
+                  "points": "本月积分", "reason": "依据"},
+                 {"points": "+.0f"})
+
+
+@dataclass
+class Review:
+    quarter: Period
+    scope: Scope
+    scope_label: str
+    headline: pd.DataFrame
+    tables: dict[str, pd.DataFrame]
+
+    def communities(self) -> list[tuple[str, str]]:
+        ranking = self.tables["ranking"]
+        return list(dict.fromkeys(zip(ranking["community_id"], ranking["community_name"])))
+
+
+def scope_label(con, scope: Scope) -> str:
+    """The scope in words, as the filter bar names it: 全县, a subdistrict, communities or grids."""
+    if scope.is_county:
+        return "全县"
+    tree = profile.hierarchy(con)
+    names = []
+    for ids, key, name in ((scope.subdistricts, "subdistrict_id", "subdistrict"),
+                           (scope.communities, "community_id", "community"), (scope.grids, "grid_id", "grid")):
+        known = dict(zip(tree[key], tree[name]))
+        names += [known.get(i, i) for i in ids]
+    return "、".join(names)
+
+
+def rows(con, table: Table, period, scope: Scope = COUNTY) -> pd.DataFrame:
+    """The metric's rows for the period and scope (every column, so a caller can still filter)."""
+    return metrics.get(table.metric_id).compute(con, period, scope)
+
+
+def fallers(ranking: pd.DataFrame, min_drop: int = 3) -> pd.DataFrame:
+    """Grids that fell min_drop places or more since the previous period, the biggest fall first."""
+    fell = ranking[ranking["rank_change"].fillna(0) <= -min_drop]
+    return fell.sort_values(["rank_change", "community_name", "rank"]).reset_index(drop=True)
+
+
+def coverage_gaps(coverage: pd.DataFrame) -> pd.DataFrame:
+    return coverage[coverage["household_share"] < 1].sort_values("household_share").reset_index(drop=True)
+
+
+def quarter_review(con, quarter, scope: Scope = COUNTY, scope_label: str = "全县") -> Review:
+    """Everything the quarterly meeting reviews, for a quarter ('2026Q3') and a scope."""
+    quarter = parse_period(quarter)
+    if quarter.kind != "quarter":
+        raise ValueError(f"季度考评按季度进行,请给出季度(如 2026Q3),收到: {quarter.label}")
+    tables = {t.key: rows(con, t, quarter, scope) for t in (RANKING, RED_FLAGS, WORKERS, TICKETS, VOLUNTEERS,
+                                                             REDEMPTIONS, COVERAGE, FLAGS, OVERDUE)}
+    tables["ranking"] = tables["ranking"].sort_values(["community_name", "rank", "grid_name"]).reset_index(drop=True)
+    tables["fallers"] = fallers(tables["ranking"])
+    tables["coverage"] = coverage_gaps(tables["coverage"])
+    return Review(quarter, scope, scope_label, overview.headline(con, quarter, scope), tables)
+
+
+def monthly_lists(con, month, scope: Scope = COUNTY) -> dict[str, pd.DataFrame]:
+    """一月一公示 and 红灰榜 for one month, as posted (names masked by the metrics themselves)."""
+    month = parse_period(month)
+    if month.kind != "month":
+        raise ValueError(f"公示按月进行,请给出月份(如 2026-09),收到: {month.label}")
+    return {"publication": rows(con, PUBLICATION, month, scope), "red_grey": rows(con, RED_GREY, month, scope)}
+
+
+def report_frame(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
+    """The table's columns under their Chinese headers, numbers kept as numbers (for a workbook)."""
+    out = frame[list(table.columns)].rename(columns=table.columns)
+    for column in out.columns:
+        if out[column].dtype == bool:
+            out[column] = out[column].map({True: "是", False: ""})
+    return out
+
+
+def headline_text(headline: pd.DataFrame) -> pd.DataFrame:
+    """The six headline figures as printed: label, value ("479 单", "97.8%") and change ("较上期 +42 单",
+    a share's change in percentage points)."""
+    out = []
+    for row in headline.itertuples():
+        share, digits = row.unit == "%", 2 if row.key in ("avg_credit", "median_days") else 0
+        if row.value is None or pd.isna(row.value):
+            value = "—"
+        else:
+            value = f"{row.value * 100:.1f}%" if share else f"{row.value:,.{digits}f} {row.unit}"
+        change = ""
+        if row.change is not None and not pd.isna(row.change):
+            change = f"较上期 {row.change * 100:+.1f} 个百分点" if share else f"较上期 {row.change:+,.{digits}f} {row.unit}"
+        out.append({"key": row.key, "label": row.label, "value": value, "change": change})
+    return pd.DataFrame(out)
+
+
+def shown(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
+    """The table's columns, renamed to their Chinese headers, values formatted as text as printed."""
+    out = frame[list(table.columns)].copy()
+    for column in out.columns:
+        spec = table.formats.get(column)
+        if out[column].dtype == bool:
+            out[column] = out[column].map({True: "是", False: ""})
+        elif spec:
+            out[column] = [("—" if pd.isna(v) else format(int(v) if spec.endswith("d") else v, spec))
+                           for v in out[column]]
+        else:
+            out[column] = out[column].map(lambda v: "—" if v is None or (not isinstance(v, str) and pd.isna(v)) else v)
+    return out.rename(columns=table.columns)

@@ -1,0 +1,172 @@
+import streamlit as st
+
+from analytics import charts, report, review
+from analytics.period import quarter_of
+from pages._common import (compute, current_filters, cursor, headline_figures, nothing, page_header, sections,
+                           table)
+
+CHART = {"displayModeBar": False}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+
+filters = current_filters()
+# The review is by quarter: a month or a date range reviews the quarter it ends in.
+quarter = filters.period if filters.period.kind == "quarter" else quarter_of(filters.period.last_day)
+rv = compute(review.quarter_review, quarter, filters.scope, scope_label=filters.scope_label)
+# First, so that ?meeting=true in a shared link is read before the layout is chosen.
+meeting = st.toggle("会议模式(全屏大字,逐页放映)", key="meeting", bind="query-params")
+
+
+def columns(spec: review.Table) -> dict:
+    """The table's columns for _common.table: Chinese headers, and Streamlit formats for the numbers."""
+    printf = {".2f": "%.2f", ".1f": "%.1f", "+d": "%+d", ",d": "localized", ",.1f": "%,.1f", ",.0f": "localized",
+              ".1%": "percent", "+.1f": "%+.1f", "+.0f": "%+.0f"}
+    out = {}
+    for column, header in spec.columns.items():
+        if column == "red_flag":
+            out[column] = st.column_config.CheckboxColumn(header)
+        elif column in spec.formats:
+            out[column] = st.column_config.NumberColumn(header, format=printf.get(spec.formats[column], "localized"))
+        else:
+            out[column] = header
+    return out
+
+
+def ranking_chart(rows, height=None):
+    return charts.bar(rows, "grid_name", "avg_credit", horizontal=True, y_title="人均积分(分)", highlight=rows["red_flag"],
+                      text_format=".2f", height=height or max(320, 44 * len(rows)))
+
+
+def show_table(key: str, spec: review.Table, limit: int | None = None) -> None:
+    frame = rv.tables[key]
+    if frame.empty:
+        nothing("本期没有。")
+        return
+    if meeting:
+        # Static and large for the projector; the full list is in the meeting pack.
+        st.table(review.shown(frame.head(limit), spec).set_index(list(spec.columns.values())[0]))
+        if limit and len(frame) > limit:
+            st.caption(f"另有 {len(frame) - limit} 行,见会议材料。")
+    else:
+        table(frame, spec.metric_id, filters, columns=columns(spec), key=f"review_{key}")
+    if spec.note:
+        st.caption(spec.note)
+
+
+def community_ranking(community_id: str, name: str) -> None:
+    ranking = rv.tables["ranking"]
+    rows = ranking[ranking["community_id"] == community_id]
+    spec = review.Table("r", "", review.RANKING.metric_id,
+                        {k: v for k, v in review.RANKING.columns.items() if k != "community_name"}, review.RANKING.formats)
+    left, right = st.columns(2 if meeting else [2, 3], gap="large")
+    with left:
+        st.plotly_chart(ranking_chart(rows, 560 if meeting else None), width="stretch", config=CHART)
+        st.caption("金色为红旗网格。")
+    with right:
+        if meeting:
+            st.table(review.shown(rows, spec).set_index("名次"))
+        else:
+            table(rows, spec.metric_id, filters, columns=columns(spec), key="review_community")
+        st.caption(review.RANKING.note)
+
+
+def headline() -> None:
+    headline_figures(rv.headline)
+
+
+def show_ranking() -> None:
+    communities = dict(rv.communities())
+    if not communities:
+        nothing("所选范围内没有可排名的网格。")
+        return
+    chosen = st.selectbox("社区", list(communities), format_func=communities.get, key="review_community")
+    community_ranking(chosen, communities[chosen])
+
+
+def show_awards() -> None:
+    st.subheader(review.RED_FLAGS.title)
+    show_table("red_flags", review.RED_FLAGS)
+    st.subheader(review.WORKERS.title)
+    show_table("workers", review.WORKERS)
+
+
+def show_decisions() -> None:
+    for key, spec in (("flags", review.FLAGS), ("fallers", review.FALLERS), ("overdue", review.OVERDUE)):
+        st.subheader(spec.title)
+        show_table(key, spec)
+
+
+def show_work() -> None:
+    for key, spec in (("tickets", review.TICKETS), ("volunteers", review.VOLUNTEERS), ("redemptions", review.REDEMPTIONS),
+                      ("coverage", review.COVERAGE)):
+        st.subheader(spec.title)
+        show_table(key, spec)
+
+
+def show_pack() -> None:
+    st.markdown(f"**{quarter.label_zh}会议材料**(范围:{filters.scope_label};与本页数字出自同一组函数;个人姓名已脱敏)")
+    stem = f"季度考评_{quarter.label}_{filters.scope_label}"
+    with st.container(horizontal=True):
+        # Each file is made when its button is clicked (a few seconds: the charts are rendered).
+        for fmt, mime, label in (("pptx", PPTX, "演示文稿 PPTX"), ("pdf", "application/pdf", "PDF"), ("xlsx", XLSX, "表格 XLSX")):
+            st.download_button(label, lambda fmt=fmt: report.pack_bytes(cursor(), rv, fmt), f"{stem}.{fmt}", mime,
+                               icon=":material/download:", key=f"pack_{fmt}", on_click="ignore")
+    st.markdown("**一月一公示与红灰榜**(逐月张贴)")
+    for month in quarter.months():
+        with st.container(horizontal=True, vertical_alignment="center"):
+            st.markdown(month.label_zh)
+            for suffix, mime in (("xlsx", XLSX), ("pdf", "application/pdf")):
+                st.download_button(suffix.upper(), lambda month=month, suffix=suffix: report.publication_bytes(
+                    cursor(), month, suffix, filters.scope, filters.scope_label),
+                    f"信用积分公示_{month.label}_{filters.scope_label}.{suffix}", mime, icon=":material/download:",
+                    key=f"pub_{month.label}_{suffix}", on_click="ignore")
+
+
+def slides() -> dict:
+    """The meeting's slides in order: title -> function that draws it."""
+    out = {"总体情况": headline}
+    for community_id, name in rv.communities():
+        out[f"{name} · 网格排名"] = lambda c=community_id, n=name: community_ranking(c, n)
+    out[review.RED_FLAGS.title] = lambda: show_table("red_flags", review.RED_FLAGS, 12)
+    out[review.WORKERS.title] = lambda: show_table("workers", review.WORKERS, 12)
+    out[review.TICKETS.title] = lambda: show_table("tickets", review.TICKETS, 15)
+    out[review.VOLUNTEERS.title] = lambda: show_table("volunteers", review.VOLUNTEERS, 15)
+    out[review.REDEMPTIONS.title] = lambda: show_table("redemptions", review.REDEMPTIONS, 12)
+    out[review.COVERAGE.title] = lambda: show_table("coverage", review.COVERAGE, 12)
+    out[review.FLAGS.title] = lambda: show_table("flags", review.FLAGS, 10)
+    out[review.FALLERS.title] = lambda: show_table("fallers", review.FALLERS, 10)
+    out[review.OVERDUE.title] = lambda: show_table("overdue", review.OVERDUE, 10)
+    return out
+
+
+def step(titles: list[str], by: int) -> None:
+    here = titles.index(st.session_state.get("slide", titles[0])) if st.session_state.get("slide") in titles else 0
+    st.session_state["slide"] = titles[max(0, min(len(titles) - 1, here + by))]
+
+
+if meeting:
+    # Large type, no sidebar: the page is shown on a projector.
+    st.html("""<style>
+        [data-testid=stSidebar], [data-testid=stSidebarCollapsedControl] {display: none;}
+        [data-testid=stMain] p, [data-testid=stMain] li {font-size: 1.5rem;}
+        [data-testid=stTable] th, [data-testid=stTable] td {font-size: 1.45rem; padding: 0.45rem 0.8rem;}
+        [data-testid=stMetricValue], [data-testid=stMetricValue] * {font-size: 3.6rem !important; line-height: 1.2;}
+        [data-testid=stMetricLabel] p {font-size: 1.5rem;}
+    </style>""")
+    deck = slides()
+    titles = list(deck)
+    top = st.columns([6, 1, 1], vertical_alignment="center")
+    top[0].markdown(f"### {quarter.label_zh}网格治理考评 · {filters.scope_label}")
+    top[1].button("上一页", icon=":material/chevron_left:", on_click=step, args=(titles, -1), width="stretch")
+    top[2].button("下一页", icon=":material/chevron_right:", on_click=step, args=(titles, 1), width="stretch")
+    current = st.selectbox("页", titles, key="slide", label_visibility="collapsed",
+                           format_func=lambda t: f"{titles.index(t) + 1}/{len(titles)} · {t}")
+    st.title(current)
+    deck[current]()
+else:
+    page_header("季度考评", filters)
+    if quarter != filters.period:
+        st.info(f"季度考评按季度进行:所选统计期落在{quarter.label_zh},下面按{quarter.label_zh}显示。", icon=":material/info:")
+    headline()
+    sections({"网格排名": show_ranking, "红旗网格与优秀网格员": show_awards, "待会议决定": show_decisions,
+              "议事、志愿、兑换与覆盖": show_work, "会议材料": show_pack})
