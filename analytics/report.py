@@ -49,10 +49,7 @@ def title(rv: Review, county: str) -> str:
 
 def _png(fig, width: int = 1100, height: int = 520) -> bytes | None:
     """The figure as PNG bytes, or None when no browser can render it (logged)."""
-    import kaleido  # imported here: starting it is only needed for a pack
-
     try:
-        kaleido.start_sync_server(silence_warnings=True)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return fig.to_image(format="png", width=width, height=height, scale=2)
@@ -67,7 +64,24 @@ def _ranking_chart(ranking: pd.DataFrame):
 
 
 def review_charts(rv: Review) -> dict[str, bytes | None]:
-    """The pack's chart images, keyed 'community:<id>', 'tickets', 'redemptions'."""
+    """The pack's chart images, keyed 'community:<id>', 'tickets', 'redemptions'. One browser draws
+    them all and is closed afterwards (starting one per chart costs two seconds each)."""
+    import kaleido
+
+    try:
+        kaleido.start_sync_server(silence_warnings=True)
+    except Exception:
+        log.exception("no browser for charts")
+    try:
+        return _draw(rv)
+    finally:
+        try:
+            kaleido.stop_sync_server(silence_warnings=True)
+        except Exception:
+            log.exception("stopping the chart browser failed")
+
+
+def _draw(rv: Review) -> dict[str, bytes | None]:
     out = {}
     ranking = rv.tables["ranking"]
     for community_id, _ in rv.communities():
