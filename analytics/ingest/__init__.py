@@ -116,7 +116,7 @@ class _Session:
                 present = validate.stage(self.con, spec.TABLES[name], by_table[name], params)
                 validate.typed(self.con, spec.TABLES[name], present)
                 self.tables[name] = present
-                self.rows[name] = self.con.execute(f"SELECT count(*) FROM memory.main.typ_{name}").fetchone()[0]
+                self.rows[name] = self.con.execute(f"SELECT count(*) FROM memory.main.typ_{name}").fetchall()[0][0]
         if not any(self.rows.values()) and frame.empty:
             frame = _file_problem(self.path.name, "文件中没有数据行(只有列头或是空表)")
         return frame
@@ -170,6 +170,8 @@ def check(path, db_path=None, table: str | None = None, mapping=None) -> Checked
         result.problems = _run_checks(session, db_path, result)
     except FileError as exc:
         result.problems = _file_problem(path.name, str(exc))
+    except Exception as exc:  # whatever the file, the clerk gets a message, not a traceback
+        result.problems = _file_problem(path.name, f"无法读取或检查该文件({type(exc).__name__}: {exc})")
     finally:
         session.close()
     return result
@@ -273,8 +275,10 @@ def import_file(path, db_path=None, table: str | None = None, mapping=None, dry_
         result.problems = _file_problem(path.name, str(exc))
         result.status, result.message = "rejected", "文件无法导入"
         return result
-    except duckdb.Error as exc:
-        result.problems = _file_problem(path.name, f"写入数据库时出错,已全部撤回,数据库未改动({exc})")
+    except Busy:
+        raise
+    except Exception as exc:  # whatever the file, the database is untouched and the clerk told why
+        result.problems = _file_problem(path.name, f"导入失败,已全部撤回,数据库未改动({type(exc).__name__}: {exc})")
         result.status, result.message = "rejected", "未导入"
         return result
     finally:
@@ -306,7 +310,7 @@ def _summary(result: Checked, head: str) -> str:
 
 def import_log(con) -> pd.DataFrame:
     """The import log, newest first; empty when the file predates it."""
-    exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'import_log'").fetchone()[0]
+    exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'import_log'").fetchall()[0][0]
     if not exists:
         return pd.DataFrame(columns=["import_id", "started_at", "finished_at", "user_name", "file_name", "file_sha256",
                                      "tables", "rows_added", "rows_updated", "rows_skipped", "rows_rejected", "status",
@@ -341,7 +345,7 @@ def undo_last(db_path=None, user: str | None = None) -> Result:
                 _attach(con, db_path, "live", read_only=True)
                 con.execute("USE new")
                 db.migrate(con)
-                known = con.execute("SELECT coalesce(max(import_id), 0) FROM new.main.import_log").fetchone()[0]
+                known = con.execute("SELECT coalesce(max(import_id), 0) FROM new.main.import_log").fetchall()[0][0]
                 con.execute("INSERT INTO new.main.import_log SELECT * FROM live.main.import_log WHERE import_id > ?",
                             [known])
                 con.execute("DETACH live")

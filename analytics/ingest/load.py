@@ -29,7 +29,8 @@ class Busy(RuntimeError):
 
 
 @contextlib.contextmanager
-def exclusive(db_path: Path, timeout: float = LOCK_TIMEOUT_SECONDS):
+def exclusive(db_path: Path, timeout: float | None = None):
+    timeout = LOCK_TIMEOUT_SECONDS if timeout is None else timeout
     lock_path = Path(str(db_path) + ".import.lock")
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_path, "w") as lock:
@@ -148,7 +149,8 @@ def _classify_flat(con, table, present, target, ticket_counts) -> dict:
     rated_at = "v_rated_at" if "rated_at" in present else "NULL::TIMESTAMP"
     kind = "v_rater_kind" if "rater_kind" in present else "NULL::VARCHAR"
     con.execute(f"""CREATE OR REPLACE TABLE memory.main.flat_ratings AS
-        SELECT v_ticket_id AS ticket_id, {kind} AS rater_kind, v_score::INTEGER AS score, {rated_at} AS rated_at
+        SELECT v_ticket_id AS ticket_id, {kind} AS rater_kind, {'v_score' if rating else 'NULL'}::INTEGER AS score,
+               {rated_at} AS rated_at
         FROM {t} WHERE {'v_score IS NOT NULL' if rating else 'false'}""")
     if target is None:
         con.execute("CREATE OR REPLACE TABLE memory.main.flat_events_del AS SELECT NULL::VARCHAR AS ticket_id, "
@@ -187,7 +189,7 @@ def _classify_flat(con, table, present, target, ticket_counts) -> dict:
         ticket_counts = {"added": counts.get("add", 0), "updated": counts.get("upd", 0), "skipped": counts.get("skip", 0)}
 
     def n(name):
-        return con.execute(f"SELECT count(*) FROM memory.main.{name}").fetchone()[0]
+        return con.execute(f"SELECT count(*) FROM memory.main.{name}").fetchall()[0][0]
 
     out = {"tickets": ticket_counts}
     if steps:
@@ -251,7 +253,7 @@ def newest_timestamp(con, tables: dict) -> dt.datetime | None:
              for n in present if spec.TABLES[name].field(n).kind == "timestamp"]
     if not parts:
         return None
-    return con.execute("SELECT max(m) FROM (" + " UNION ALL ".join(parts) + ")").fetchone()[0]
+    return con.execute("SELECT max(m) FROM (" + " UNION ALL ".join(parts) + ")").fetchall()[0][0]
 
 
 def update_meta(con, newest: dt.datetime | None) -> None:
@@ -268,7 +270,7 @@ def update_meta(con, newest: dt.datetime | None) -> None:
 
 
 def next_import_id(con) -> int:
-    return con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM import_log").fetchone()[0]
+    return con.execute("SELECT coalesce(max(import_id), 0) + 1 FROM import_log").fetchall()[0][0]
 
 
 def log_entry(con, **values) -> None:

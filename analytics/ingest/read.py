@@ -199,7 +199,7 @@ def read_csv(con, path: Path, known: set[str], prefix: str, workdir: str, encodi
                 all_varchar = true, delim = $delim, quote = '"', escape = '"', columns = {columns},
                 auto_detect = false, null_padding = true, strict_mode = false, parallel = false)
         """, {"path": str(source), "skip": header_line + 1, "delim": delim})
-        n = con.execute("SELECT count(*) FROM _csv").fetchone()[0]
+        n = con.execute("SELECT count(*) FROM _csv").fetchall()[0][0]
     except Exception:  # DuckDB refuses some irregular files; the exact reader below takes them
         n = None
     if n is not None and n + header_line + 1 == _line_count(source):
@@ -248,13 +248,16 @@ def read_parquet(con, path: Path, prefix: str) -> list[RawSheet]:
     except Exception as exc:
         raise FileError(f"无法读取 Parquet 文件({exc})") from None
     headers = list(table.column_names)
+    import pyarrow as pa
+
     table = table.rename_columns([f"c{j}" for j in range(len(headers))])
+    table = table.append_column("_row", pa.array(range(2, table.num_rows + 2), type=pa.int64()))
     relation = f"{prefix}_0"
     con.register("_arrow", table)
-    con.execute(f"CREATE OR REPLACE TABLE {relation} AS SELECT rowid + 2 AS _row, "
+    con.execute(f"CREATE OR REPLACE TABLE {relation} AS SELECT _row, "
                 + ", ".join(f"CAST(c{j} AS VARCHAR) AS c{j}" for j in range(len(headers))) + " FROM _arrow")
     con.unregister("_arrow")
-    n = con.execute(f"SELECT count(*) FROM {relation}").fetchone()[0]
+    n = con.execute(f"SELECT count(*) FROM {relation}").fetchall()[0][0]
     return [RawSheet(None, relation, headers, 1, n)]
 
 

@@ -291,7 +291,7 @@ def problems(con, tables: dict, live: str | None, live_tables: set, labels: dict
     con.execute("CREATE OR REPLACE TABLE memory.main._problems AS " + " UNION ALL ".join(parts))
     found = con.execute(f"""SELECT check_no, _sheet, _row, field, value, arg FROM memory.main._problems
                             ORDER BY _sheet, _row, check_no LIMIT {MAX_PROBLEMS}""").fetchall()
-    total = con.execute("SELECT count(*) FROM memory.main._problems").fetchone()[0]
+    total = con.execute("SELECT count(*) FROM memory.main._problems").fetchall()[0][0]
     rows = []
     for check_no, sheet, row, field, value, arg in found:
         table, message = messages[check_no]
