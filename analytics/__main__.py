@@ -110,6 +110,10 @@ def cmd_metric(args) -> int:
 
 
 def cmd_bench(args) -> int:
+    if args.imports:
+        from .ingest import bench as import_bench
+
+        return import_bench.run(args.rows)
     from . import bench
 
     return bench.run(args.scale, args.db, args.period, args.repeat)
@@ -226,6 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", type=Path, default=None, help="数据库文件,默认 data/bench-scale{规模}.duckdb(没有则生成)")
     p.add_argument("--period", default=None, help="统计期,默认数据截至日之前最后一个完整季度")
     p.add_argument("--repeat", type=int, default=5, help="每项计时次数,默认 5")
+    p.add_argument("--import", dest="imports", action="store_true",
+                   help="改为测导入速度:CSV/Parquet 积分台账每秒行数、10 万行 Excel 用时")
+    p.add_argument("--rows", type=int, default=1_000_000, help="导入测速的台账行数,默认 1000000")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("template", help="生成导入模板(Excel,每张表一个工作表,另附允许取值说明)")

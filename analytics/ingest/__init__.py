@@ -113,8 +113,8 @@ class _Session:
         params: dict = {}
         for name in spec.ORDER:
             if name in by_table:
-                present = validate.stage(self.con, spec.TABLES[name], by_table[name], params)
-                validate.typed(self.con, spec.TABLES[name], present)
+                present, staged, used = validate.stage(self.con, spec.TABLES[name], by_table[name], params)
+                validate.typed(self.con, spec.TABLES[name], present, staged, used)
                 self.tables[name] = present
                 self.rows[name] = self.con.execute(f"SELECT count(*) FROM memory.main.typ_{name}").fetchall()[0][0]
         if not any(self.rows.values()) and frame.empty:

@@ -193,15 +193,18 @@ def read_csv(con, path: Path, known: set[str], prefix: str, workdir: str, encodi
     width = len(header)
     columns = "{" + ", ".join(f"'c{j}': 'VARCHAR'" for j in range(width)) + "}"
     n = None
-    try:
-        con.execute(f"""
-            CREATE OR REPLACE TABLE _csv AS SELECT * FROM read_csv($path, header = false, skip = $skip,
-                all_varchar = true, delim = $delim, quote = '"', escape = '"', columns = {columns},
-                auto_detect = false, null_padding = true, strict_mode = false, parallel = false)
-        """, {"path": str(source), "skip": header_line + 1, "delim": delim})
-        n = con.execute("SELECT count(*) FROM _csv").fetchall()[0][0]
-    except Exception:  # DuckDB refuses some irregular files; the exact reader below takes them
-        n = None
+    # The parallel reader is faster; DuckDB refuses it for cells spanning lines with padding.
+    for parallel in (True, False):
+        try:
+            con.execute(f"""
+                CREATE OR REPLACE TABLE _csv AS SELECT * FROM read_csv($path, header = false, skip = $skip,
+                    all_varchar = true, delim = $delim, quote = '"', escape = '"', columns = {columns},
+                    auto_detect = false, null_padding = true, strict_mode = false, parallel = $parallel)
+            """, {"path": str(source), "skip": header_line + 1, "delim": delim, "parallel": parallel})
+            n = con.execute("SELECT count(*) FROM _csv").fetchall()[0][0]
+            break
+        except Exception:  # DuckDB refuses some irregular files; the exact reader below takes them
+            n = None
     if n is not None and n + header_line + 1 == _line_count(source):
         con.execute(f"CREATE OR REPLACE TABLE {relation} AS SELECT rowid + $first AS _row, * FROM _csv",
                     {"first": header_line + 2})

@@ -38,8 +38,9 @@ def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def stage(con, table: spec.Table, plans: list[Plan], params: dict) -> list[str]:
-    """Create stg_<table> from the table's plans; returns the fields present."""
+def stage(con, table: spec.Table, plans: list[Plan], params: dict) -> tuple[list[str], str, dict]:
+    """The query staging a table's plans as one text column per field: (fields present, SQL,
+    its parameters)."""
     present = []
     for p in plans:
         present += [n for n in p.sources if n not in present]
@@ -80,9 +81,8 @@ def stage(con, table: spec.Table, plans: list[Plan], params: dict) -> list[str]:
         blank = " AND ".join(f"{c} IS NULL" for c in raw) or "false"
         parts.append(f"SELECT {p.sheet_no} AS _sheet, r._row, {', '.join(cols)} "
                      f"FROM memory.main.{p.sheet.relation} r {' '.join(joins)} WHERE NOT ({blank})")
-    con.execute(f"CREATE OR REPLACE TABLE memory.main.stg_{table.name} AS " + " UNION ALL ".join(parts),
-                {k: v for k, v in params.items() if f"${k}" in " ".join(parts)})
-    return present
+    sql = " UNION ALL ".join(parts)
+    return present, sql, {k: v for k, v in params.items() if f"${k}" in sql}
 
 
 def _register_translations(con, key: str, values: dict) -> None:
@@ -138,7 +138,7 @@ def typed_expr(table: spec.Table, f: spec.Field) -> tuple[str, str]:
     return x, ""
 
 
-def typed(con, table: spec.Table, present: list[str]) -> None:
+def typed(con, table: spec.Table, present: list[str], staged: str, params: dict) -> None:
     """typ_<table>: the staged text plus v_<field>, each value in the type it is checked in."""
     exprs, joins = [], []
     for name in present:
@@ -147,8 +147,7 @@ def typed(con, table: spec.Table, present: list[str]) -> None:
         if join:
             joins.append(join)
     con.execute(f"CREATE OR REPLACE TABLE memory.main.typ_{table.name} AS "
-                f"SELECT s.*, {', '.join(exprs)} FROM memory.main.stg_{table.name} s {' '.join(joins)}")
-    con.execute(f"DROP TABLE memory.main.stg_{table.name}")
+                f"SELECT s.*, {', '.join(exprs)} FROM ({staged}) s {' '.join(joins)}", params)
 
 
 def _fmt(v) -> str:
