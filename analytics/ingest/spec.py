@@ -344,14 +344,6 @@ def table_for_name(name: str) -> Table | None:
     return None
 
 
-def label_of(table: Table, value: str) -> str:
-    return value
-
-
-def flat_step_label(name: str) -> str:
-    return TABLES["tickets"].field(name).zh
-
-
 def choice_inputs(f: Field) -> dict[str, str]:
     """Every accepted spelling of an allowed value (lower-cased) -> its code."""
     out = {}

@@ -8,7 +8,6 @@ Chinese explanation.
 
 import pandas as pd
 
-from .. import vocab
 from . import spec
 from .mapping import Plan
 
@@ -305,9 +304,3 @@ def problems(con, tables: dict, live: str | None, live_tables: set, labels: dict
 def empty_problems() -> pd.DataFrame:
     return pd.DataFrame(columns=PROBLEM_COLUMNS)
 
-
-def step_code(field_name: str) -> str:
-    return FLAT_STEP_CODES[field_name]
-
-
-ALL_STEPS = vocab.TICKET_STEPS
