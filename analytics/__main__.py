@@ -44,6 +44,8 @@ def cmd_demo(args) -> int:
             with db.connect(path, read_only=True) as con:
                 source = db.get_meta(con, "source") if db.schema_version(con) else None
                 empty = not db.schema_version(con) or not db.table_counts(con).get("grids")
+                if db.schema_version(con) and db.get_meta(con, "last_import"):
+                    source = "import"
         except duckdb.Error as exc:
             print(f"错误: 无法打开 {path}({exc})。它不是本系统的数据库文件,或正被其他程序写入。", file=sys.stderr)
             return 2
@@ -142,9 +144,87 @@ def cmd_publish(args) -> int:
 
 
 def cmd_bench(args) -> int:
+    if args.imports:
+        from .ingest import bench as import_bench
+
+        return import_bench.run(args.rows)
     from . import bench
 
     return bench.run(args.scale, args.db, args.period, args.repeat)
+
+
+def cmd_template(args) -> int:
+    from . import ingest
+
+    out = ingest.write_template(args.table, args.out)
+    print(f"导入模板已写入 {out}")
+    return 0
+
+
+def _print_problems(problems, limit: int = 50) -> None:
+    shown = problems.head(limit).fillna("")
+    for row in shown.itertuples(index=False):
+        where = "、".join(x for x in (str(row.工作表), f"第 {int(row.行)} 行" if row.行 != "" else "",
+                                       f"列“{row.列}”" if row.列 else "") if x)
+        value = f" 值“{row.值}”" if row.值 not in ("", None) else ""
+        print(f"  {where}{value}: {row.问题}", file=sys.stderr)
+    if len(problems) > limit:
+        print(f"  ……共 {len(problems):,} 个问题,只显示前 {limit} 个;用 --errors 文件.xlsx 导出全部", file=sys.stderr)
+
+
+def cmd_import(args) -> int:
+    from . import ingest
+
+    try:
+        result = ingest.import_file(args.file, args.db, table=args.table, mapping=args.mapping,
+                                    dry_run=args.dry_run, user=args.user)
+    except ingest.Busy as exc:
+        print(f"错误: {exc}", file=sys.stderr)
+        return 2
+    if args.errors and not result.problems.empty:
+        fmt = "csv" if str(args.errors).lower().endswith(".csv") else "xlsx"
+        Path(args.errors).write_bytes(ingest.problems_bytes(result.problems, fmt))
+    if result.problems.empty:
+        print(result.message)
+        if result.import_id:
+            print(f"导入编号 {result.import_id};如需撤销: python -m analytics undo --db {args.db}")
+        return 0
+    unusable = len(result.problems) == 1 and result.problems["行"].isna().all()
+    print(f"{args.file}: {result.message}", file=sys.stderr)
+    _print_problems(result.problems)
+    if args.errors:
+        print(f"全部问题已写入 {args.errors}", file=sys.stderr)
+    return 2 if unusable else 1
+
+
+def cmd_undo(args) -> int:
+    from . import ingest
+
+    try:
+        result = ingest.undo_last(args.db, user=args.user)
+    except ingest.Busy as exc:
+        print(f"错误: {exc}", file=sys.stderr)
+        return 2
+    print(result.message)
+    return 0
+
+
+def cmd_imports(args) -> int:
+    from . import ingest
+
+    if not Path(args.db).exists():
+        raise ValueError(f"数据库文件不存在: {args.db}")
+    with db.connect(args.db, read_only=True) as con:
+        log = ingest.import_log(con)
+    if log.empty:
+        print("尚无导入记录")
+        return 0
+    status = {"imported": "已导入", "undone": "撤销", "rejected": "未导入"}
+    for row in log.itertuples(index=False):
+        print(f"#{row.import_id}  {row.started_at:%Y-%m-%d %H:%M:%S}  {row.user_name or ''}  "
+              f"{status.get(row.status, row.status)}  {row.file_name}  新增 {row.rows_added or 0:,} "
+              f"更新 {row.rows_updated or 0:,} 未变 {row.rows_skipped or 0:,}  sha256 {str(row.file_sha256)[:12]}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -200,7 +280,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", type=Path, default=None, help="数据库文件,默认 data/bench-scale{规模}.duckdb(没有则生成)")
     p.add_argument("--period", default=None, help="统计期,默认数据截至日之前最后一个完整季度")
     p.add_argument("--repeat", type=int, default=5, help="每项计时次数,默认 5")
+    p.add_argument("--import", dest="imports", action="store_true",
+                   help="改为测导入速度:CSV/Parquet 积分台账每秒行数、10 万行 Excel 用时")
+    p.add_argument("--rows", type=int, default=1_000_000, help="导入测速的台账行数,默认 1000000")
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("template", help="生成导入模板(Excel,每张表一个工作表,另附允许取值说明)")
+    p.add_argument("table", nargs="*", default=["all"], help="表名(中文或英文),默认 all 全部")
+    p.add_argument("--out", type=Path, required=True, help="输出的 .xlsx 文件")
+    p.set_defaults(func=cmd_template)
+
+    p = sub.add_parser("import", help="导入 Excel/CSV/Parquet 文件(整个文件要么全部导入,要么不改动数据库)")
+    p.add_argument("file", type=Path, help="要导入的文件")
+    p.add_argument("--table", help="目标表(文件无法按工作表名或列头判断时)")
+    p.add_argument("--mapping", type=Path, help="映射文件(YAML),用于其他系统导出的文件")
+    p.add_argument("--db", type=Path, default=db.default_db_path(), help="数据库文件路径")
+    p.add_argument("--dry-run", action="store_true", help="只检查,不写入")
+    p.add_argument("--errors", type=Path, help="把全部问题写入文件(.xlsx 或 .csv)")
+    p.add_argument("--user", help="操作人,记入导入日志")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("undo", help="撤销最近一次导入(恢复导入前的备份)")
+    p.add_argument("--db", type=Path, default=db.default_db_path(), help="数据库文件路径")
+    p.add_argument("--user", help="操作人,记入导入日志")
+    p.set_defaults(func=cmd_undo)
+
+    p = sub.add_parser("imports", help="列出导入日志")
+    p.add_argument("--db", type=Path, default=db.default_db_path(), help="数据库文件路径")
+    p.set_defaults(func=cmd_imports)
     return parser
 
 
@@ -208,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, duckdb.Error) as exc:
+    except (ValueError, OSError, duckdb.Error) as exc:
         print(f"错误: {exc}", file=sys.stderr)
         return 2
 

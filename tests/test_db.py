@@ -62,33 +62,36 @@ def test_schema_rejects_values_outside_the_vocabulary(con, sql):
 
 def test_init_is_idempotent_and_records_the_version(tmp_path):
     path = tmp_path / "g.duckdb"
-    assert db.init_db(path) == [1]
+    latest = len(db.load_migrations())
+    assert db.init_db(path) == list(range(1, latest + 1))
     assert db.init_db(path) == []
     with db.connect(path) as con:
-        assert db.schema_version(con) == 1
-        assert con.execute("SELECT count(*) FROM schema_version").fetchone()[0] == 1
+        assert db.schema_version(con) == latest
+        assert con.execute("SELECT count(*) FROM schema_version").fetchone()[0] == latest
 
 
 def test_a_new_migration_upgrades_a_file_without_losing_rows(con):
     con.execute("INSERT INTO subdistricts (subdistrict_id, name) VALUES ('370321002', '少海街道')")
+    latest = len(db.load_migrations())
     upgrade = db.load_migrations() + [
-        db.Migration(2, "add_note", "ALTER TABLE subdistricts ADD COLUMN note VARCHAR DEFAULT '试点'")
+        db.Migration(latest + 1, "add_note", "ALTER TABLE subdistricts ADD COLUMN note VARCHAR DEFAULT '试点'")
     ]
-    assert db.migrate(con, upgrade) == [2]
+    assert db.migrate(con, upgrade) == [latest + 1]
     assert con.execute("SELECT subdistrict_id, name, note FROM subdistricts").fetchall() == [
         ("370321002", "少海街道", "试点")
     ]
-    assert db.schema_version(con) == 2
+    assert db.schema_version(con) == latest + 1
 
 
 def test_a_failing_migration_leaves_the_file_as_it_was(con):
     con.execute("INSERT INTO subdistricts (subdistrict_id, name) VALUES ('370321002', '少海街道')")
+    latest = len(db.load_migrations())
     broken = db.load_migrations() + [
-        db.Migration(2, "broken", "CREATE TABLE extra (x INTEGER); SELECT * FROM no_such_table;")
+        db.Migration(latest + 1, "broken", "CREATE TABLE extra (x INTEGER); SELECT * FROM no_such_table;")
     ]
     with pytest.raises(duckdb.CatalogException):
         db.migrate(con, broken)
-    assert db.schema_version(con) == 1
+    assert db.schema_version(con) == latest
     assert con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'extra'").fetchone()[0] == 0
     assert con.execute("SELECT count(*) FROM subdistricts").fetchone()[0] == 1
 

@@ -1,0 +1,281 @@
+"""Files into staging tables: every cell as text (blank -> NULL), columns named c0, c1, ... and
+`_row`, the row number the clerk sees in the spreadsheet (or the line number in a CSV).
+
+The header row is found among the first rows as the one naming most known columns, so title
+rows and a group title above the column names are skipped.
+"""
+
+import codecs
+import csv
+import datetime as dt
+import io
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .spec import normalise
+
+HEADER_SEARCH_ROWS = 10
+CHUNK = 1 << 20
+
+
+class FileError(ValueError):
+    """A file that cannot be read as a table at all; the message is for the clerk."""
+
+
+@dataclass
+class RawSheet:
+    name: str | None          # sheet name; None for CSV and Parquet
+    relation: str             # staging table in the work database: _row, c0..cN
+    headers: list[str]        # as written in the file
+    header_row: int           # 1-based row of the header in the file (0: none, Parquet)
+    rows: int
+
+
+def sniff_kind(path: Path) -> str:
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if head.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        return "xls"
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    return "csv"
+
+
+def detect_encoding(path: Path) -> str:
+    """'utf-8', 'utf-8-sig' or 'gb18030' (a superset of GBK): whichever decodes the whole file."""
+    with open(path, "rb") as f:
+        bom = f.read(3) == codecs.BOM_UTF8
+    for encoding in (("utf-8-sig",) if bom else ("utf-8", "gb18030")):
+        decoder = codecs.getincrementaldecoder(encoding)("strict")
+        try:
+            with open(path, "rb") as f:
+                while chunk := f.read(CHUNK):
+                    if b"\x00" in chunk:
+                        raise FileError("文件不是表格文件(含有二进制内容),请上传 Excel(.xlsx)、CSV 或 Parquet 文件")
+                    decoder.decode(chunk)
+                decoder.decode(b"", final=True)
+            return encoding
+        except UnicodeDecodeError:
+            continue
+    raise FileError("无法识别文件编码:既不是 UTF-8 也不是 GBK/GB18030,请另存为 UTF-8 编码的 CSV")
+
+
+def _transcode(path: Path, encoding: str, directory: str) -> Path:
+    """A UTF-8 copy without BOM, written in chunks, for DuckDB's reader."""
+    fd, name = tempfile.mkstemp(suffix=".csv", dir=directory)
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    with open(path, "rb") as src, os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+        while chunk := src.read(CHUNK):
+            out.write(decoder.decode(chunk))
+        out.write(decoder.decode(b"", final=True))
+    return Path(name)
+
+
+def _score(row, known: set[str]) -> int:
+    return sum(1 for cell in row if cell not in (None, "") and normalise(cell) in known)
+
+
+def find_header(rows: list[list], known: set[str]) -> int:
+    """0-based index of the header among the first rows: most known headers, else the first
+    non-empty row."""
+    best, best_score = None, 0
+    for i, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        score = _score(row, known)
+        if score > best_score:
+            best, best_score = i, score
+    if best is not None:
+        return best
+    for i, row in enumerate(rows):
+        if any(cell not in (None, "") for cell in row):
+            return i
+    return -1
+
+
+def _cell(v):
+    if v is None or v == "":
+        return None
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
+    if isinstance(v, dt.datetime):
+        return v.isoformat(sep=" ")
+    if isinstance(v, (dt.date, dt.time)):
+        return v.isoformat()
+    return str(v)
+
+
+def _register(con, relation: str, header: list, body: list[list], first_row: int, row_numbers=None) -> int:
+    """Stage rows (lists of cells) as text columns c0..cN with their row numbers."""
+    width = max([len(header)] + [len(r) for r in body]) if body else len(header)
+    columns = {"_row": row_numbers if row_numbers is not None else list(range(first_row, first_row + len(body)))}
+    for j in range(width):
+        columns[f"c{j}"] = pd.array([_cell(r[j]) if j < len(r) else None for r in body], dtype=object)
+    frame = pd.DataFrame(columns)
+    con.register("_frame", frame)
+    con.execute(f"CREATE OR REPLACE TABLE {relation} AS SELECT _row::BIGINT AS _row, "
+                + ", ".join(f"c{j}::VARCHAR AS c{j}" for j in range(width)) + " FROM _frame")
+    con.unregister("_frame")
+    return len(frame)
+
+
+def read_excel(con, path: Path, known: set[str], prefix: str) -> list[RawSheet]:
+    from python_calamine import CalamineError, CalamineWorkbook
+
+    try:
+        book = CalamineWorkbook.from_path(str(path))
+    except (CalamineError, Exception) as exc:  # calamine raises several unrelated types
+        raise FileError(f"无法打开 Excel 文件,文件可能已损坏或不是 Excel 格式({exc})") from None
+    sheets = []
+    for k, name in enumerate(book.sheet_names):
+        try:
+            rows = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        except Exception as exc:
+            raise FileError(f"无法读取工作表“{name}”({exc})") from None
+        h = find_header(rows, known)
+        if h < 0:
+            continue
+        header = [_cell(c) or "" for c in rows[h]]
+        body = [r for r in rows[h + 1:]]
+        relation = f"{prefix}_{k}"
+        n = _register(con, relation, header, body, h + 2)
+        sheets.append(RawSheet(name, relation, [str(x).strip() for x in header], h + 1, n))
+    return sheets
+
+
+def _delimiter(line: str) -> str:
+    counts = {d: line.count(d) for d in (",", "\t", ";", "|")}
+    return max(counts, key=counts.get) if max(counts.values()) else ","
+
+
+def read_csv(con, path: Path, known: set[str], prefix: str, workdir: str, encoding: str | None = None,
+             delimiter: str | None = None) -> list[RawSheet]:
+    encoding = encoding or detect_encoding(path)
+    source = path
+    if encoding.replace("_", "-").lower() not in ("utf-8", "utf8"):
+        try:
+            source = _transcode(path, encoding, workdir)
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise FileError(f"按 {encoding} 编码无法读取文件({exc})") from None
+    with open(source, encoding="utf-8", newline="") as f:
+        head = [f.readline() for _ in range(HEADER_SEARCH_ROWS + 2)]
+    head_text = "".join(head)
+    if not head_text.strip():
+        raise FileError("文件是空的,没有任何数据行")
+    delim, head_rows, h = None, [], -1
+    for d in ([delimiter] if delimiter else [",", "\t", ";", "|"]):
+        try:
+            rows = list(csv.reader(io.StringIO(head_text), delimiter=d))
+        except csv.Error:
+            continue
+        k = find_header(rows, known)
+        score = _score(rows[k], known) if k >= 0 else -1
+        if delim is None or score > best:
+            delim, head_rows, h, best = d, rows, k, score
+    if delim is None or h < 0:
+        raise FileError("无法解析 CSV 文件的开头几行")
+    if best == 0 and not delimiter:  # no known header: the delimiter most used on the first line
+        first = next(line for line in head if line.strip())
+        delim = _delimiter(first)
+        head_rows = list(csv.reader(io.StringIO(head_text), delimiter=delim))
+        h = find_header(head_rows, known)
+    header = [c.strip() for c in head_rows[h]]
+    header_line = h  # title rows above the header are taken to be one line each
+    relation = f"{prefix}_0"
+    width = len(header)
+    columns = "{" + ", ".join(f"'c{j}': 'VARCHAR'" for j in range(width)) + "}"
+    n = None
+    # The parallel reader is faster; DuckDB refuses it for cells spanning lines with padding.
+    for parallel in (True, False):
+        try:
+            con.execute(f"""
+                CREATE OR REPLACE TABLE _csv AS SELECT * FROM read_csv($path, header = false, skip = $skip,
+                    all_varchar = true, delim = $delim, quote = '"', escape = '"', columns = {columns},
+                    auto_detect = false, null_padding = true, strict_mode = false, parallel = $parallel)
+            """, {"path": str(source), "skip": header_line + 1, "delim": delim, "parallel": parallel})
+            n = con.execute("SELECT count(*) FROM _csv").fetchall()[0][0]
+            break
+        except Exception:  # DuckDB refuses some irregular files; the exact reader below takes them
+            n = None
+    if n is not None and n + header_line + 1 == _line_count(source):
+        con.execute(f"CREATE OR REPLACE TABLE {relation} AS SELECT rowid + $first AS _row, * FROM _csv",
+                    {"first": header_line + 2})
+    else:
+        n = _read_csv_exact(con, source, relation, delim, header_line + 1, width)
+    con.execute("DROP TABLE IF EXISTS _csv")
+    return [RawSheet(None, relation, header, header_line + 1, n)]
+
+
+def _line_count(path: Path) -> int:
+    count, last = 0, b"\n"
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK * 8):
+            count += chunk.count(b"\n")
+            last = chunk[-1:]
+    return count + (last != b"\n")
+
+
+def _read_csv_exact(con, path: Path, relation: str, delim: str, skip: int, width: int) -> int:
+    """Row by row through Python's csv module, for files with blank lines or cells spanning lines:
+    slower, but each row keeps the line number it starts on."""
+    body, numbers = [], []
+    with open(path, encoding="utf-8", newline="") as f:
+        reader = csv.reader(f, delimiter=delim)
+        line = 0
+        try:
+            for row in reader:
+                start = line + 1
+                line = reader.line_num
+                if start <= skip or not any(c.strip() for c in row):
+                    continue
+                body.append(row)
+                numbers.append(start)
+        except csv.Error as exc:
+            raise FileError(f"CSV 文件第 {line + 1} 行格式错误({exc})") from None
+    return _register(con, relation, [""] * width, body, 0, numbers)
+
+
+def read_parquet(con, path: Path, prefix: str) -> list[RawSheet]:
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except Exception as exc:
+        raise FileError(f"无法读取 Parquet 文件({exc})") from None
+    headers = list(table.column_names)
+    import pyarrow as pa
+
+    table = table.rename_columns([f"c{j}" for j in range(len(headers))])
+    table = table.append_column("_row", pa.array(range(2, table.num_rows + 2), type=pa.int64()))
+    relation = f"{prefix}_0"
+    con.register("_arrow", table)
+    con.execute(f"CREATE OR REPLACE TABLE {relation} AS SELECT _row, "
+                + ", ".join(f"CAST(c{j} AS VARCHAR) AS c{j}" for j in range(len(headers))) + " FROM _arrow")
+    con.unregister("_arrow")
+    n = con.execute(f"SELECT count(*) FROM {relation}").fetchall()[0][0]
+    return [RawSheet(None, relation, headers, 1, n)]
+
+
+def read_file(con, path: Path, known: set[str], workdir: str, prefix: str = "raw", encoding: str | None = None,
+              delimiter: str | None = None) -> list[RawSheet]:
+    path = Path(path)
+    if not path.exists():
+        raise FileError(f"文件不存在: {path}")
+    if path.stat().st_size == 0:
+        raise FileError("文件是空的,没有任何数据行")
+    kind = sniff_kind(path)
+    if kind in ("xlsx", "xls"):
+        return read_excel(con, path, known, prefix)
+    if kind == "parquet":
+        return read_parquet(con, path, prefix)
+    if path.suffix.lower() in (".xlsx", ".xls", ".parquet"):
+        raise FileError(f"文件扩展名是 {path.suffix},但内容不是该格式,文件可能已损坏")
+    return read_csv(con, path, known, prefix, workdir, encoding, delimiter)

@@ -1,0 +1,306 @@
+"""Checks, as SQL over the staging tables, before anything is written.
+
+`stage` turns the planned sheets of a table into `stg_<table>` (one text column per field, named
+by the field); `typed` adds `v_<field>`, the value in the type it is checked in; `problems` runs
+every check at once and returns one row per problem with the sheet, row, column, value and a
+Chinese explanation.
+"""
+
+import pandas as pd
+
+from . import spec
+from .mapping import Plan
+
+MAX_PROBLEMS = 100_000
+PROBLEM_COLUMNS = ["文件", "工作表", "行", "列", "值", "问题"]
+
+# Spellings accepted for a yes/no cell.
+TRUE_WORDS = ("是", "true", "1", "y", "yes", "t", "√", "有")
+FALSE_WORDS = ("否", "false", "0", "n", "no", "f", "×", "无")
+
+TIMESTAMP_FORMATS = [
+    "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d",
+    "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S.%f",
+    "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d",
+    "%Y.%m.%d %H:%M:%S", "%Y.%m.%d %H:%M", "%Y.%m.%d",
+    "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日 %H:%M", "%Y年%m月%d日%H:%M", "%Y年%m月%d日 %H时%M分", "%Y年%m月%d日",
+]
+# Step codes of the flat ticket template's timestamp columns, and their order number (seq).
+FLAT_STEP_CODES = {"filed_at": "filed", "accepted_at": "accepted", "discussed_at": "discussed",
+                   "decided_at": "decided", "rated_at": "rated", "published_at": "published",
+                   "escalated_at": "escalated"}
+STEP_SEQ = {"filed": 1, "accepted": 2, "discussed": 3, "escalated": 4, "decided": 5, "rated": 6, "published": 7}
+
+
+def _lit(text: str) -> str:
+    """A SQL string literal of a constant of this package (never of input)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def stage(con, table: spec.Table, plans: list[Plan], params: dict) -> tuple[list[str], str, dict]:
+    """The query staging a table's plans as one text column per field: (fields present, SQL,
+    its parameters)."""
+    present = []
+    for p in plans:
+        present += [n for n in p.sources if n not in present]
+    present = [f.name for f in table.fields if f.name in present]
+    parts = []
+    for p in plans:
+        width = len(p.sheet.headers)
+        raw = [f"nullif(trim(r.c{j}), '')" for j in range(width)]
+        joins, cols = [], []
+        for name in present:
+            src = p.sources.get(name)
+            if src is None:
+                cols.append(f"NULL::VARCHAR AS {name}")
+                continue
+            key = f"p{p.sheet_no}_{name}"
+            if src.constant is not None:
+                params[key] = src.constant
+                expr = f"${key}"
+            else:
+                expr = f"nullif(trim(r.c{src.column}), '')"
+            if src.values:
+                params[key + "_t"] = key
+                joins.append(f"LEFT JOIN memory.main._translate t_{key} ON t_{key}.k = ${key}_t "
+                             f"AND t_{key}.input = lower({expr})")
+                fallback = expr
+                if src.other is not None:
+                    params[key + "_o"] = src.other
+                    fallback = f"CASE WHEN {expr} IS NOT NULL THEN ${key}_o END"
+                expr = f"coalesce(t_{key}.output, {fallback})"
+                _register_translations(con, key, src.values)
+            if src.formats:
+                params[key + "_f"] = list(src.formats)
+                expr = f"coalesce(strftime(try_strptime({expr}, ${key}_f), '%Y-%m-%d %H:%M:%S'), {expr})"
+            if src.prefix:
+                params[key + "_p"] = src.prefix
+                expr = f"(${key}_p || {expr})"
+            cols.append(f"{expr} AS {name}")
+        blank = " AND ".join(f"{c} IS NULL" for c in raw) or "false"
+        parts.append(f"SELECT {p.sheet_no} AS _sheet, r._row, {', '.join(cols)} "
+                     f"FROM memory.main.{p.sheet.relation} r {' '.join(joins)} WHERE NOT ({blank})")
+    sql = " UNION ALL ".join(parts)
+    return present, sql, {k: v for k, v in params.items() if f"${k}" in sql}
+
+
+def _register_translations(con, key: str, values: dict) -> None:
+    frame = pd.DataFrame({"k": key, "input": list(values), "output": list(values.values())})
+    con.execute("CREATE TABLE IF NOT EXISTS memory.main._translate (k VARCHAR, input VARCHAR, output VARCHAR)")
+    con.register("_tr_frame", frame)
+    con.execute("INSERT INTO memory.main._translate SELECT k, input, output FROM _tr_frame")
+    con.unregister("_tr_frame")
+
+
+def register_choices(con) -> None:
+    rows = [(f"{t.name}.{f.name}", text, code) for t in spec.TABLES.values() for f in t.fields if f.choices
+            for text, code in spec.choice_inputs(f).items()]
+    frame = pd.DataFrame(rows, columns=["k", "input", "code"])
+    con.register("_choice_frame", frame)
+    con.execute("CREATE OR REPLACE TABLE memory.main._choices AS SELECT * FROM _choice_frame")
+    con.unregister("_choice_frame")
+
+
+def _number(x: str) -> str:
+    return f"TRY_CAST(replace({x}, ',', '') AS DOUBLE)"
+
+
+def _timestamp(x: str) -> str:
+    formats = "[" + ", ".join(_lit(f) for f in TIMESTAMP_FORMATS) + "]"
+    serial = f"TRY_CAST({x} AS DOUBLE)"
+    return (f"CASE WHEN regexp_full_match({x}, '\\d{{8}}') THEN try_strptime({x}, '%Y%m%d') "
+            f"WHEN regexp_full_match({x}, '\\d{{1,5}}(\\.\\d+)?') AND {serial} >= 1 "
+            f"THEN TIMESTAMP '1899-12-30' + to_microseconds(round({serial} * 86400000000)::BIGINT) "
+            f"ELSE try_strptime({x}, {formats}) END")
+
+
+def typed_expr(table: spec.Table, f: spec.Field) -> tuple[str, str]:
+    """(expression over s.<field>, LEFT JOIN it needs or '')."""
+    x = f"s.{f.name}"
+    if f.choices:
+        alias = f"ch_{f.name}"
+        return (f"{alias}.code",
+                f"LEFT JOIN memory.main._choices {alias} ON {alias}.k = {_lit(table.name + '.' + f.name)} "
+                f"AND {alias}.input = lower({x})")
+    if f.kind in ("int", "bigint"):
+        d = _number(x)
+        return f"CASE WHEN isfinite({d}) AND {d} = trunc({d}) AND abs({d}) < 9e15 THEN {d}::BIGINT END", ""
+    if f.kind in ("decimal", "double"):
+        d = _number(x)
+        return f"CASE WHEN isfinite({d}) THEN {d} END", ""
+    if f.kind == "bool":
+        yes = ", ".join(_lit(w) for w in TRUE_WORDS)
+        no = ", ".join(_lit(w) for w in FALSE_WORDS)
+        return f"CASE WHEN lower({x}) IN ({yes}) THEN true WHEN lower({x}) IN ({no}) THEN false END", ""
+    if f.kind in ("date", "timestamp"):
+        return _timestamp(x), ""
+    return x, ""
+
+
+def typed(con, table: spec.Table, present: list[str], staged: str, params: dict) -> None:
+    """typ_<table>: the staged text plus v_<field>, each value in the type it is checked in."""
+    exprs, joins = [], []
+    for name in present:
+        expr, join = typed_expr(table, table.field(name))
+        exprs.append(f"{expr} AS v_{name}")
+        if join:
+            joins.append(join)
+    con.execute(f"CREATE OR REPLACE TABLE memory.main.typ_{table.name} AS "
+                f"SELECT s.*, {', '.join(exprs)} FROM ({staged}) s {' '.join(joins)}", params)
+
+
+def _fmt(v) -> str:
+    return f"{v:g}" if isinstance(v, (int, float)) else str(v)
+
+
+def _parse_message(f: spec.Field) -> str:
+    if f.choices:
+        return "不在允许的取值中,可填: " + "、".join(f.choices.values())
+    return {
+        "int": "不是整数", "bigint": "不是整数", "decimal": "不是有效的数字", "double": "不是有效的数字",
+        "bool": "应填写“是”或“否”",
+        "date": "不是有效的日期,可写作 2026-09-01、2026/9/1 或 2026年9月1日",
+        "timestamp": "不是有效的时间,可写作 2026-09-01 08:30 或 2026/9/1 8:30",
+    }.get(f.kind, "格式不正确")
+
+
+def _range_message(f: spec.Field) -> str:
+    if f.name == "lat":
+        return f"纬度不在桓台县范围内(应在 {_fmt(f.lo)}–{_fmt(f.hi)} 之间)"
+    if f.name == "lon":
+        return f"经度不在桓台县范围内(应在 {_fmt(f.lo)}–{_fmt(f.hi)} 之间)"
+    if f.hi is None:
+        return f"应大于 {_fmt(f.lo)}" if f.lo_open else f"不能小于 {_fmt(f.lo)}"
+    if f.lo_open:
+        return f"应大于 {_fmt(f.lo)} 且不超过 {_fmt(f.hi)}"
+    return f"超出范围,应在 {_fmt(f.lo)}–{_fmt(f.hi)} 之间"
+
+
+def _checks(table: spec.Table, present: list[str], files: dict, live: str | None):
+    """(sql, message) pairs; each sql selects _sheet, _row, field, value, arg."""
+    t = f"memory.main.typ_{table.name}"
+    out = []
+
+    def add(field, condition, message, arg="NULL", source=None):
+        sql = (f"SELECT _sheet, _row, {_lit(field)} AS field, {source or field}::VARCHAR AS value, "
+               f"{arg}::VARCHAR AS arg FROM {t} WHERE {condition}")
+        out.append((sql, message))
+
+    for name in present:
+        f = table.field(name)
+        add(name, f"{name} IS NOT NULL AND v_{name} IS NULL", _parse_message(f))
+        if f.required:
+            add(name, f"{name} IS NULL", "必填,不能为空")
+        if f.pattern:
+            add(name, f"{name} IS NOT NULL AND NOT regexp_full_match({name}, {_lit(f.pattern)})", f.pattern_zh)
+        if f.lo is not None or f.hi is not None:
+            cond = []
+            if f.lo is not None:
+                cond.append(f"v_{name} {'<=' if f.lo_open else '<'} {float(f.lo)!r}")
+            if f.hi is not None:
+                cond.append(f"v_{name} > {float(f.hi)!r}")
+            add(name, f"v_{name} IS NOT NULL AND ({' OR '.join(cond)})", _range_message(f))
+        elif f.kind == "int":
+            add(name, f"v_{name} IS NOT NULL AND abs(v_{name}) > 2147483647", "数值过大")
+        if f.ref:
+            _reference_check(table, f, present, files, live, add)
+    for a, b in table.order_checks:
+        if a in present and b in present:
+            fa, fb = table.field(a), table.field(b)
+            add(b, f"v_{a} IS NOT NULL AND v_{b} IS NOT NULL AND v_{b} < v_{a}",
+                f"{fb.zh}早于{fa.zh}({{arg}})", arg=a)
+    steps = [s for s in table.flat_steps if s in present]
+    for k, name in enumerate(steps[1:], start=1):
+        before = ", ".join(f"v_{s}" for s in steps[:k])
+        add(name, f"v_{name} < greatest({before})",
+            f"{table.field(name).zh}早于前面步骤的时间({{arg}}),步骤不能倒退", arg=f"strftime(greatest({before}), '%Y-%m-%d %H:%M')")
+    if steps and "filed_at" in present:
+        later = " OR ".join(f"{s} IS NOT NULL" for s in steps[1:] + (["escalated_at"] if "escalated_at" in present else []))
+        if later:
+            add("filed_at", f"filed_at IS NULL AND ({later})", "填写了后续步骤的时间,必须同时填写提单时间")
+    if "escalated_at" in present and "filed_at" in present:
+        add("escalated_at", "v_escalated_at < v_filed_at", "约请时间早于提单时间")
+    if table.name == "people" and "party_member_status" in present:
+        member = "coalesce(v_is_party_member, false)" if "is_party_member" in present else "false"
+        add("party_member_status", f"v_party_member_status IS NOT NULL AND NOT {member}",
+            "填写了党员类别,但“是否党员”不是“是”")
+    keys = [k for k in table.key if k in present]
+    if keys and all(k in present for k in table.key if table.field(k).required):
+        part = ", ".join(f"v_{k}" for k in keys)
+        required_null = " OR ".join(f"v_{k} IS NULL" for k in keys if table.field(k).required) or "false"
+        first = keys[0]
+        out.append((f"""
+            SELECT _sheet, _row, {_lit(first)} AS field, {first}::VARCHAR AS value, first_row::VARCHAR AS arg
+            FROM (SELECT *, first_value(_row) OVER w AS first_row, first_value(_sheet) OVER w AS first_sheet,
+                         count(*) OVER (PARTITION BY {part}) AS n
+                  FROM {t} WHERE NOT ({required_null})
+                  WINDOW w AS (PARTITION BY {part} ORDER BY _sheet, _row))
+            WHERE n > 1 AND (_sheet, _row) <> (first_sheet, first_row)""",
+                    "与第 {arg} 行重复:" + "、".join(table.field(k).zh for k in keys) + "相同"))
+    if table.append_only and live:
+        stored = [n for n in present if n not in table.key and n not in table.extra]
+        if stored:
+            diff = " OR ".join(f"CAST(t.v_{n} AS {table.field(n).sql}) IS DISTINCT FROM e.{n}" for n in stored)
+            out.append((f"""
+                SELECT t._sheet, t._row, {_lit(table.key[0])} AS field, t.{table.key[0]}::VARCHAR AS value,
+                       NULL::VARCHAR AS arg
+                FROM {t} t JOIN {live}.main.{table.name} e ON e.{table.key[0]} = t.v_{table.key[0]}
+                WHERE {diff}""", "已入账的积分记录不可修改,请以冲销记录更正(记录编号已存在且内容不同)"))
+    return out
+
+
+def _reference_check(table, f, present, files, live, add):
+    """The value must name a row in the same file or in the database."""
+    targets = []
+    if f.ref == "subject":
+        if "subject_type" not in present:
+            return
+        for code, ref in (("person", "people"), ("org", "organizations")):
+            targets.append((ref, f"v_subject_type = {_lit(code)}"))
+    else:
+        targets.append((f.ref, "true"))
+    for ref, when in targets:
+        key = spec.REF_KEYS[ref]
+        key_type = spec.TABLES[ref].field(key).sql
+        exists = []
+        if ref in files:
+            exists.append(f"v_{f.name} IN (SELECT CAST(v_{key} AS {key_type}) FROM memory.main.typ_{ref})")
+        if live and ref in files.get("_live_tables", ()):
+            exists.append(f"v_{f.name} IN (SELECT {key} FROM {live}.main.{ref})")
+        found = " OR ".join(exists) or "false"
+        label = spec.TABLES[ref].zh
+        add(f.name, f"v_{f.name} IS NOT NULL AND {when} AND NOT ({found})",
+            f"{f.zh}不存在:文件和数据库中都没有这个{label}")
+
+
+def problems(con, tables: dict, live: str | None, live_tables: set, labels: dict, sheet_names: dict,
+             file_name: str) -> pd.DataFrame:
+    """Every problem of every staged table. tables: name -> present fields; labels: (sheet_no,
+    field) -> column header as written; sheet_names: sheet_no -> name."""
+    files = dict(tables)
+    files["_live_tables"] = live_tables
+    parts, messages = [], []
+    for name, present in tables.items():
+        for sql, message in _checks(spec.TABLES[name], present, files, live):
+            parts.append(f"SELECT {len(messages)} AS check_no, * FROM ({sql})")
+            messages.append((name, message))
+    if not parts:
+        return empty_problems()
+    con.execute("CREATE OR REPLACE TABLE memory.main._problems AS " + " UNION ALL ".join(parts))
+    found = con.execute(f"""SELECT check_no, _sheet, _row, field, value, arg FROM memory.main._problems
+                            ORDER BY _sheet, _row, check_no LIMIT {MAX_PROBLEMS}""").fetchall()
+    total = con.execute("SELECT count(*) FROM memory.main._problems").fetchall()[0][0]
+    rows = []
+    for check_no, sheet, row, field, value, arg in found:
+        table, message = messages[check_no]
+        if "{arg}" in message:
+            message = message.replace("{arg}", "" if arg is None else str(arg))
+        rows.append((file_name, sheet_names.get(sheet, ""), row, labels.get((sheet, field), field), value, message))
+    if total > len(found):
+        rows.append((file_name, "", None, "", "", f"另有 {total - len(found):,} 个问题未列出,请先改正上面的问题"))
+    return pd.DataFrame(rows, columns=PROBLEM_COLUMNS)
+
+
+def empty_problems() -> pd.DataFrame:
+    return pd.DataFrame(columns=PROBLEM_COLUMNS)
+
