@@ -21,6 +21,9 @@ pages = {
         st.Page("pages/volunteers.py", title="志愿服务", icon=":material/volunteer_activism:"),
         st.Page("pages/service.py", title="服务阵地", icon=":material/storefront:"),
     ],
+    "管理": [
+        st.Page("pages/data.py", title="数据管理", icon=":material/database:"),
+    ],
     "帮助": [
         st.Page("pages/definitions.py", title="指标说明", icon=":material/menu_book:"),
     ],

@@ -42,6 +42,15 @@ def connect(path: Path | str | None = None, read_only: bool = False) -> duckdb.D
     return duckdb.connect(str(path), read_only=read_only)
 
 
+def cursor(con) -> duckdb.DuckDBPyConnection:
+    """A new cursor on con's database. A cursor starts in its instance's default catalog, which is not
+    the data when the file is ATTACHed (as the dashboard does), so it is pointed at con's."""
+    cur = con.cursor()
+    name = con.execute("SELECT current_database()").fetchone()[0]
+    cur.execute(f'USE "{name}"')  # a catalog name from DuckDB itself, never from input
+    return cur
+
+
 def schema_version(con) -> int:
     exists = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"

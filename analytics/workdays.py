@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from . import settings, summary, vocab
+from . import db, settings, summary, vocab
 from .period import COUNTY, IN_SCOPE, Scope, parse_period
 from .vocab import WORKFLOW_STEPS
 
@@ -123,7 +123,7 @@ def _rules(step_deadlines, category_deadlines) -> pa.Table:
 def _cursor(con, last_year: int, step_deadlines, category_deadlines):
     """A cursor with the calendar and the rules registered as views: nothing is written, so this
     works on a read-only file, and each call's views stay on its own cursor."""
-    cur = con.cursor()
+    cur = db.cursor(con)
     cur.register("workday_calendar", _calendar_arrow(CALENDAR_FIRST_YEAR, last_year + 2))
     cur.register("deadline_rules", _rules(step_deadlines, category_deadlines))
     return cur

@@ -67,10 +67,15 @@ def ensure_database(path: Path) -> None:
     st.rerun()
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, max_entries=2)
 def _connection(path: str, mtime: float) -> duckdb.DuckDBPyConnection:
-    # Keyed on the file's modification time: a rebuilt or imported file gets a new connection.
-    return db.connect(path, read_only=True)
+    # Keyed on the file's modification time: an import replaces the file, and the next run opens the
+    # new one. A plain duckdb.connect(path) would hand back the instance already open on the old file,
+    # so each version is attached read-only to an instance of its own; sessions still reading the
+    # old version finish on it undisturbed.
+    con = duckdb.connect()
+    con.execute("ATTACH $path AS gridgov (READ_ONLY)", {"path": path})
+    return con
 
 
 def _db_key() -> tuple[str, float]:
@@ -79,7 +84,9 @@ def _db_key() -> tuple[str, float]:
 
 
 def cursor() -> duckdb.DuckDBPyConnection:
-    return _connection(*_db_key()).cursor()
+    cur = _connection(*_db_key()).cursor()  # never a query on the shared connection itself
+    cur.execute("USE gridgov")
+    return cur
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)

@@ -1,3 +1,5 @@
+import shutil
+
 import pandas as pd
 import pytest
 import streamlit as st
@@ -8,7 +10,7 @@ from analytics import db, overview, review, tickets
 from analytics.period import Scope
 from pages._common import _percent
 
-PAGES = ["pages/overview.py", "pages/grid_map.py", "pages/review.py", "pages/tickets.py", "pages/credit.py", "pages/volunteers.py",
+PAGES = ["pages/overview.py", "pages/grid_map.py", "pages/review.py", "pages/data.py", "pages/tickets.py", "pages/credit.py", "pages/volunteers.py",
          "pages/service.py", "pages/definitions.py"]
 
 
@@ -136,3 +138,51 @@ def test_meeting_mode_steps_through_the_slides(app_on, demo_path, demo_con):
     assert app.title[0].value == "总体情况"
     app.button[0].click().run()  # stays on the first slide
     assert app.title[0].value == "总体情况"
+
+
+TICKET_CSV = ("工单编号,所在网格,诉求类别,提单渠道,标题,提单时间,接单时间,议单时间,定单时间,评单时间,结果公开时间\n"
+              "T2026-90001,201-01,停车充电,网格随手拍,楼下电动车充电难,2026-09-01 08:30,2026-09-01 10:00,"
+              "2026-09-03 19:00,2026-09-05 09:00,2026-09-15 16:00,2026-09-16 09:00\n"
+              "T2026-90002,{grid},环境卫生,网格随手拍,垃圾桶满溢,2026-09-02 08:30,2026-09-02 10:00,"
+              "2026-09-03 19:00,2026-09-05 09:00,2026-09-15 16:00,2026-09-16 09:00\n")
+
+
+@pytest.fixture
+def writable_demo(demo_path, tmp_path):
+    path = tmp_path / "gridgov.duckdb"
+    shutil.copyfile(demo_path, path)
+    return path
+
+
+def ticket_count(path) -> int:
+    with db.connect(path, read_only=True) as con:
+        return con.execute("SELECT count(*) FROM tickets").fetchone()[0]
+
+
+def test_a_bad_gbk_file_is_listed_row_by_row_and_changes_nothing(app_on, writable_demo):
+    before = ticket_count(writable_demo)
+    app = app_on(writable_demo)
+    app.switch_page("pages/data.py").run()
+    data = TICKET_CSV.format(grid="999-99").encode("gbk")
+    app.file_uploader(key="upload").set_value(("工单.csv", data, "text/csv")).run()
+    assert not app.exception, app.exception
+    assert any("发现 1 个问题" in e.value for e in app.error)
+    problems = app.dataframe[0].value
+    assert problems[["行", "列", "值"]].values.tolist() == [[3, "所在网格", "999-99"]]
+    assert not [b for b in app.button if b.key == "confirm_import"]
+    assert ticket_count(writable_demo) == before
+
+
+def test_a_good_file_is_checked_then_imported_and_logged(app_on, writable_demo):
+    before = ticket_count(writable_demo)
+    app = app_on(writable_demo)
+    app.switch_page("pages/data.py").run()
+    app.file_uploader(key="upload").set_value(("工单.csv", TICKET_CSV.format(grid="201-02").encode(), "text/csv")).run()
+    assert any("检查通过" in s.value for s in app.success)
+    assert ticket_count(writable_demo) == before  # checking writes nothing
+    app.button(key="confirm_import").click().run()
+    assert not app.exception, app.exception
+    assert any("导入完成" in s.value for s in app.success), [s.value for s in app.success]
+    assert ticket_count(writable_demo) == before + 2
+    log = app.dataframe[-1].value
+    assert log["file_name"].iloc[0] == "工单.csv" and log["rows_added"].iloc[0] == 2 + 12

@@ -22,7 +22,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SHOTS = db.ROOT / "screenshots"
 PAGES = {"/": "总览", "/grid_map": "网格地图", "/review": "季度考评", "/tickets": "协商议事", "/credit": "信用积分",
-         "/volunteers": "志愿服务", "/service": "服务阵地", "/definitions": "指标说明"}
+         "/volunteers": "志愿服务", "/service": "服务阵地", "/data": "数据管理", "/definitions": "指标说明"}
 # The sections (tabs) beyond each page's first, which run only when opened.
 SECTIONS = {"/tickets": ["办结用时", "评单与约请", "办理时限", "数据质量", "工单查询"],
             "/credit": ["评选依据", "积分构成", "公示与红灰榜", "积分兑换"],

@@ -118,20 +118,20 @@ FLAT_STEPS = ("filed_at", "accepted_at", "discussed_at", "decided_at", "rated_at
 def _tables() -> list[Table]:
     return [
         Table("subdistricts", "街道", (
-            _id("subdistrict_id", "街道编号", required=True, example="S01"),
+            _id("subdistrict_id", "街道编号", required=True, example="370321002"),
             _t("name", "街道名称", aliases=("街道",), example="少海街道"),
             _t("geometry_wkt", "辖区边界", note="WKT 多边形,可不填"),
         ), key=("subdistrict_id",)),
         Table("communities", "社区", (
-            _id("community_id", "社区编号", required=True, example="C101"),
-            _id("subdistrict_id", "所属街道", ref="subdistricts", aliases=("街道编号",), example="S01"),
+            _id("community_id", "社区编号", required=True, example="201"),
+            _id("subdistrict_id", "所属街道", ref="subdistricts", aliases=("街道编号",), example="370321002"),
             _t("name", "社区名称", aliases=("社区",), example="东岳国际社区"),
             _lat(example=36.95), _lon(example=118.09),
             _t("geometry_wkt", "社区边界", note="WKT 多边形,可不填"),
         ), key=("community_id",)),
         Table("grids", "网格", (
-            _id("grid_id", "网格编号", required=True, example="G10101"),
-            _id("community_id", "所属社区", ref="communities", aliases=("社区编号",), example="C101"),
+            _id("grid_id", "网格编号", required=True, example="201-01"),
+            _id("community_id", "所属社区", ref="communities", aliases=("社区编号",), example="201"),
             _t("name", "网格名称", example="东岳国际社区第一网格"),
             _t("geometry_wkt", "网格边界", note="WKT 多边形,可不填"),
             _int("households", "户数", lo=0, example=320),
@@ -139,7 +139,7 @@ def _tables() -> list[Table]:
         ), key=("grid_id",)),
         Table("buildings", "楼栋", (
             _id("building_id", "楼栋编号", required=True, example="B0001"),
-            _id("grid_id", "所在网格", ref="grids", aliases=("网格编号",), example="G10101"),
+            _id("grid_id", "所在网格", ref="grids", aliases=("网格编号",), example="201-01"),
             _t("name", "楼栋名称", example="1号楼"),
             _lat(example=36.951), _lon(example=118.091),
             _int("households", "户数", lo=0, example=48),
@@ -147,7 +147,7 @@ def _tables() -> list[Table]:
         ), key=("building_id",)),
         Table("people", "居民", (
             _id("person_id", "人员编号", required=True, example="P000001"),
-            _id("grid_id", "居住网格", ref="grids", aliases=("网格编号",), example="G10101"),
+            _id("grid_id", "居住网格", ref="grids", aliases=("网格编号",), example="201-01"),
             _id("building_id", "居住楼栋", ref="buildings", aliases=("楼栋编号",), example="B0001"),
             _t("name", "姓名", example="张某某"),
             _choice("gender", "性别", vocab.GENDERS, example="女"),
@@ -163,7 +163,7 @@ def _tables() -> list[Table]:
             _date("since", "任职起始日期", aliases=("起始日期",), example="2024-01-01"),
             _date("until", "任职截止日期", aliases=("截止日期",), note="空表示现任"),
             _id("community_id", "履职社区", ref="communities"),
-            _id("grid_id", "履职网格", ref="grids", example="G10101"),
+            _id("grid_id", "履职网格", ref="grids", example="201-01"),
             _id("building_id", "负责楼栋", ref="buildings", example="B0001"),
             _int("unit_no", "负责单元号", lo=1),
             _id("org_id", "所在组织", ref="organizations"),
@@ -171,7 +171,7 @@ def _tables() -> list[Table]:
             pk=False, order_checks=(("since", "until"),), aliases=("职务",)),
         Table("organizations", "组织", (
             _id("org_id", "组织编号", required=True, example="O0001"),
-            _id("grid_id", "所在网格", ref="grids", aliases=("网格编号",), example="G10101"),
+            _id("grid_id", "所在网格", ref="grids", aliases=("网格编号",), example="201-01"),
             _t("name", "名称", aliases=("组织名称",), example="某某便利店"),
             _choice("org_type", "组织类型", vocab.ORG_TYPES, example="商户"),
             _lat(example=36.952), _lon(example=118.092),
@@ -179,7 +179,7 @@ def _tables() -> list[Table]:
         ), key=("org_id",), aliases=("驻区组织",)),
         Table("volunteer_teams", "志愿服务队", (
             _id("team_id", "队伍编号", required=True, example="VT001"),
-            _id("community_id", "所属社区", ref="communities", example="C101"),
+            _id("community_id", "所属社区", ref="communities", example="201"),
             _t("name", "队伍名称", example="红色堡垒志愿服务队"),
             _id("grid_id", "所属网格", ref="grids", note="社区级队伍不填"),
             _date("founded_on", "成立日期", example="2023-03-05"),
@@ -193,7 +193,7 @@ def _tables() -> list[Table]:
             _int("activity_id", "活动编号", sql="BIGINT", required=True, example=900000001),
             _id("person_id", "人员编号", ref="people", required=True, example="P000001"),
             _id("team_id", "队伍编号", ref="volunteer_teams", example="VT001"),
-            _id("grid_id", "服务网格", ref="grids", example="G10101"),
+            _id("grid_id", "服务网格", ref="grids", example="201-01"),
             _ts("started_at", "开始时间", required=True, example="2026-03-08 09:00"),
             _dec("hours", "时长(小时)", sql="DECIMAL(5, 1)", lo=0, lo_open=True, hi=24, aliases=("时长", "小时"),
                  example=2.5),
@@ -241,7 +241,7 @@ def _tables() -> list[Table]:
         ), key=("redemption_id",), aliases=("兑换记录",)),
         Table("tickets", "工单", (
             _id("ticket_id", "工单编号", required=True, example="T2026-0001"),
-            _id("grid_id", "所在网格", ref="grids", aliases=("网格编号",), example="G10101"),
+            _id("grid_id", "所在网格", ref="grids", aliases=("网格编号",), example="201-01"),
             _choice("category", "诉求类别", vocab.TICKET_CATEGORIES, example="停车充电"),
             _choice("channel", "提单渠道", vocab.TICKET_CHANNELS, example="网格随手拍"),
             _t("title", "标题", aliases=("诉求内容",), example="楼下电动车充电难"),
@@ -279,8 +279,8 @@ def _tables() -> list[Table]:
             _id("facility_id", "设施编号", required=True, example="F001"),
             _choice("facility_type", "设施类型", vocab.FACILITY_TYPES, example="红色驿站"),
             _t("name", "名称", aliases=("设施名称",), example="永乐巷红色驿站"),
-            _id("community_id", "所在社区", ref="communities", example="C101"),
-            _id("grid_id", "所在网格", ref="grids", example="G10101"),
+            _id("community_id", "所在社区", ref="communities", example="201"),
+            _id("grid_id", "所在网格", ref="grids", example="201-01"),
             _lat(example=36.953), _lon(example=118.093),
             _int("capacity", "容量", lo=0, example=20),
             _date("opened_on", "启用日期", example="2024-06-01"),
@@ -294,7 +294,7 @@ def _tables() -> list[Table]:
         ), key=("org_id", "quarter", "evaluator"), aliases=("三评两公示",)),
         Table("micro_wishes", "微心愿", (
             _id("wish_id", "心愿编号", required=True, example="W001"),
-            _id("grid_id", "所在网格", ref="grids", example="G10101"),
+            _id("grid_id", "所在网格", ref="grids", example="201-01"),
             _choice("category", "心愿类别", vocab.WISH_CATEGORIES, example="帮扶救助"),
             _t("title", "标题", aliases=("心愿内容",), example="为独居老人更换灯泡"),
             _ts("filed_at", "提出时间", example="2026-09-01 09:00"),
@@ -302,7 +302,7 @@ def _tables() -> list[Table]:
         ), key=("wish_id",), order_checks=(("filed_at", "fulfilled_at"),)),
         Table("emergency_assignments", "应急编组", (
             _id("person_id", "人员编号", ref="people", required=True, example="P000001"),
-            _id("community_id", "编入社区", ref="communities", required=True, aliases=("社区编号",), example="C101"),
+            _id("community_id", "编入社区", ref="communities", required=True, aliases=("社区编号",), example="201"),
             _choice("group_code", "所在组", vocab.EMERGENCY_GROUPS, required=True, example="巡查值守组"),
         ), key=("person_id", "community_id"), aliases=("一办七组",)),
     ]
