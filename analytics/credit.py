@@ -299,9 +299,10 @@ def points_by_category_group(con, period, scope: Scope = COUNTY) -> pd.DataFrame
     return frame
 
 
-def grid_ledger(con, grid_id: str, period, scope: Scope = COUNTY) -> pd.DataFrame:
+def grid_ledger(con, grid_id: str, period, scope: Scope = COUNTY, names: bool = False) -> pd.DataFrame:
     """The ledger lines behind a grid's ranking figure: every event of the grid's residents in
-    the period, names masked. Their points add up to the ranking's `points`.
+    the period, names masked unless `names` (a detail view for a role that needs them). Their
+    points add up to the ranking's `points`.
 
     Columns: event_id, occurred_at, recorded_at, name (masked), indicator_code, indicator_name,
     category_label, points (分), recorded_by_name (masked), reverses_event_id, note.
@@ -321,8 +322,9 @@ def grid_ledger(con, grid_id: str, period, scope: Scope = COUNTY) -> pd.DataFram
           AND e.occurred_at >= $start AND e.occurred_at < $end
         ORDER BY e.occurred_at, e.event_id
     """, {"grid": grid_id, "start": period.start, "end": period.end}).df()
-    frame["name"] = mask_names(frame["name"])
-    frame["recorded_by_name"] = mask_names(frame["recorded_by_name"])
+    if not names:
+        frame["name"] = mask_names(frame["name"])
+        frame["recorded_by_name"] = mask_names(frame["recorded_by_name"])
     frame.insert(6, "category_label", frame.pop("category").map(vocab.CREDIT_CATEGORIES))
     frame["reverses_event_id"] = frame["reverses_event_id"].astype("Int64")
     return frame

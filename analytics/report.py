@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import charts, db, review
+from . import access, charts, db, review
 from .review import Review, Table
 
 log = logging.getLogger(__name__)
@@ -122,7 +122,7 @@ def write_xlsx(con, rv: Review, out) -> None:
                   review.REDEMPTIONS, review.COVERAGE, review.FLAGS, review.OVERDUE):
         sheets[table.title] = review.report_frame(rv.tables[table.key], table)
     for month in rv.quarter.months():
-        lists = review.monthly_lists(con, month, rv.scope)
+        lists = review.monthly_lists(con, month, rv.scope, rv.user)
         sheets[f"{month.label_zh}公示"] = review.report_frame(lists["publication"], review.PUBLICATION)
         sheets[f"{month.label_zh}红灰榜"] = review.report_frame(lists["red_grey"], review.RED_GREY)
     _write_sheets(sheets, out)
@@ -379,31 +379,35 @@ def pack_bytes(con, rv: Review, fmt: str) -> bytes:
     return buffer.getvalue()
 
 
-def publication_bytes(con, month, suffix: str, scope=None, scope_label: str = "全县") -> bytes:
+def publication_bytes(con, month, suffix: str, scope=None, scope_label: str = "全县", user=None) -> bytes:
     buffer = io.BytesIO()
-    write_publication(con, month, buffer, scope, scope_label, suffix=suffix)
+    write_publication(con, month, buffer, scope, scope_label, suffix=suffix, user=user)
     return buffer.getvalue()
 
 
-def write_pack(con, quarter, fmt: str, out, scope=None, scope_label: str = "全县") -> Review:
-    """The meeting pack for a quarter in one format; returns the review it was written from."""
+def write_pack(con, quarter, fmt: str, out, scope=None, scope_label: str = "全县", user=None) -> Review:
+    """The meeting pack for a quarter in one format, on a user's behalf when one is given (their
+    scope, and lists of people only if the role may see them); returns the review it was written from."""
     from .period import COUNTY
 
     if fmt not in FORMATS:
         raise ValueError(f"不支持的格式 {fmt!r},可选: {', '.join(FORMATS)}")
-    rv = review.quarter_review(con, quarter, scope or COUNTY, scope_label)
+    rv = review.quarter_review(con, quarter, scope or COUNTY, scope_label, user)
     {"pptx": write_pptx, "pdf": write_pdf, "xlsx": write_xlsx}[fmt](con, rv, out)
     return rv
 
 
 # -- monthly publication -------------------------------------------------------------------
 
-def write_publication(con, month, out, scope=None, scope_label: str = "全县", suffix: str | None = None) -> None:
-    """一月一公示 and 红灰榜 for a month, masked, as XLSX or PDF (by suffix, else the file's suffix)."""
+def write_publication(con, month, out, scope=None, scope_label: str = "全县", suffix: str | None = None,
+                      user=None) -> None:
+    """一月一公示 and 红灰榜 for a month, masked, as XLSX or PDF (by suffix, else the file's suffix);
+    on a user's behalf only if the role may see lists of people, and within the user's scope."""
     from .period import COUNTY, parse_period
 
+    access.require(user, "personal_lists")
     month = parse_period(month)
-    lists = review.monthly_lists(con, month, scope or COUNTY)
+    lists = review.monthly_lists(con, month, scope or COUNTY, user)
     suffix = "." + suffix if suffix else Path(out).suffix.lower()
     if suffix == ".xlsx":
         _write_sheets({"一月一公示": review.report_frame(lists["publication"], review.PUBLICATION),

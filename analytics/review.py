@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from . import metrics, overview, profile, settings
+from . import access, metrics, overview, profile, settings
 from .period import COUNTY, Period, Scope, parse_period
 
 
@@ -84,6 +84,7 @@ class Review:
     scope_label: str
     headline: pd.DataFrame
     tables: dict[str, pd.DataFrame]
+    user: access.User | None = None  # on whose behalf: the scope and the lists it may hold
 
     def communities(self) -> list[tuple[str, str]]:
         ranking = self.tables["ranking"]
@@ -103,9 +104,13 @@ def scope_label(con, scope: Scope) -> str:
     return "、".join(names)
 
 
-def rows(con, table: Table, period, scope: Scope = COUNTY) -> pd.DataFrame:
-    """The metric's rows for the period and scope (every column, so a caller can still filter)."""
-    return metrics.get(table.metric_id).compute(con, period, scope)
+def rows(con, table: Table, period, scope: Scope = COUNTY, user: access.User | None = None) -> pd.DataFrame:
+    """The metric's rows for the period and scope (every column, so a caller can still filter).
+    A list of people that the user may not see comes back with its columns and no rows."""
+    metric = metrics.get(table.metric_id)
+    if metric.personal and user is not None and not user.can("personal_lists"):
+        return metric.compute(con, period, access.effective_scope(user, scope, con)).iloc[0:0]
+    return metric.compute(con, period, scope, user=user)
 
 
 def fallers(ranking: pd.DataFrame, min_drop: int = 3) -> pd.DataFrame:
@@ -118,25 +123,29 @@ def coverage_gaps(coverage: pd.DataFrame) -> pd.DataFrame:
     return coverage[coverage["household_share"] < 1].sort_values("household_share").reset_index(drop=True)
 
 
-def quarter_review(con, quarter, scope: Scope = COUNTY, scope_label: str = "全县") -> Review:
-    """Everything the quarterly meeting reviews, for a quarter ('2026Q3') and a scope."""
+def quarter_review(con, quarter, scope: Scope = COUNTY, scope_label: str = "全县",
+                   user: access.User | None = None) -> Review:
+    """Everything the quarterly meeting reviews, for a quarter ('2026Q3') and a scope, on a user's
+    behalf when one is given (the scope narrowed to the user's, lists of people only if allowed)."""
     quarter = parse_period(quarter)
     if quarter.kind != "quarter":
         raise ValueError(f"季度考评按季度进行,请给出季度(如 2026Q3),收到: {quarter.label}")
-    tables = {t.key: rows(con, t, quarter, scope) for t in (RANKING, RED_FLAGS, WORKERS, TICKETS, VOLUNTEERS,
+    scope = access.effective_scope(user, scope, con)
+    tables = {t.key: rows(con, t, quarter, scope, user) for t in (RANKING, RED_FLAGS, WORKERS, TICKETS, VOLUNTEERS,
                                                              REDEMPTIONS, COVERAGE, FLAGS, OVERDUE)}
     tables["ranking"] = tables["ranking"].sort_values(["community_name", "rank", "grid_name"]).reset_index(drop=True)
     tables["fallers"] = fallers(tables["ranking"])
     tables["coverage"] = coverage_gaps(tables["coverage"])
-    return Review(quarter, scope, scope_label, overview.headline(con, quarter, scope), tables)
+    return Review(quarter, scope, scope_label, overview.headline(con, quarter, scope), tables, user)
 
 
-def monthly_lists(con, month, scope: Scope = COUNTY) -> dict[str, pd.DataFrame]:
+def monthly_lists(con, month, scope: Scope = COUNTY, user: access.User | None = None) -> dict[str, pd.DataFrame]:
     """一月一公示 and 红灰榜 for one month, as posted (names masked by the metrics themselves)."""
     month = parse_period(month)
     if month.kind != "month":
         raise ValueError(f"公示按月进行,请给出月份(如 2026-09),收到: {month.label}")
-    return {"publication": rows(con, PUBLICATION, month, scope), "red_grey": rows(con, RED_GREY, month, scope)}
+    scope = access.effective_scope(user, scope, con)
+    return {"publication": rows(con, PUBLICATION, month, scope, user), "red_grey": rows(con, RED_GREY, month, scope, user)}
 
 
 def report_frame(frame: pd.DataFrame, table: Table) -> pd.DataFrame:

@@ -345,9 +345,9 @@ def ticket_list(con, period, scope: Scope = COUNTY, search: str = "", limit: int
     return frame
 
 
-def ticket_history(con, ticket_id: str, scope: Scope = COUNTY) -> pd.DataFrame:
-    """The status history of one ticket: step, step_label, occurred_at, actor (masked name),
-    note. A ticket outside the scope is an error."""
+def ticket_history(con, ticket_id: str, scope: Scope = COUNTY, names: bool = False) -> pd.DataFrame:
+    """The status history of one ticket: step, step_label, occurred_at, actor (name masked
+    unless `names`), note. A ticket outside the scope is an error."""
     from .privacy import mask_names
 
     row = con.execute("SELECT grid_id FROM tickets WHERE ticket_id = $t", {"t": ticket_id}).fetchone()
@@ -362,5 +362,6 @@ def ticket_history(con, ticket_id: str, scope: Scope = COUNTY) -> pd.DataFrame:
         WHERE e.ticket_id = $t ORDER BY e.occurred_at, e.seq
     """, {"t": ticket_id}).df()
     frame.insert(1, "step_label", frame["step"].map(vocab.TICKET_STEPS))
-    frame["actor"] = mask_names(frame["actor"])
+    if not names:
+        frame["actor"] = mask_names(frame["actor"])
     return frame

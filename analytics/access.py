@@ -1,0 +1,259 @@
+"""Who may see what: users, roles, the scope each role is held to, and what a role may do.
+
+Users live in a JSON file beside the database (`users.json`, or GRIDGOV_USERS) with bcrypt hashes,
+never a password. The scope is enforced here, for every query made on a user's behalf:
+`effective_scope` narrows what was asked for to what the user may see, and refuses anything outside.
+"""
+
+import datetime as dt
+import json
+import os
+import re
+import tempfile
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import bcrypt
+
+from . import db
+from .period import COUNTY, Scope
+
+# Permissions: figures (aggregate numbers, rankings of grids), personal_lists (lists that name people,
+# masked), names (unmasked names in a detail view), import (imports, undo and templates), admin (users, audit).
+PERMISSIONS = {
+    "figures": "查看统计数字与网格排名",
+    "personal_lists": "查看涉及个人的名单(姓名脱敏)",
+    "names": "在明细中查看完整姓名",
+    "import": "导入数据、下载模板、撤销导入",
+    "admin": "管理用户、查看审计日志",
+}
+
+
+@dataclass(frozen=True)
+class Role:
+    id: str
+    label: str
+    level: str  # county, subdistrict, community or grid: the part of the county the role is held to
+    permissions: frozenset[str]
+
+
+ROLES = {r.id: r for r in (
+    Role("county_leader", "县级领导", "county", frozenset({"figures", "personal_lists"})),
+    Role("analyst", "数据分析员", "county", frozenset({"figures", "personal_lists"})),
+    Role("subdistrict_leader", "街道领导", "subdistrict", frozenset({"figures", "personal_lists"})),
+    Role("community_secretary", "社区书记", "community", frozenset({"figures", "personal_lists", "names"})),
+    Role("grid_worker", "网格员", "grid", frozenset({"figures", "personal_lists", "names"})),
+    Role("clerk", "数据录入员", "county", frozenset({"figures", "import"})),
+    Role("admin", "系统管理员", "county", frozenset({"admin"})),
+)}
+_LEVEL_LABEL = {"subdistrict": "街道", "community": "社区", "grid": "网格"}
+_NAME = re.compile(r"[A-Za-z0-9_.\-@]{2,64}")
+
+
+@dataclass(frozen=True)
+class User:
+    name: str  # the login name
+    role: str
+    place: str = ""  # the subdistrict, community or grid id a scoped role is held to
+    display_name: str = ""
+    identity: str = ""  # an e-mail or subject from the identity provider, for OIDC sign-in
+    password_hash: str = ""
+    disabled: bool = False
+    created_at: str = ""
+    demo: bool = False  # a one-click account of the demo county: never stored
+
+    @property
+    def role_info(self) -> Role:
+        return ROLES[self.role]
+
+    @property
+    def scope(self) -> Scope:
+        level = self.role_info.level
+        if level == "county":
+            return COUNTY
+        return Scope(**{{"subdistrict": "subdistricts", "community": "communities", "grid": "grids"}[level]: (self.place,)})
+
+    def can(self, permission: str) -> bool:
+        return not self.disabled and permission in self.role_info.permissions
+
+    @property
+    def label(self) -> str:
+        return f"{self.display_name or self.name}({self.role_info.label})"
+
+
+def require(user: User | None, permission: str) -> None:
+    """Raise PermissionError unless the user holds the permission (None: a command run by the operator)."""
+    if user is not None and not user.can(permission):
+        raise PermissionError(f"用户 {user.name}({user.role_info.label})无权{PERMISSIONS[permission]}")
+
+
+def effective_scope(user: User | None, requested: Scope, con) -> Scope:
+    """What `requested` becomes for this user: the user's own scope when the whole county was asked
+    for, the request itself when it lies inside the user's scope; anything else is refused."""
+    if user is None:
+        return requested
+    require(user, "figures")
+    own = user.scope
+    if own.is_county:
+        return requested
+    if requested.is_county or requested == own:
+        return own
+    allowed = set(own.grid_ids(con))
+    wanted = set(requested.grid_ids(con))
+    if wanted <= allowed:
+        return requested
+    raise PermissionError(f"用户 {user.name} 只能查看{_LEVEL_LABEL[user.role_info.level]} {user.place} 范围内的数据")
+
+
+def check_password(password: str) -> None:
+    if len(password) < 8:
+        raise ValueError("密码至少 8 个字符")
+    if len(password.encode()) > 72:
+        raise ValueError("密码不能超过 72 字节(bcrypt 的上限)")
+
+
+def hash_password(password: str) -> str:
+    check_password(password)
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt()).decode()
+
+
+# A hash to compare against when the user is unknown, so that a wrong name takes as long as a wrong password.
+_DUMMY_HASH = bcrypt.hashpw(b"no such user", bcrypt.gensalt()).decode()
+
+
+def default_users_path() -> Path:
+    return Path(os.environ.get("GRIDGOV_USERS") or db.default_db_path().with_name("users.json"))
+
+
+class UserStore:
+    """The users file. Every change rewrites it whole, atomically, readable by its owner only."""
+
+    def __init__(self, path: Path | str | None = None):
+        self.path = Path(path) if path else default_users_path()
+
+    def all(self) -> list[User]:
+        if not self.path.exists():
+            return []
+        try:
+            rows = json.loads(self.path.read_text(encoding="utf-8"))["users"]
+            return [User(**row) for row in rows]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"用户文件 {self.path} 已损坏,无法读取({exc})") from None
+
+    def get(self, name: str) -> User | None:
+        return next((u for u in self.all() if u.name == name), None)
+
+    def _save(self, users: list[User]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".users-", suffix=".json")
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump({"users": [asdict(u) for u in users]}, out, ensure_ascii=False, indent=1)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, self.path)
+
+    def add(self, name: str, role: str, password: str | None = None, place: str = "", display_name: str = "",
+            identity: str = "", con=None) -> User:
+        if not _NAME.fullmatch(name or ""):
+            raise ValueError(f"用户名 {name!r} 无效:只能用 2–64 个英文字母、数字和 _ . - @")
+        if role not in ROLES:
+            raise ValueError(f"未知的角色 {role!r};可选: " + "、".join(f"{r.id}({r.label})" for r in ROLES.values()))
+        if self.get(name):
+            raise ValueError(f"用户 {name} 已存在")
+        level = ROLES[role].level
+        if level == "county":
+            place = ""
+        elif not place:
+            raise ValueError(f"角色 {ROLES[role].label} 需要用 --place 指定所属{_LEVEL_LABEL[level]}编号")
+        elif con is not None:
+            place_exists(con, level, place)
+        if not password and not identity:
+            raise ValueError("请设置密码,或指定统一身份认证的账号(--identity)")
+        user = User(name=name, role=role, place=place, display_name=display_name, identity=identity,
+                    password_hash=hash_password(password) if password else "",
+                    created_at=dt.datetime.now().isoformat(timespec="seconds"))
+        self._save([*self.all(), user])
+        return user
+
+    def _change(self, name: str, **changes) -> User:
+        users = self.all()
+        for i, u in enumerate(users):
+            if u.name == name:
+                users[i] = replace(u, **changes)
+                self._save(users)
+                return users[i]
+        raise ValueError(f"没有用户 {name}")
+
+    def disable(self, name: str) -> User:
+        return self._change(name, disabled=True)
+
+    def enable(self, name: str) -> User:
+        return self._change(name, disabled=False)
+
+    def set_password(self, name: str, password: str) -> User:
+        return self._change(name, password_hash=hash_password(password))
+
+    def authenticate(self, name: str, password: str) -> User | None:
+        """The user if the name and password match an enabled account, else None."""
+        user = self.get(name)
+        hashed = user.password_hash if user and user.password_hash else _DUMMY_HASH
+        ok = bcrypt.checkpw(password.encode()[:72], hashed.encode())
+        return user if ok and user and user.password_hash and not user.disabled else None
+
+    def identity_user(self, identity: str) -> User | None:
+        """The enabled account tied to an identity provider's e-mail or subject."""
+        return next((u for u in self.all() if u.identity and u.identity.lower() == (identity or "").lower()
+                     and not u.disabled), None)
+
+    def lookup(self, name: str) -> User:
+        """The enabled user for a command run with --user NAME."""
+        user = self.get(name)
+        if user is None:
+            raise ValueError(f"没有用户 {name}(用户文件 {self.path})")
+        if user.disabled:
+            raise PermissionError(f"用户 {name} 已停用")
+        return user
+
+
+def place_exists(con, level: str, place: str) -> None:
+    table, key = {"subdistrict": ("subdistricts", "subdistrict_id"), "community": ("communities", "community_id"),
+                  "grid": ("grids", "grid_id")}[level]
+    if not con.execute(f"SELECT 1 FROM {table} WHERE {key} = $id", {"id": place}).fetchone():
+        raise ValueError(f"数据库中没有{_LEVEL_LABEL[level]}编号 {place}")
+
+
+def first_run_hint(path: Path | None = None) -> str:
+    path = path or default_users_path()
+    return ("尚未创建任何用户。请在服务器上创建第一个管理员:\n"
+            f"  python -m analytics users add admin --role admin --users {path}\n"
+            "(命令会提示输入密码,密码只以 bcrypt 摘要保存)")
+
+
+def session_minutes() -> int:
+    return int(os.environ.get("GRIDGOV_SESSION_MINUTES", "30"))
+
+
+def session_expired(last_seen: dt.datetime | None, now: dt.datetime | None = None) -> bool:
+    if last_seen is None:
+        return False
+    return (now or dt.datetime.now()) - last_seen > dt.timedelta(minutes=session_minutes())
+
+
+def auth_mode() -> str:
+    """local (the users file) or oidc (Streamlit's st.login against the provider in secrets.toml)."""
+    mode = os.environ.get("GRIDGOV_AUTH", "local").strip().lower()
+    if mode not in ("local", "oidc"):
+        raise ValueError(f"GRIDGOV_AUTH 只能是 local 或 oidc,收到 {mode!r}")
+    return mode
+
+
+def demo_users(con) -> list[User]:
+    """One account of each role, on the demo county only: its places are the demo's first ones."""
+    first = con.execute(
+        """SELECT c.subdistrict_id, g.community_id, min(g.grid_id) FROM grids g JOIN communities c USING (community_id)
+           WHERE g.community_id = (SELECT min(community_id) FROM communities) GROUP BY ALL""").fetchone()
+    if first is None:
+        return []
+    sub, comm, grid = first
+    places = {"subdistrict": sub, "community": comm, "grid": grid}
+    return [User(name=f"demo-{r.id}", role=r.id, place=places.get(r.level, ""), display_name=f"演示{r.label}", demo=True)
+            for r in ROLES.values()]

@@ -1,0 +1,61 @@
+"""The audit log: logins (and failed ones), exports, imports and user changes.
+
+It is a SQLite file beside the database (`audit.sqlite`, or GRIDGOV_AUDIT), not a DuckDB table:
+viewers hold the database read-only and an import replaces the file, while any number of
+processes may append to SQLite at once.
+"""
+
+import datetime as dt
+import os
+import sqlite3
+from pathlib import Path
+
+import pandas as pd
+
+from . import db
+
+ACTIONS = {
+    "login": "登录", "login_failed": "登录失败", "logout": "退出", "timeout": "超时退出",
+    "export": "导出", "denied": "越权访问被拒", "import": "导入", "undo": "撤销导入",
+    "user_add": "新增用户", "user_disable": "停用用户", "user_enable": "启用用户", "user_password": "修改密码",
+}
+
+
+def default_path() -> Path:
+    return Path(os.environ.get("GRIDGOV_AUDIT") or db.default_db_path().with_name("audit.sqlite"))
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = sqlite3.connect(path, timeout=30)
+    con.execute("""CREATE TABLE IF NOT EXISTS audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, user_name TEXT, action TEXT NOT NULL,
+        target TEXT, detail TEXT, ok INTEGER NOT NULL)""")
+    return con
+
+
+def record(action: str, user: str | None, target: str = "", detail: str = "", ok: bool = True,
+           path: Path | None = None) -> None:
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}")
+    with _open(path or default_path()) as con:
+        con.execute("INSERT INTO audit (at, user_name, action, target, detail, ok) VALUES (?, ?, ?, ?, ?, ?)",
+                    (dt.datetime.now().isoformat(timespec="seconds"), user, action, target, detail, int(ok)))
+
+
+def read(limit: int = 1000, action: str | None = None, user: str | None = None, path: Path | None = None) -> pd.DataFrame:
+    """The newest entries first: id, at, user_name, action, action_label, target, detail, ok."""
+    path = path or default_path()
+    columns = ["id", "at", "user_name", "action", "target", "detail", "ok"]
+    if not path.exists():
+        frame = pd.DataFrame(columns=columns)
+    else:
+        with _open(path) as con:
+            frame = pd.read_sql_query(
+                "SELECT id, at, user_name, action, target, detail, ok FROM audit"
+                " WHERE (:action IS NULL OR action = :action) AND (:user IS NULL OR user_name = :user)"
+                " ORDER BY id DESC LIMIT :limit", con, params={"action": action, "user": user, "limit": limit})
+    frame["at"] = pd.to_datetime(frame["at"])
+    frame["ok"] = frame["ok"].astype(bool)
+    frame.insert(4, "action_label", frame["action"].map(ACTIONS))
+    return frame
