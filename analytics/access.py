@@ -10,7 +10,7 @@ import json
 import os
 import re
 import tempfile
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import bcrypt
@@ -57,7 +57,7 @@ class User:
     place: str = ""  # the subdistrict, community or grid id a scoped role is held to
     display_name: str = ""
     identity: str = ""  # an e-mail or subject from the identity provider, for OIDC sign-in
-    password_hash: str = ""
+    password_hash: str = field(default="", repr=False)  # never in a log line
     disabled: bool = False
     created_at: str = ""
     demo: bool = False  # a one-click account of the demo county: never stored
