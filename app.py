@@ -5,34 +5,50 @@ import logging
 import streamlit as st
 
 from analytics import db
-from pages._common import ensure_database, filter_bar, return_to_requested_page
+from pages._common import (ensure_database, filter_bar, remember_requested_page, return_to_requested_page,
+                           still_signed_in, user_box)
+from pages._login import show as login_screen
 
 st.set_page_config(page_title="网格治理驾驶舱 · 桓台县", page_icon=":material/account_tree:", layout="wide")
 
-pages = {
+FIGURES, IMPORT, ADMIN = "figures", "import", "admin"
+PAGES = {
     "驾驶舱": [
-        st.Page("pages/overview.py", title="总览", icon=":material/dashboard:", default=True),
-        st.Page("pages/grid_map.py", title="网格地图", icon=":material/map:"),
-        st.Page("pages/review.py", title="季度考评", icon=":material/emoji_events:"),
+        (FIGURES, st.Page("pages/overview.py", title="总览", icon=":material/dashboard:", default=True)),
+        (FIGURES, st.Page("pages/grid_map.py", title="网格地图", icon=":material/map:")),
+        (FIGURES, st.Page("pages/review.py", title="季度考评", icon=":material/emoji_events:")),
     ],
     "专题分析": [
-        st.Page("pages/tickets.py", title="协商议事", icon=":material/forum:"),
-        st.Page("pages/credit.py", title="信用积分", icon=":material/military_tech:"),
-        st.Page("pages/volunteers.py", title="志愿服务", icon=":material/volunteer_activism:"),
-        st.Page("pages/service.py", title="服务阵地", icon=":material/storefront:"),
+        (FIGURES, st.Page("pages/tickets.py", title="协商议事", icon=":material/forum:")),
+        (FIGURES, st.Page("pages/credit.py", title="信用积分", icon=":material/military_tech:")),
+        (FIGURES, st.Page("pages/volunteers.py", title="志愿服务", icon=":material/volunteer_activism:")),
+        (FIGURES, st.Page("pages/service.py", title="服务阵地", icon=":material/storefront:")),
     ],
     "管理": [
-        st.Page("pages/data.py", title="数据管理", icon=":material/database:"),
+        (IMPORT, st.Page("pages/data.py", title="数据管理", icon=":material/database:")),
+        (ADMIN, st.Page("pages/admin.py", title="用户与审计", icon=":material/admin_panel_settings:")),
     ],
     "帮助": [
-        st.Page("pages/definitions.py", title="指标说明", icon=":material/menu_book:"),
+        (None, st.Page("pages/definitions.py", title="指标说明", icon=":material/menu_book:")),
     ],
 }
+user = still_signed_in()
+if user is None:
+    # Signed out, every address shows the login page; the page it names (with its filters) opens after login.
+    remember_requested_page()
+    st.navigation([p for entries in PAGES.values() for _, p in entries], position="hidden")
+    ensure_database(db.default_db_path())
+    login_screen()
+    st.stop()
+
+pages = {group: [p for need, p in entries if need is None or user.can(need)] for group, entries in PAGES.items()}
+pages = {group: entries for group, entries in pages.items() if entries}
 # Navigation comes first so Streamlit never lists the files of pages/ on its own.
 page = st.navigation(pages)
 ensure_database(db.default_db_path())
 st.logo(str(db.ROOT / "data" / "logo.svg"), size="large")
-st.session_state["filters"] = filter_bar()
+st.session_state["filters"] = filter_bar() if user.can(FIGURES) else None
+user_box(user)
 return_to_requested_page([p for group in pages.values() for p in group])
 try:
     page.run()

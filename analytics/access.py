@@ -105,6 +105,13 @@ def effective_scope(user: User | None, requested: Scope, con) -> Scope:
     raise PermissionError(f"用户 {user.name} 只能查看{_LEVEL_LABEL[user.role_info.level]} {user.place} 范围内的数据")
 
 
+def describe(user: User) -> str:
+    """What a user sees, in words: the place and the permissions."""
+    level = user.role_info.level
+    where = "全县" if level == "county" else f"{_LEVEL_LABEL[level]} {user.place}"
+    return f"{where};" + "、".join(text for p, text in PERMISSIONS.items() if p in user.role_info.permissions)
+
+
 def check_password(password: str) -> None:
     if len(password) < 8:
         raise ValueError("密码至少 8 个字符")

@@ -31,19 +31,25 @@ class Metric:
     def function_name(self) -> str:
         return f"{self.function.__module__}.{self.function.__qualname__}"
 
-    def compute(self, con, period, scope: Scope = COUNTY, grid_id: str | None = None, user=None) -> pd.DataFrame:
+    def compute(self, con, period, scope: Scope = COUNTY, grid_id: str | None = None, user=None,
+                names: bool = False) -> pd.DataFrame:
         """The metric for the period and scope; on a user's behalf (access.User), within the
-        user's scope and only if the user may see it."""
+        user's scope and only if the user may see it. names: unmasked names, for a detail view
+        (grid-ledger), only for a role that needs them."""
         period = parse_period(period)
         if self.personal:
             access.require(user, "personal_lists")
         scope = access.effective_scope(user, scope, con)
+        kwargs = dict(self.kwargs)
+        if names:
+            access.require(user, "names")
+            kwargs["names"] = True
         if self.needs_grid:
             if not grid_id:
                 raise ValueError(f"指标 {self.id} 需要指定网格编号")
             access.effective_scope(user, Scope(grids=(grid_id,)), con)
-            return self.function(con, grid_id, period, scope, **self.kwargs)
-        return self.function(con, period, scope, **self.kwargs)
+            return self.function(con, grid_id, period, scope, **kwargs)
+        return self.function(con, period, scope, **kwargs)
 
 
 def _profile(con, period, scope):

@@ -5,6 +5,7 @@ import datetime as dt
 import fcntl
 import importlib
 import io
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from analytics import db, demo, metrics, profile, tickets
+from analytics import access, audit, db, demo, metrics, profile, tickets
 from analytics.period import Period, Scope, month, parse_period, quarter_of
 
 TTL = 600
@@ -69,13 +70,8 @@ def ensure_database(path: Path) -> None:
 
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _connection(path: str, mtime: float) -> duckdb.DuckDBPyConnection:
-    # Keyed on the file's modification time: an import replaces the file, and the next run opens the
-    # new one. A plain duckdb.connect(path) would hand back the instance already open on the old file,
-    # so each version is attached read-only to an instance of its own; sessions still reading the
-    # old version finish on it undisturbed.
-    con = duckdb.connect()
-    con.execute("ATTACH $path AS gridgov (READ_ONLY)", {"path": path})
-    return con
+    # Keyed on the file's modification time: an import replaces the file, and the next run opens the new one.
+    return db.attach_read_only(path)
 
 
 def _db_key() -> tuple[str, float]:
@@ -84,9 +80,7 @@ def _db_key() -> tuple[str, float]:
 
 
 def cursor() -> duckdb.DuckDBPyConnection:
-    cur = _connection(*_db_key()).cursor()  # never a query on the shared connection itself
-    cur.execute("USE gridgov")
-    return cur
+    return db.cursor(_connection(*_db_key()))  # never a query on the shared connection itself
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
@@ -99,6 +93,86 @@ def data_span() -> tuple[dt.date, dt.date]:
     return _span(_db_key())
 
 
+# -- who is looking ------------------------------------------------------------------------
+
+def current_user() -> access.User | None:
+    return st.session_state.get("user")
+
+
+def signed_in() -> access.User:
+    """The signed-in user; no figure is computed for nobody (fail closed, whatever a page does)."""
+    user = current_user()
+    if user is None:
+        raise PermissionError("请先登录")
+    return user
+
+
+def allowed(permission: str) -> bool:
+    user = current_user()
+    return user is not None and user.can(permission)
+
+
+def may_see_people() -> bool:
+    """Whether this user may see lists that name people; if not, says so where the list would be."""
+    if allowed("personal_lists"):
+        return True
+    st.info("您的角色不查看涉及个人的名单(如需查看,请联系系统管理员调整角色)。", icon=":material/lock:")
+    return False
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _effective(key, user: access.User | None, scope: Scope) -> Scope:
+    return access.effective_scope(user, scope, cursor())
+
+
+def scoped(scope: Scope) -> Scope:
+    """The scope narrowed to what the signed-in user may see (access.effective_scope, cached)."""
+    return _effective(_db_key(), signed_in(), scope)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _is_demo(key) -> bool:
+    con = cursor()
+    return db.get_meta(con, "source") == "demo" and not db.get_meta(con, "last_import")
+
+
+def is_demo() -> bool:
+    """The generated demo county (no import yet): the login page then offers one-click demo accounts."""
+    return _is_demo(_db_key())
+
+
+def demo_accounts() -> list[access.User]:
+    return access.demo_users(cursor())
+
+
+@st.cache_resource(show_spinner=False)
+def announce_first_run(users_path: str) -> None:
+    """Once per server, on the console of whoever started it."""
+    print(access.first_run_hint(Path(users_path)), flush=True)
+
+
+def sign_in(user: access.User, how: str) -> None:
+    st.session_state["user"] = user
+    st.session_state["last_seen"] = dt.datetime.now()
+    audit.record("login", user.name, detail=how)
+    st.rerun()
+
+
+def sign_out(action: str = "logout", notice: str | None = None) -> None:
+    user = st.session_state.pop("user", None)
+    if user is not None:
+        audit.record(action, user.name)
+    if notice:
+        st.session_state["login_notice"] = notice
+
+
+def record(action: str, target: str = "", detail: str = "", ok: bool = True) -> None:
+    user = current_user()
+    audit.record(action, user.name if user else None, target, detail, ok)
+
+
+# -- analytics, cached ----------------------------------------------------------------------
+
 @st.cache_data(ttl=TTL, show_spinner=False)
 def _compute(key, function_name: str, period_label: str, scope: Scope, kwargs: tuple) -> pd.DataFrame:
     module, _, name = function_name.rpartition(".")
@@ -107,31 +181,41 @@ def _compute(key, function_name: str, period_label: str, scope: Scope, kwargs: t
 
 
 def compute(function, period: Period, scope: Scope, **kwargs) -> pd.DataFrame:
-    """Call an analytics function (con, period, scope, **kwargs), cached for TTL seconds."""
-    return _compute(_db_key(), f"{function.__module__}.{function.__qualname__}", period.label, scope,
+    """Call an analytics function (con, period, scope, **kwargs) within the user's scope, cached for TTL seconds."""
+    return _compute(_db_key(), f"{function.__module__}.{function.__qualname__}", period.label, scoped(scope),
                     tuple(sorted(kwargs.items())))
 
 
-def metric(metric_id: str, period: Period, scope: Scope, grid_id: str | None = None) -> pd.DataFrame:
-    """A registered metric, cached; the same function the command line and exports run."""
+def metric(metric_id: str, period: Period, scope: Scope, grid_id: str | None = None, names: bool = False) -> pd.DataFrame:
+    """A registered metric on the user's behalf, cached; the same function the command line and exports run."""
     m = metrics.get(metric_id)
-    if m.needs_grid:
-        return _grid_metric(_db_key(), metric_id, period.label, scope, grid_id)
+    if m.personal or m.needs_grid:
+        return _user_metric(_db_key(), metric_id, period.label, scope, grid_id, signed_in(), names)
     return compute(m.function, period, scope, **m.kwargs)
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def _grid_metric(key, metric_id: str, period_label: str, scope: Scope, grid_id: str) -> pd.DataFrame:
-    return metrics.get(metric_id).compute(cursor(), parse_period(period_label), scope, grid_id=grid_id)
+def _user_metric(key, metric_id: str, period_label: str, scope: Scope, grid_id: str | None,
+                 user: access.User | None, names: bool) -> pd.DataFrame:
+    return metrics.get(metric_id).compute(cursor(), parse_period(period_label), scope, grid_id=grid_id, user=user,
+                                          names=names)
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def _ticket_history(key, ticket_id: str, scope: Scope) -> pd.DataFrame:
-    return tickets.ticket_history(cursor(), ticket_id, scope)
+def _ticket_history(key, ticket_id: str, scope: Scope, names: bool) -> pd.DataFrame:
+    return tickets.ticket_history(cursor(), ticket_id, scope, names=names)
 
 
-def ticket_history(ticket_id: str, scope: Scope) -> pd.DataFrame:
-    return _ticket_history(_db_key(), ticket_id, scope)
+def ticket_history(ticket_id: str, scope: Scope, names: bool = False) -> pd.DataFrame:
+    access.require(signed_in(), "personal_lists")
+    if names:
+        access.require(signed_in(), "names")
+    return _ticket_history(_db_key(), ticket_id, scoped(scope), names)
+
+
+def plain(text) -> str:
+    """Text from the data or a user, shown literally inside Markdown (no links, no emphasis, no HTML)."""
+    return re.sub(r"([\\`*_{}\[\]()<>#+\-.!|~$])", r"\\\1", str(text))
 
 
 def definition(metric_id: str) -> str:
@@ -153,8 +237,18 @@ def _hierarchy(key) -> pd.DataFrame:
     return profile.hierarchy(cursor())
 
 
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _grid_ids(key, scope: Scope) -> list[str] | None:
+    return scope.grid_ids(cursor())
+
+
 def hierarchy() -> pd.DataFrame:
-    return _hierarchy(_db_key())
+    """Subdistricts, communities and grids the user may see (the filter bar offers no other)."""
+    tree = _hierarchy(_db_key())
+    user = current_user()
+    if user is None or user.scope.is_county:
+        return tree
+    return tree[tree["grid_id"].isin(_grid_ids(_db_key(), user.scope))].reset_index(drop=True)
 
 
 _ALL = "全部"
@@ -230,19 +324,17 @@ def filter_bar() -> Filters:
                           if isinstance(picked, tuple) and picked else (default.start, as_of))
             period = Period("range", start, end + dt.timedelta(days=1))
         tree = hierarchy()
+        # A role held to a subdistrict, community or grid has that level fixed, with no "全部" above it.
+        level = current_user().role_info.level if current_user() else "county"
+        held = {"county": 0, "subdistrict": 1, "community": 2, "grid": 3}[level]
         subs = dict(zip(tree["subdistrict_id"], tree["subdistrict"]))
-        sub = st.selectbox("街道", [_ALL, *subs], key="f_sub", format_func=lambda v: subs.get(v, v))
+        sub = _place_box("街道", "f_sub", subs, held >= 1)
         in_sub = tree if sub == _ALL else tree[tree["subdistrict_id"] == sub]
         comms = dict(zip(in_sub["community_id"], in_sub["community"]))
-        if st.session_state.get("f_comm") not in (None, _ALL, *comms):
-            st.session_state["f_comm"] = _ALL
-        comm = st.selectbox("社区", [_ALL, *comms], key="f_comm", format_func=lambda v: comms.get(v, v))
+        comm = _place_box("社区", "f_comm", comms, held >= 2)
         in_comm = in_sub if comm == _ALL else in_sub[in_sub["community_id"] == comm]
         grids = dict(zip(in_comm["grid_id"], in_comm["grid"]))
-        if st.session_state.get("f_grid") not in (None, _ALL, *grids):
-            st.session_state["f_grid"] = _ALL
-        grid = st.selectbox("网格", [_ALL, *grids], key="f_grid", format_func=lambda v: grids.get(v, v),
-                            disabled=comm == _ALL)
+        grid = _place_box("网格", "f_grid", grids, held >= 3, disabled=comm == _ALL)
     if grid != _ALL and comm != _ALL:
         scope, label = Scope(grids=(grid,)), grids[grid]
     elif comm != _ALL:
@@ -250,7 +342,7 @@ def filter_bar() -> Filters:
     elif sub != _ALL:
         scope, label = Scope(subdistricts=(sub,)), subs[sub]
     else:
-        scope, label = Scope(), "全县(索镇街道、少海街道)"
+        scope, label = Scope(), "全县(" + "、".join(subs.values()) + ")"
     # Only the filters' own keys: a page keeps its open section in the address too.
     for key, value in (("period", period.label), ("sub", sub), ("comm", comm),
                        ("grid", grid if comm != _ALL else _ALL)):
@@ -258,17 +350,62 @@ def filter_bar() -> Filters:
             st.query_params.pop(key, None)
         elif st.query_params.get(key) != value:
             st.query_params[key] = value
-    return Filters(period, scope, label)
+    return Filters(period, scoped(scope), label)
 
 
-def current_filters() -> Filters:
-    """The filters the frame set for this run. A page opened before the frame has ever run in
-    this server (Streamlit then treats pages/ as a plain multipage folder and runs the page on
-    its own) goes through the frame and comes back, with the same address."""
-    if "filters" not in st.session_state:
-        st.session_state["_return_to"] = urlparse(st.context.url or "").path.rstrip("/").rpartition("/")[2]
+def _place_box(label: str, key: str, options: dict, held: bool, disabled: bool = False) -> str:
+    """One level of the place filter; a level the user's role is held to offers only its own place."""
+    values = list(options) if held else [_ALL, *options]
+    if st.session_state.get(key) not in (None, *values):
+        st.session_state[key] = values[0]
+    return st.selectbox(label, values, key=key, format_func=lambda v: options.get(v, v),
+                        disabled=disabled or (held and len(values) == 1))
+
+
+def current_filters() -> Filters | None:
+    """The filters the frame set for this run (None for a role without figures). A page opened
+    before the frame has ever run in this server (Streamlit then treats pages/ as a plain
+    multipage folder and runs the page on its own) goes through the frame and comes back, with
+    the same address."""
+    if "filters" not in st.session_state or current_user() is None:
+        remember_requested_page()
         st.switch_page("app.py", query_params=st.query_params.to_dict())
     return st.session_state["filters"]
+
+
+def remember_requested_page() -> None:
+    """The page in the address, to open once the frame has run and the user has signed in."""
+    st.session_state.setdefault("_return_to", urlparse(st.context.url or "").path.rstrip("/").rpartition("/")[2])
+
+
+def still_signed_in() -> access.User | None:
+    """The signed-in user, unless the session has timed out or the account was disabled or removed
+    since; then the user is signed out and the login page says why."""
+    user = current_user()
+    if user is None:
+        return None
+    if access.session_expired(st.session_state.get("last_seen")):
+        sign_out("timeout", f"超过 {access.session_minutes()} 分钟未操作,已自动退出,请重新登录。")
+        return None
+    if not user.demo:
+        stored = access.UserStore().get(user.name)
+        if stored is None or stored.disabled:
+            sign_out("logout", "账号已被停用或删除,请联系系统管理员。")
+            return None
+        st.session_state["user"] = user = stored  # a changed role or place applies at once
+    st.session_state["last_seen"] = dt.datetime.now()
+    return user
+
+
+def user_box(user: access.User) -> None:
+    with st.sidebar:
+        if user.can("figures"):
+            st.divider()  # below the filter bar
+        with st.container(horizontal=True, vertical_alignment="center"):
+            st.caption(f":material/person: {plain(user.label)}" + (" · 演示账号" if user.demo else ""), width="stretch")
+            if st.button("退出", icon=":material/logout:", key="sign_out"):
+                sign_out()
+                st.rerun()
 
 
 def return_to_requested_page(pages) -> None:
@@ -282,7 +419,7 @@ def return_to_requested_page(pages) -> None:
 def page_header(title: str, filters: Filters) -> None:
     first, as_of = data_span()
     st.title(title)
-    st.caption(f"{filters.period.label_zh} · {filters.scope_label} · 数据截至 {as_of:%Y年%m月%d日}")
+    st.caption(f"{filters.period.label_zh} · {plain(filters.scope_label)} · 数据截至 {as_of:%Y年%m月%d日}")
 
 
 # -- shared widgets -----------------------------------------------------------------------
@@ -361,11 +498,21 @@ def downloads(frame: pd.DataFrame, metric_id: str, filters: Filters, *, key: str
     name = f"{metrics.get(metric_id).name}_{filters.period.label}_{filters.scope_label}"
     with st.container(horizontal=True, vertical_alignment="center"):
         # Files are made only when a button is clicked: a page of long lists reruns fast.
-        st.download_button("CSV", lambda: frame.to_csv(index=False).encode("utf-8-sig"), f"{name}.csv", "text/csv",
+        st.download_button("CSV", exported(lambda: frame.to_csv(index=False).encode("utf-8-sig"), f"{name}.csv", len(frame)),
+                           f"{name}.csv", "text/csv",
                            icon=":material/download:", key=f"csv_{key or metric_id}", on_click="ignore",
                            help="下载表中数据(CSV,Excel 可直接打开)")
-        st.download_button("Excel", lambda: _xlsx(frame), f"{name}.xlsx",
+        st.download_button("Excel", exported(lambda: _xlsx(frame), f"{name}.xlsx", len(frame)), f"{name}.xlsx",
                            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                            icon=":material/download:", key=f"xlsx_{key or metric_id}", on_click="ignore",
                            help="下载表中数据(XLSX)")
         st.caption(definition(metric_id), width="stretch")
+
+
+def exported(make, file_name: str, rows: int | None = None):
+    """A download's bytes, made on click and recorded in the audit log as the signed-in user's export."""
+    def run() -> bytes:
+        data = make()
+        record("export", file_name, f"{rows:,} 行" if rows is not None else f"{len(data):,} 字节")
+        return data
+    return run

@@ -1,7 +1,8 @@
 import streamlit as st
 
 from analytics import charts
-from pages._common import current_filters, figure, metric, nothing, page_header, sections, table
+from pages._common import (allowed, current_filters, figure, may_see_people, metric, nothing, page_header, record,
+                           sections, table)
 
 filters = current_filters()
 period, scope = filters.period, filters.scope
@@ -40,9 +41,17 @@ def show_ranking() -> None:
                 "red_flag": st.column_config.CheckboxColumn("红旗网格")})
 
         st.subheader("排名背后的积分明细")
+        if not may_see_people():
+            return
         grids = dict(zip(rows["grid_id"], rows["grid_name"]))
-        grid_id = st.selectbox("网格", list(grids), format_func=grids.get, key="credit_ledger_grid")
-        table(metric("grid-ledger", period, scope, grid_id=grid_id), "grid-ledger", filters, key="ledger", height=320,
+        with st.container(horizontal=True, vertical_alignment="bottom"):
+            grid_id = st.selectbox("网格", list(grids), format_func=grids.get, key="credit_ledger_grid")
+            names = allowed("names") and st.toggle("显示完整姓名", key="ledger_names",
+                                                    help="仅在本明细中显示完整姓名,每次查看记入审计日志;导出的文件同样含完整姓名,请妥善保管。")
+        if names:
+            record("names", f"网格积分明细 {grid_id}", period.label)
+        table(metric("grid-ledger", period, scope, grid_id=grid_id, names=names), "grid-ledger", filters, key="ledger",
+              height=320,
               columns={"occurred_at": st.column_config.DatetimeColumn("发生时间", format="YYYY-MM-DD HH:mm"),
                        "name": "居民", "indicator_name": "指标", "category_label": "类别",
                        "points": st.column_config.NumberColumn("积分", format="%+.1f"),
@@ -51,11 +60,12 @@ def show_ranking() -> None:
 
 def show_awards() -> None:
     st.subheader("优秀网格员")
-    table(metric("excellent-grid-workers", period, scope), "excellent-grid-workers", filters, key="workers", columns={
-        "community_name": "社区", "grid_name": "红旗网格", "worker_name": "网格员",
-        "avg_credit": st.column_config.NumberColumn("人均积分", format="%.2f"),
-        "tickets": "结果公开工单", "median_days": st.column_config.NumberColumn("办结用时中位数(天)", format="%.1f"),
-        "mean_score": st.column_config.NumberColumn("评价均分", format="%.2f")})
+    if may_see_people():
+        table(metric("excellent-grid-workers", period, scope), "excellent-grid-workers", filters, key="workers", columns={
+            "community_name": "社区", "grid_name": "红旗网格", "worker_name": "网格员",
+            "avg_credit": st.column_config.NumberColumn("人均积分", format="%.2f"),
+            "tickets": "结果公开工单", "median_days": st.column_config.NumberColumn("办结用时中位数(天)", format="%.1f"),
+            "mean_score": st.column_config.NumberColumn("评价均分", format="%.2f")})
 
     st.subheader("积分异常提示(评选前核实)")
     table(flags, "integrity-flags", filters, key="flags", columns={
@@ -90,10 +100,11 @@ def show_publication() -> None:
                                 key="credit_month")]
     tab_pub, tab_list = st.tabs(["一月一公示(姓名已脱敏)", "法人单位红灰榜"])
     with tab_pub:
-        table(metric("monthly-publication", month, scope), "monthly-publication", filters, key="publication", height=360,
-              columns={"community_name": "社区", "grid_name": "网格", "name": "姓名", "events": "记录数",
-                       "points": st.column_config.NumberColumn("本月积分", format="%+.1f"),
-                       "balance": st.column_config.NumberColumn("累计余额", format="%.1f"), "level_label": "等级"})
+        if may_see_people():
+            table(metric("monthly-publication", month, scope), "monthly-publication", filters, key="publication", height=360,
+                  columns={"community_name": "社区", "grid_name": "网格", "name": "姓名", "events": "记录数",
+                           "points": st.column_config.NumberColumn("本月积分", format="%+.1f"),
+                           "balance": st.column_config.NumberColumn("累计余额", format="%.1f"), "level_label": "等级"})
     with tab_list:
         table(metric("red-grey-list", month, scope), "red-grey-list", filters, key="redgrey", height=360, columns={
             "list_label": "榜单", "org_name": "单位", "org_type_label": "类型", "community_name": "社区",

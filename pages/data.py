@@ -6,7 +6,8 @@ import streamlit as st
 
 from analytics import db, ingest
 from analytics.ingest import spec
-from pages._common import current_filters, cursor, data_span, nothing
+from analytics import access
+from pages._common import current_filters, current_user, cursor, data_span, nothing, record
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 AUTO = "auto"
@@ -16,6 +17,7 @@ LOG_COLUMNS = {"import_id": "序号", "finished_at": "完成时间", "user_name"
 STATUS = {"imported": "已导入", "rejected": "未导入", "undone": "已撤销", "unchanged": "无变化", "dry_run": "仅检查"}
 
 current_filters()  # through the frame, even when this is a new server's first request
+access.require(current_user(), "import")
 # Streamlit's uploader speaks English ("Upload", "200MB per file"); these rules put Chinese in its place.
 st.html("""<style>
     [data-testid=stFileUploaderDropzone] button [data-testid=stMarkdownContainer] p {font-size: 0;}
@@ -105,11 +107,12 @@ def show_import() -> None:
     if st.button("确认导入", type="primary", icon=":material/upload:", key="confirm_import"):
         try:
             with st.spinner("正在导入(先备份数据库)……"), as_files(upload, mapping) as (path, mapping_path):
-                result = ingest.import_file(path, db.default_db_path(), table, mapping_path,
-                                            user=st.session_state.get("user_name"))
+                result = ingest.import_file(path, db.default_db_path(), table, mapping_path, user=current_user().name)
         except ingest.Busy as exc:
+            record("import", upload.name, str(exc), ok=False)
             st.error(str(exc), icon=":material/hourglass:")
             return
+        record("import", upload.name, result.message, ok=result.status == "imported")
         if result.status == "imported":
             st.success(result.message, icon=":material/check_circle:")
         elif result.problems.empty:
@@ -131,9 +134,11 @@ def show_log() -> None:
         st.markdown("把数据库恢复到最近一次导入之前的样子(从导入前自动做的备份恢复)。撤销本身也会记入导入记录。")
         if st.button("确认撤销", type="primary", key="confirm_undo"):
             try:
-                result = ingest.undo_last(db.default_db_path(), user=st.session_state.get("user_name"))
+                result = ingest.undo_last(db.default_db_path(), user=current_user().name)
+                record("undo", detail=result.message)
                 st.success(result.message, icon=":material/check_circle:")
             except ingest.Busy as exc:
+                record("undo", detail=str(exc), ok=False)
                 st.error(str(exc))
             except ValueError as exc:
                 st.warning(str(exc))

@@ -1,7 +1,8 @@
 import streamlit as st
 
 from analytics import charts, maps, settings
-from pages._common import compute, current_filters, definition, figure, metric, nothing, page_header, table
+from pages._common import (compute, current_filters, definition, figure, may_see_people, metric, nothing, page_header,
+                           plain, table)
 
 filters = current_filters()
 period, scope = filters.period, filters.scope
@@ -48,7 +49,7 @@ grid_id = st.selectbox("网格详情(在地图上点选网格,或在此选择)",
                        key="map_grid")
 if grid_id:
     card = grids[grids["grid_id"] == grid_id].iloc[0]
-    st.subheader(f"{card['grid_name']} · {card['community_name']}")
+    st.subheader(f"{plain(card['grid_name'])} · {plain(card['community_name'])}")
     cols = st.columns(4)
     figure("人均信用积分", card["avg_credit"], "分", "grid-credit-ranking", digits=2, container=cols[0])
     figure("社区内名次", card["rank"], "名", "grid-credit-ranking", container=cols[1])
@@ -65,5 +66,6 @@ if grid_id:
                                        text_format="d", height=300), width="stretch", config={"displayModeBar": False})
     with right:
         st.markdown("**网格服务团队**(姓名已脱敏)")
-        table(metric("grid-team", period, scope, grid_id=grid_id), "grid-team", filters, key="team",
-              columns={"role_label": "职务", "name": "姓名"})
+        if may_see_people():
+            table(metric("grid-team", period, scope, grid_id=grid_id), "grid-team", filters, key="team",
+                  columns={"role_label": "职务", "name": "姓名"})

@@ -2,8 +2,8 @@ import streamlit as st
 
 from analytics import charts, report, review
 from analytics.period import quarter_of
-from pages._common import (compute, current_filters, cursor, headline_figures, nothing, page_header, sections,
-                           table)
+from pages._common import (allowed, compute, current_filters, current_user, cursor, exported, headline_figures,
+                           may_see_people, nothing, page_header, plain, sections, table)
 
 CHART = {"displayModeBar": False}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -12,7 +12,7 @@ PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentatio
 filters = current_filters()
 # The review is by quarter: a month or a date range reviews the quarter it ends in.
 quarter = filters.period if filters.period.kind == "quarter" else quarter_of(filters.period.last_day)
-rv = compute(review.quarter_review, quarter, filters.scope, scope_label=filters.scope_label)
+rv = compute(review.quarter_review, quarter, filters.scope, scope_label=filters.scope_label, user=current_user())
 # First, so that ?meeting=true in a shared link is read before the layout is chosen.
 meeting = st.toggle("会议模式(全屏大字,逐页放映)", key="meeting", bind="query-params")
 
@@ -87,7 +87,8 @@ def show_awards() -> None:
     st.subheader(review.RED_FLAGS.title)
     show_table("red_flags", review.RED_FLAGS)
     st.subheader(review.WORKERS.title)
-    show_table("workers", review.WORKERS)
+    if may_see_people():
+        show_table("workers", review.WORKERS)
 
 
 def show_decisions() -> None:
@@ -104,21 +105,26 @@ def show_work() -> None:
 
 
 def show_pack() -> None:
-    st.markdown(f"**{quarter.label_zh}会议材料**(范围:{filters.scope_label};与本页数字出自同一组函数;个人姓名已脱敏)")
+    people = "个人姓名已脱敏" if allowed("personal_lists") else "不含个人名单"
+    st.markdown(f"**{quarter.label_zh}会议材料**(范围:{plain(filters.scope_label)};与本页数字出自同一组函数;{people})")
     stem = f"季度考评_{quarter.label}_{filters.scope_label}"
     with st.container(horizontal=True):
         # Each file is made when its button is clicked (a few seconds: the charts are rendered).
         for fmt, mime, label in (("pptx", PPTX, "演示文稿 PPTX"), ("pdf", "application/pdf", "PDF"), ("xlsx", XLSX, "表格 XLSX")):
-            st.download_button(label, lambda fmt=fmt: report.pack_bytes(cursor(), rv, fmt), f"{stem}.{fmt}", mime,
+            st.download_button(label, exported(lambda fmt=fmt: report.pack_bytes(cursor(), rv, fmt), f"{stem}.{fmt}"),
+                               f"{stem}.{fmt}", mime,
                                icon=":material/download:", key=f"pack_{fmt}", on_click="ignore")
+    if not allowed("personal_lists"):
+        return
     st.markdown("**一月一公示与红灰榜**(逐月张贴)")
     for month in quarter.months():
         with st.container(horizontal=True, vertical_alignment="center"):
             st.markdown(month.label_zh)
             for suffix, mime in (("xlsx", XLSX), ("pdf", "application/pdf")):
-                st.download_button(suffix.upper(), lambda month=month, suffix=suffix: report.publication_bytes(
-                    cursor(), month, suffix, filters.scope, filters.scope_label),
-                    f"信用积分公示_{month.label}_{filters.scope_label}.{suffix}", mime, icon=":material/download:",
+                name = f"信用积分公示_{month.label}_{filters.scope_label}.{suffix}"
+                st.download_button(suffix.upper(), exported(lambda month=month, suffix=suffix: report.publication_bytes(
+                    cursor(), month, suffix, filters.scope, filters.scope_label, current_user()), name),
+                    name, mime, icon=":material/download:",
                     key=f"pub_{month.label}_{suffix}", on_click="ignore")
 
 
@@ -128,7 +134,8 @@ def slides() -> dict:
     for community_id, name in rv.communities():
         out[f"{name} · 网格排名"] = lambda c=community_id, n=name: community_ranking(c, n)
     out[review.RED_FLAGS.title] = lambda: show_table("red_flags", review.RED_FLAGS, 12)
-    out[review.WORKERS.title] = lambda: show_table("workers", review.WORKERS, 12)
+    if allowed("personal_lists"):
+        out[review.WORKERS.title] = lambda: show_table("workers", review.WORKERS, 12)
     out[review.TICKETS.title] = lambda: show_table("tickets", review.TICKETS, 15)
     out[review.VOLUNTEERS.title] = lambda: show_table("volunteers", review.VOLUNTEERS, 15)
     out[review.REDEMPTIONS.title] = lambda: show_table("redemptions", review.REDEMPTIONS, 12)
@@ -156,7 +163,7 @@ if meeting:
     deck = slides()
     titles = list(deck)
     top = st.columns([6, 1, 1], vertical_alignment="center")
-    top[0].markdown(f"### {quarter.label_zh}网格治理考评 · {filters.scope_label}")
+    top[0].markdown(f"### {quarter.label_zh}网格治理考评 · {plain(filters.scope_label)}")
     top[1].button("上一页", icon=":material/chevron_left:", on_click=step, args=(titles, -1), width="stretch")
     top[2].button("下一页", icon=":material/chevron_right:", on_click=step, args=(titles, 1), width="stretch")
     current = st.selectbox("页", titles, key="slide", label_visibility="collapsed",

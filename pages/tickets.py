@@ -1,8 +1,8 @@
 import streamlit as st
 
 from analytics import charts, overview, tickets
-from pages._common import (compute, current_filters, downloads, figure, metric, nothing, page_header, sections, table,
-                           ticket_history)
+from pages._common import (allowed, compute, current_filters, downloads, figure, metric, nothing, page_header, plain,
+                           record, sections, table, ticket_history)
 
 filters = current_filters()
 period, scope = filters.period, filters.scope
@@ -125,10 +125,17 @@ def show_search() -> None:
                                   "department_label": "约请部门"})
         downloads(found, "ticket-list", filters, key="ticket_list")
         rows = picked.selection.rows
-        if rows:
+        if rows and not allowed("personal_lists"):
+            st.caption("您的角色不查看工单的办理人。")
+        elif rows:
             ticket_id = found["ticket_id"].iat[rows[0]]
-            st.markdown(f"**{ticket_id} 的办理过程**")
-            history = ticket_history(ticket_id, scope)
+            with st.container(horizontal=True, vertical_alignment="center"):
+                st.markdown(f"**{plain(ticket_id)} 的办理过程**", width="stretch")
+                names = allowed("names") and st.toggle("显示办理人完整姓名", key="history_names",
+                                                        help="仅在本明细中显示完整姓名,每次查看记入审计日志。")
+            if names:
+                record("names", f"工单办理过程 {ticket_id}")
+            history = ticket_history(ticket_id, scope, names=names)
             st.dataframe(history, hide_index=True, width="stretch", placeholder="—", column_config={
                 "step": None, "step_label": "环节", "occurred_at": st.column_config.DatetimeColumn("时间", format="YYYY-MM-DD HH:mm"),
                 "actor": "办理人", "note": "说明"})

@@ -6,12 +6,32 @@ import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
-from analytics import db, overview, review, tickets
+from analytics import access, audit, db, overview, review, tickets
 from analytics.period import Scope
 from pages._common import _percent
 
-PAGES = ["pages/overview.py", "pages/grid_map.py", "pages/review.py", "pages/data.py", "pages/tickets.py", "pages/credit.py", "pages/volunteers.py",
-         "pages/service.py", "pages/definitions.py"]
+PAGES = ["pages/overview.py", "pages/grid_map.py", "pages/review.py", "pages/tickets.py", "pages/credit.py",
+         "pages/volunteers.py", "pages/service.py", "pages/definitions.py"]
+
+
+def as_role(role: str, place: str = "") -> access.User:
+    """A signed-in user of the role; marked demo, so the app does not look it up in a users file."""
+    return access.User(name=f"test-{role}", role=role, place=place, display_name=f"测试{access.ROLES[role].label}", demo=True)
+
+
+LEADER, CLERK, ADMIN = as_role("county_leader"), as_role("clerk"), as_role("admin")
+
+
+def launch(monkeypatch, path, user: access.User | None = LEADER, query: dict | None = None, timeout: int = 60) -> AppTest:
+    monkeypatch.setenv("GRIDGOV_DB", str(path))
+    app = AppTest.from_file(str(db.ROOT / "app.py"), default_timeout=timeout)
+    if user is not None:
+        app.session_state["user"] = user
+    for key, value in (query or {}).items():
+        app.query_params[key] = value
+    app.run()
+    assert not app.exception, app.exception
+    return app
 
 
 @pytest.fixture(autouse=True)
@@ -29,12 +49,8 @@ def frame_on_every_run(monkeypatch):
 
 @pytest.fixture
 def app_on(monkeypatch):
-    def start(path, timeout=60):
-        monkeypatch.setenv("GRIDGOV_DB", str(path))
-        app = AppTest.from_file(str(db.ROOT / "app.py"), default_timeout=timeout)
-        app.run()
-        assert not app.exception, app.exception
-        return app
+    def start(path, timeout=60, user=LEADER):
+        return launch(monkeypatch, path, user, timeout=timeout)
     return start
 
 
@@ -54,12 +70,7 @@ def test_overview_shows_the_analytics_answers(app_on, demo_path, demo_con):
 
 def test_filters_from_the_address_change_the_figures(monkeypatch, demo_path, demo_con):
     """A shared link with a community and a month."""
-    monkeypatch.setenv("GRIDGOV_DB", str(demo_path))
-    app = AppTest.from_file(str(db.ROOT / "app.py"), default_timeout=60)
-    app.query_params["period"] = "2026-09"
-    app.query_params["comm"] = "201"
-    app.run()
-    assert not app.exception, app.exception
+    app = launch(monkeypatch, demo_path, query={"period": "2026-09", "comm": "201"})
     scoped = tickets.ticket_resolution(demo_con, "2026-09", Scope(communities=("201",)), by="county")
     county = tickets.ticket_resolution(demo_con, "2026-09", by="county")
     figures = {m.label: m.value for m in app.metric}
@@ -68,9 +79,9 @@ def test_filters_from_the_address_change_the_figures(monkeypatch, demo_path, dem
     assert any("2026年9月 · 东岳国际社区" in c.value for c in app.caption)
 
 
-@pytest.mark.parametrize("page", PAGES)
-def test_every_page_runs_without_error(app_on, demo_path, page):
-    app = app_on(demo_path)
+@pytest.mark.parametrize("page, user", [(p, LEADER) for p in PAGES] + [("pages/data.py", CLERK), ("pages/admin.py", ADMIN)])
+def test_every_page_runs_without_error(app_on, demo_path, page, user):
+    app = app_on(demo_path, user=user)
     app.switch_page(page).run()
     assert not app.exception, app.exception
     assert not app.error, [e.value for e in app.error]
@@ -102,9 +113,7 @@ def test_choosing_a_community_in_the_sidebar_changes_the_figures_and_the_address
     ("公示与红灰榜", "credit_month", "credit_community"),
 ])
 def test_only_the_open_section_runs(monkeypatch, demo_path, view, present, absent):
-    monkeypatch.setenv("GRIDGOV_DB", str(demo_path))
-    app = AppTest.from_file(str(db.ROOT / "app.py"), default_timeout=60)
-    app.run()
+    app = launch(monkeypatch, demo_path)
     app.switch_page("pages/credit.py").run()
     if view:
         app.session_state["view"] = view  # as a click on the tab, or ?view= in the address, does
@@ -161,7 +170,7 @@ def ticket_count(path) -> int:
 
 def test_a_bad_gbk_file_is_listed_row_by_row_and_changes_nothing(app_on, writable_demo):
     before = ticket_count(writable_demo)
-    app = app_on(writable_demo)
+    app = app_on(writable_demo, user=CLERK)
     app.switch_page("pages/data.py").run()
     data = TICKET_CSV.format(grid="999-99").encode("gbk")
     app.file_uploader(key="upload").set_value(("工单.csv", data, "text/csv")).run()
@@ -175,7 +184,7 @@ def test_a_bad_gbk_file_is_listed_row_by_row_and_changes_nothing(app_on, writabl
 
 def test_a_good_file_is_checked_then_imported_and_logged(app_on, writable_demo):
     before = ticket_count(writable_demo)
-    app = app_on(writable_demo)
+    app = app_on(writable_demo, user=CLERK)
     app.switch_page("pages/data.py").run()
     app.file_uploader(key="upload").set_value(("工单.csv", TICKET_CSV.format(grid="201-02").encode(), "text/csv")).run()
     assert any("检查通过" in s.value for s in app.success)
@@ -186,3 +195,163 @@ def test_a_good_file_is_checked_then_imported_and_logged(app_on, writable_demo):
     assert ticket_count(writable_demo) == before + 2
     log = app.dataframe[-1].value
     assert log["file_name"].iloc[0] == "工单.csv" and log["rows_added"].iloc[0] == 2 + 12
+
+
+# -- access: login, roles, scope ------------------------------------------------------------
+
+SECRETARY = as_role("community_secretary", "101")
+
+
+@pytest.fixture
+def audit_log(monkeypatch, tmp_path):
+    path = tmp_path / "audit.sqlite"
+    monkeypatch.setenv("GRIDGOV_AUDIT", str(path))
+    return path
+
+
+@pytest.fixture
+def users(monkeypatch, tmp_path):
+    path = tmp_path / "users.json"
+    monkeypatch.setenv("GRIDGOV_USERS", str(path))
+    return access.UserStore(path)
+
+
+def test_without_login_only_the_login_page_shows_with_marked_demo_accounts(monkeypatch, demo_path):
+    app = launch(monkeypatch, demo_path, user=None)
+    assert [t.value for t in app.title] == ["网格治理驾驶舱"]
+    assert not app.metric and not app.dataframe
+    assert any("演示数据库" in w.value for w in app.warning)
+    assert {b.label for b in app.button} >= {r.label for r in access.ROLES.values()}
+    app.switch_page("pages/credit.py").run()  # a bookmarked address shows the login screen too
+    assert [t.value for t in app.title] == ["网格治理驾驶舱"] and not app.dataframe
+
+
+def test_a_demo_account_sees_only_its_own_community(monkeypatch, demo_path, demo_con, audit_log):
+    app = launch(monkeypatch, demo_path, user=None)
+    app.button(key="demo_community_secretary").click().run()
+    assert not app.exception, app.exception
+    assert app.selectbox(key="f_comm").options == ["兴旺社区"]
+    assert app.selectbox(key="f_sub").options == ["索镇街道"]
+    own = overview.headline(demo_con, "2026Q3", Scope(communities=("101",))).set_index("key")
+    figures = {m.label: m.value for m in app.metric}
+    assert figures["办结工单"] == f"{own.loc['tickets', 'value']:,.0f} 单"
+    log = audit.read(path=audit_log)
+    assert log[["user_name", "action", "detail"]].values.tolist()[0] == ["demo-community_secretary", "login", "演示账号"]
+
+
+def test_a_shared_link_to_another_community_shows_only_ones_own(monkeypatch, demo_path, demo_con):
+    app = launch(monkeypatch, demo_path, user=SECRETARY, query={"comm": "201"})
+    own = overview.headline(demo_con, "2026Q3", Scope(communities=("101",))).set_index("key")
+    figures = {m.label: m.value for m in app.metric}
+    assert figures["办结工单"] == f"{own.loc['tickets', 'value']:,.0f} 单"
+    assert any("兴旺社区" in c.value for c in app.caption)
+    app.switch_page("pages/credit.py").run()
+    ranking = app.dataframe[0].value
+    assert set(ranking["grid_name"]) == {f"兴旺社区第{i}网格" for i in range(1, 11)}
+
+
+@pytest.mark.parametrize("user, reachable, unreachable", [
+    (LEADER, ["pages/credit.py", "pages/review.py"], ["pages/data.py", "pages/admin.py"]),
+    (SECRETARY, ["pages/overview.py"], ["pages/data.py", "pages/admin.py"]),
+    (CLERK, ["pages/data.py", "pages/credit.py"], ["pages/admin.py"]),
+    (ADMIN, ["pages/admin.py", "pages/definitions.py"], ["pages/overview.py", "pages/credit.py", "pages/data.py"]),
+])
+def test_each_role_is_offered_its_own_pages(monkeypatch, demo_path, user, reachable, unreachable):
+    app = launch(monkeypatch, demo_path, user=user)
+    for page in reachable:
+        app.switch_page(page).run()
+        assert not app.exception and not app.error, (page, app.exception, [e.value for e in app.error])
+    for page in unreachable:
+        with pytest.raises(ValueError):
+            app.switch_page(page)
+
+
+def test_a_clerk_sees_figures_but_no_list_of_people(monkeypatch, demo_path):
+    app = launch(monkeypatch, demo_path, user=CLERK)
+    app.switch_page("pages/credit.py").run()
+    for view in ("网格排名", "红旗网格与优秀网格员", "公示与红灰榜"):
+        app.session_state["view"] = view
+        app.run()
+        assert not app.exception, app.exception
+        assert any("不查看涉及个人的名单" in i.value for i in app.info), view
+        assert not any({"name", "worker_name", "recorded_by_name"} & set(d.value.columns) for d in app.dataframe), view
+
+
+def test_full_names_in_the_ledger_only_for_a_role_that_needs_them_and_audited(monkeypatch, demo_path, demo_con,
+                                                                              audit_log):
+    from analytics import credit
+
+    app = launch(monkeypatch, demo_path, user=LEADER)
+    app.switch_page("pages/credit.py").run()
+    assert "ledger_names" not in {t.key for t in app.toggle}
+    app = launch(monkeypatch, demo_path, user=SECRETARY)
+    app.switch_page("pages/credit.py").run()
+    ledger = app.dataframe[-1].value
+    grid = app.selectbox(key="credit_ledger_grid").value
+    masked = credit.grid_ledger(demo_con, grid, "2026Q3")
+    assert ledger["name"].tolist() == masked["name"].tolist() and ledger["name"].str.contains(r"\*").all()
+    app.toggle(key="ledger_names").set_value(True).run()
+    full = credit.grid_ledger(demo_con, grid, "2026Q3", names=True)
+    assert app.dataframe[-1].value["name"].tolist() == full["name"].tolist() != masked["name"].tolist()
+    log = audit.read(path=audit_log)
+    assert (log["action"] == "names").sum() == 1 and log["target"].iat[0] == f"网格积分明细 {grid}"
+
+
+def test_password_login_and_a_failed_one_are_audited(monkeypatch, demo_path, users, audit_log):
+    users.add("wang.wu", "grid_worker", "correct horse", place="101-01", display_name="王五")
+    app = launch(monkeypatch, demo_path, user=None)
+    app.text_input[0].input("wang.wu")
+    app.text_input[1].input("wrong password")
+    app.button[0].click().run()
+    assert any("用户名或密码错误" in e.value for e in app.error)
+    assert not app.metric
+    app.text_input[1].input("correct horse")
+    app.button[0].click().run()
+    assert not app.exception, app.exception
+    assert app.title[0].value == "总览"
+    assert app.selectbox(key="f_grid").options == ["兴旺社区第1网格"]
+    log = audit.read(path=audit_log)
+    assert log[["user_name", "action", "ok"]].values.tolist() == [["wang.wu", "login", True],
+                                                                ["wang.wu", "login_failed", False]]
+
+
+def test_an_idle_session_times_out_and_a_disabled_account_is_signed_out(monkeypatch, demo_path, users, audit_log):
+    import datetime as dt
+
+    monkeypatch.setenv("GRIDGOV_SESSION_MINUTES", "30")
+    monkeypatch.setenv("GRIDGOV_DB", str(demo_path))
+    app = AppTest.from_file(str(db.ROOT / "app.py"), default_timeout=60)
+    app.session_state["user"] = LEADER
+    app.session_state["last_seen"] = dt.datetime.now() - dt.timedelta(minutes=31)
+    app.run()
+    assert [t.value for t in app.title] == ["网格治理驾驶舱"]
+    assert any("30 分钟未操作" in w.value for w in app.warning)
+    stored = users.add("li.si", "analyst", "another secret")
+    app.session_state["user"] = stored
+    app.session_state["last_seen"] = dt.datetime.now()
+    app.run()
+    assert app.title[0].value == "总览"
+    users.disable("li.si")
+    app.run()
+    assert [t.value for t in app.title] == ["网格治理驾驶舱"]
+    assert any("已被停用" in w.value for w in app.warning)
+    assert audit.read(path=audit_log)["action"].tolist() == ["logout", "timeout"]
+
+
+def test_the_admin_adds_a_user_and_reads_the_audit_log(monkeypatch, demo_path, users, audit_log):
+    app = launch(monkeypatch, demo_path, user=ADMIN)
+    app.switch_page("pages/admin.py").run()
+    form = app.text_input
+    form[0].input("zhao.liu")
+    form[1].input("赵六")
+    app.selectbox[0].set_value("community_secretary")
+    app.selectbox[1].set_value("201")
+    form[2].input("a good password")
+    app.button[0].click().run()
+    assert not app.exception, app.exception
+    assert users.authenticate("zhao.liu", "a good password").place == "201"
+    assert "a good password" not in users.path.read_text(encoding="utf-8")
+    app.session_state["admin_view"] = "审计日志"
+    app.run()
+    log = app.dataframe[0].value
+    assert log[["用户", "操作", "对象"]].values.tolist()[0] == ["test-admin", "新增用户", "zhao.liu"]

@@ -22,7 +22,10 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SHOTS = db.ROOT / "screenshots"
 PAGES = {"/": "总览", "/grid_map": "网格地图", "/review": "季度考评", "/tickets": "协商议事", "/credit": "信用积分",
-         "/volunteers": "志愿服务", "/service": "服务阵地", "/data": "数据管理", "/definitions": "指标说明"}
+         "/volunteers": "志愿服务", "/service": "服务阵地", "/data": "数据管理", "/admin": "用户与审计",
+         "/definitions": "指标说明"}
+# The demo account that may open each page (others see the overview in its place).
+ACCOUNT = {"/data": "数据录入员", "/admin": "系统管理员"}
 # The sections (tabs) beyond each page's first, which run only when opened.
 SECTIONS = {"/tickets": ["办结用时", "评单与约请", "办理时限", "数据质量", "工单查询"],
             "/credit": ["评选依据", "积分构成", "公示与红灰榜", "积分兑换"],
@@ -136,8 +139,18 @@ def settle(page, limit: float = 60) -> str:
     return f"{page.url} still busy after {limit} s: {still} {status} (see screenshots/busy.png)"
 
 
-def open_page(page, server: Server, path: str) -> None:
+def open_page(page, server: Server, path: str, account: str = "县级领导") -> None:
+    """Open the address as a new visitor does: the login page first, a demo account, then the page asked for."""
     page.goto(server.url + path)
+    problem = settle(page)
+    assert not problem, problem + server.log_tail()
+    sign_in(page, server, account)
+
+
+def sign_in(page, server: Server, account: str) -> None:
+    expect(page.locator("[data-testid=stMain] h1").first).to_have_text("网格治理驾驶舱", timeout=10 * MS)
+    page.get_by_role("button", name=account, exact=True).click()
+    expect(page.get_by_role("button", name=account, exact=True)).to_have_count(0, timeout=30 * MS)
     problem = settle(page)
     assert not problem, problem + server.log_tail()
 
@@ -164,8 +177,8 @@ def metric_value(page, label: str):
 
 @pytest.mark.parametrize("path", list(PAGES) + [f"{p}?view={v}" for p, views in SECTIONS.items() for v in views])
 def test_every_page_loads_without_an_error(server, page, path):
-    open_page(page, server, path)
     base, _, view = path.partition("?view=")
+    open_page(page, server, path, ACCOUNT.get(base, "县级领导"))
     expect(page.locator("[data-testid=stMain] h1").first).to_contain_text(PAGES[base], timeout=10 * MS)
     if view:
         expect(page.get_by_role("tab", name=view)).to_have_attribute("aria-selected", "true", timeout=10 * MS)
@@ -205,7 +218,7 @@ def test_a_community_filter_changes_the_figures_and_the_address(server, page):
     assert not problem, problem + server.log_tail()
     expect(value).not_to_have_text(before, timeout=20 * MS)
     assert re.fullmatch(r"[\d,]+ 单", value.inner_text()), value.inner_text()
-    expect(page.locator("[data-testid=stCaptionContainer]").first).to_contain_text("东岳国际社区", timeout=10 * MS)
+    expect(page.locator("[data-testid=stMain] [data-testid=stCaptionContainer]").first).to_contain_text("东岳国际社区", timeout=10 * MS)
 
 
 def test_opening_a_section_writes_it_into_the_address(server, page):
@@ -241,9 +254,10 @@ def test_a_shared_link_is_the_first_request_to_a_new_server(demo_path, tmp_path,
         page.goto(fresh.url + "/credit?period=2026Q2&comm=201&view=积分构成")
         problem = settle(page, limit=120)
         assert not problem, problem + fresh.log_tail()
+        sign_in(page, fresh, "县级领导")
         expect(page.locator("[data-testid=stMain] h1").first).to_contain_text("信用积分", timeout=20 * MS)
         expect(page.get_by_role("tab", name="积分构成")).to_have_attribute("aria-selected", "true")
-        expect(page.locator("[data-testid=stCaptionContainer]").first).to_contain_text("2026年第2季度 · 东岳国际社区")
+        expect(page.locator("[data-testid=stMain] [data-testid=stCaptionContainer]").first).to_contain_text("2026年第2季度 · 东岳国际社区")
         assert "/credit" in page.url and "comm=201" in page.url, page.url
         page.close()
 
