@@ -511,8 +511,10 @@ def downloads(frame: pd.DataFrame, metric_id: str, filters: Filters, *, key: str
 
 def exported(make, file_name: str, rows: int | None = None):
     """A download's bytes, made on click and recorded in the audit log as the signed-in user's export."""
+    user = signed_in().name  # taken now: the click is served outside this session's script run
+
     def run() -> bytes:
         data = make()
-        record("export", file_name, f"{rows:,} 行" if rows is not None else f"{len(data):,} 字节")
+        audit.record("export", user, file_name, f"{rows:,} 行" if rows is not None else f"{len(data):,} 字节")
         return data
     return run

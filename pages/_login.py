@@ -8,49 +8,59 @@ from pages._common import announce_first_run, demo_accounts, is_demo, sign_in
 
 def show() -> None:
     st.html("<style>[data-testid=stSidebar], [data-testid=stSidebarCollapsedControl] {display: none;}</style>")
-    _, middle, _ = st.columns([1, 2, 1])
+    demo = is_demo()
+    # On the demo county the one-click accounts sit beside the form, in sight on a 1280×720 projector.
+    _, middle, _ = st.columns([1, 5, 1] if demo else [1, 2, 1])
     with middle:
         st.title("网格治理驾驶舱")
         st.caption("桓台县城市社区党建引领网格化治理 · 请登录")
         if notice := st.session_state.pop("login_notice", None):
             st.warning(notice, icon=":material/schedule:")
-        store = access.UserStore()
+        left, right = st.columns(2, gap="large") if demo else (st.container(), None)
+    with left:
+        sign_in_form()
+    if right is not None:
+        with right:
+            demo_buttons()
 
-        if access.auth_mode() == "oidc":
-            if not st.user.is_logged_in:
-                st.button("使用统一身份认证登录", on_click=st.login, type="primary", icon=":material/login:")
-            else:
-                identity = st.user.get("email") or st.user.get("sub") or ""
-                user = store.identity_user(identity)
-                if user is None:
-                    st.error(f"统一身份认证账号 {identity} 尚未在本系统开通,请联系系统管理员。", icon=":material/block:")
-                    st.button("退出统一身份认证", on_click=st.logout)
-                else:
-                    sign_in(user, "统一身份认证")
+
+def sign_in_form() -> None:
+    store = access.UserStore()
+    if access.auth_mode() == "oidc":
+        if not st.user.is_logged_in:
+            st.button("使用统一身份认证登录", on_click=st.login, type="primary", icon=":material/login:")
+            return
+        identity = st.user.get("email") or st.user.get("sub") or ""
+        user = store.identity_user(identity)
+        if user is None:
+            audit.record("login_failed", identity[:64], detail="统一身份认证:账号未开通", ok=False)
+            st.error(f"统一身份认证账号 {identity} 尚未在本系统开通,请联系系统管理员。", icon=":material/block:")
+            st.button("退出统一身份认证", on_click=st.logout)
         else:
-            with st.form("login", enter_to_submit=True, border=True):
-                name = st.text_input("用户名", autocomplete="username")
-                password = st.text_input("密码", type="password", autocomplete="current-password")
-                if st.form_submit_button("登录", type="primary", icon=":material/login:", width="stretch"):
-                    user = store.authenticate(name.strip(), password)
-                    if user is None:
-                        audit.record("login_failed", name.strip()[:64], detail="密码", ok=False)
-                        st.error("用户名或密码错误,或账号已停用。", icon=":material/error:")
-                    else:
-                        sign_in(user, "密码")
-            if not store.all() and not is_demo():
-                announce_first_run(str(store.path))
-                st.info("本系统还没有用户。请系统管理员在服务器上创建第一个管理员账号:", icon=":material/person_add:")
-                st.code(f"python -m analytics users add admin --role admin --users {store.path}", language="bash")
+            sign_in(user, "统一身份认证")
+        return
+    with st.form("login", enter_to_submit=True, border=True):
+        name = st.text_input("用户名", autocomplete="username")
+        password = st.text_input("密码", type="password", autocomplete="current-password")
+        if st.form_submit_button("登录", type="primary", icon=":material/login:", width="stretch"):
+            user = store.authenticate(name.strip(), password)
+            if user is None:
+                audit.record("login_failed", name.strip()[:64], detail="密码", ok=False)
+                st.error("用户名或密码错误,或账号已停用。", icon=":material/error:")
+            else:
+                sign_in(user, "密码")
+    if not store.all() and not is_demo():
+        announce_first_run(str(store.path))
+        st.info("本系统还没有用户。请系统管理员在服务器上创建第一个管理员账号:", icon=":material/person_add:")
+        st.code(f"python -m analytics users add admin --role admin --users {store.path}", language="bash")
 
-        if is_demo():
-            st.divider()
-            st.markdown("##### 演示账号")
-            st.warning("当前打开的是**演示数据库**(数据为程序生成,人名均为虚构)。以下演示账号仅在演示数据上提供,"
-                       "导入本县数据后即不再出现。", icon=":material/science:")
-            accounts = demo_accounts()
-            for row in range(0, len(accounts), 4):
-                for column, user in zip(st.columns(4), accounts[row:row + 4]):
-                    if column.button(user.role_info.label, key=f"demo_{user.role}", width="stretch",
-                                     help=f"以{user.display_name}身份进入:{access.describe(user)}"):
-                        sign_in(user, "演示账号")
+
+def demo_buttons() -> None:
+    st.warning("**演示数据库**:数据为程序生成,人名均为虚构。下列演示账号无需密码,只在演示数据上提供,"
+               "导入本县数据后不再出现。", icon=":material/science:")
+    accounts = demo_accounts()
+    for row in range(0, len(accounts), 2):
+        for column, user in zip(st.columns(2), accounts[row:row + 2]):
+            if column.button(user.role_info.label, key=f"demo_{user.role}", width="stretch",
+                             help=f"以{user.display_name}身份进入:{access.describe(user)}"):
+                sign_in(user, "演示账号")

@@ -122,8 +122,8 @@ def show_pack() -> None:
             st.markdown(month.label_zh)
             for suffix, mime in (("xlsx", XLSX), ("pdf", "application/pdf")):
                 name = f"信用积分公示_{month.label}_{filters.scope_label}.{suffix}"
-                st.download_button(suffix.upper(), exported(lambda month=month, suffix=suffix: report.publication_bytes(
-                    cursor(), month, suffix, filters.scope, filters.scope_label, current_user()), name),
+                st.download_button(suffix.upper(), exported(lambda month=month, suffix=suffix, user=current_user():
+                    report.publication_bytes(cursor(), month, suffix, filters.scope, filters.scope_label, user), name),
                     name, mime, icon=":material/download:",
                     key=f"pub_{month.label}_{suffix}", on_click="ignore")
 

@@ -4,6 +4,7 @@ screenshot of every page at two sizes in screenshots/ (git-ignored) for people t
 
 import contextlib
 import os
+import csv
 import re
 import socket
 import subprocess
@@ -15,7 +16,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect, sync_playwright
 
-from analytics import db
+from analytics import audit, db
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -37,10 +38,10 @@ MS = 1000
 
 
 class Server:
-    """The running app's address and the file its stderr goes to."""
+    """The running app's address, the file its stderr goes to and its audit log."""
 
-    def __init__(self, url: str, log):
-        self.url, self.log = url, log
+    def __init__(self, url: str, log, audit):
+        self.url, self.log, self.audit = url, log, audit
 
     def log_tail(self, lines: int = 80) -> str:
         return "\n--- streamlit server log ---\n" + "\n".join(self.log.read_text().splitlines()[-lines:])
@@ -59,13 +60,13 @@ def running_server(demo_path, log_dir):
     prompt in every open page, which never settles."""
     port = free_port()
     log = log_dir / "streamlit.log"
-    env = {**os.environ, "GRIDGOV_DB": str(demo_path)}
+    env = {**os.environ, "GRIDGOV_DB": str(demo_path), "GRIDGOV_AUDIT": str(log_dir / "audit.sqlite")}
     with open(log, "wb") as err:
         proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
                                  "--server.headless", "true", "--server.fileWatcherType", "none",
                                  "--browser.gatherUsageStats", "false"],
                                 cwd=db.ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err)
-    server = Server(f"http://127.0.0.1:{port}", log)
+    server = Server(f"http://127.0.0.1:{port}", log, log_dir / "audit.sqlite")
     try:
         deadline = time.time() + 60
         while True:
@@ -244,6 +245,8 @@ def test_a_table_downloads_as_chinese_csv(server, page, tmp_path):
     assert data.startswith(b"\xef\xbb\xbf"), data[:20]
     header, *rows = data.decode("utf-8-sig").splitlines()
     assert rows and ("单数" in header or "类别" in header), header
+    exports = audit.read(action="export", path=server.audit)
+    assert [path.name, "demo-county_leader"] in exports[["target", "user_name"]].values.tolist()
 
 
 def test_a_shared_link_is_the_first_request_to_a_new_server(demo_path, tmp_path, browser):
@@ -285,3 +288,18 @@ def test_the_meeting_pack_downloads_from_the_page(server, page, tmp_path):
     titles = [next((sh.text_frame.text for sh in slide.shapes if sh.has_text_frame and sh.text_frame.text), "")
               for slide in Presentation(path).slides]
     assert titles[0].startswith("桓台县2026年第3季度网格治理考评") and "红旗网格" in titles
+
+
+def test_a_community_secretary_downloads_only_masked_names_of_their_community(server, page, tmp_path, demo_con):
+    open_page(page, server, "/credit?view=公示与红灰榜&comm=101", "社区书记")
+    expect(page.locator("[data-testid=stMain] [data-testid=stCaptionContainer]").first).to_contain_text("兴旺社区")
+    with page.expect_download(timeout=20 * MS) as download:
+        page.locator("[data-testid=stDownloadButton]").filter(has_text="CSV").first.click()
+    path = tmp_path / download.value.suggested_filename
+    download.value.save_as(path)
+    rows = list(csv.DictReader(path.read_text(encoding="utf-8-sig").splitlines()))
+    assert rows and {r["社区"] for r in rows} == {"兴旺社区"}
+    full = {r[0] for r in demo_con.execute("SELECT name FROM people").fetchall()}
+    assert all("*" in r["姓名"] and r["姓名"] not in full for r in rows)
+    exports = audit.read(action="export", path=server.audit)
+    assert [path.name, "demo-community_secretary"] in exports[["target", "user_name"]].values.tolist()
