@@ -225,7 +225,11 @@ def apply(con, table: spec.Table, present: list, target: str) -> None:
     cols = ", ".join(stored)
     casts = ", ".join(f"{_cast(table, n)} AS {n}" for n in stored)
     rows = f"{t} t JOIN memory.main.cls_{table.name} c USING (_sheet, _row)"
-    con.execute(f"INSERT INTO {target}.main.{table.name} ({cols}) SELECT {casts} FROM {rows} WHERE c.c = 'add'")
+    if con.execute(f"SELECT bool_and(c = 'add') FROM memory.main.cls_{table.name}").fetchall()[0][0]:
+        # Only new rows (the usual first import of a large ledger): no join needed to pick them.
+        con.execute(f"INSERT INTO {target}.main.{table.name} ({cols}) SELECT {casts} FROM {t} t")
+    else:
+        con.execute(f"INSERT INTO {target}.main.{table.name} ({cols}) SELECT {casts} FROM {rows} WHERE c.c = 'add'")
     values = [n for n in stored if n not in table.key]
     if values and not table.append_only:
         keys = [k for k in table.key]

@@ -14,6 +14,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
 from .spec import normalise
@@ -244,22 +245,17 @@ def _read_csv_exact(con, path: Path, relation: str, delim: str, skip: int, width
 
 
 def read_parquet(con, path: Path, prefix: str) -> list[RawSheet]:
-    import pyarrow.parquet as pq
-
-    try:
-        table = pq.read_table(path)
-    except Exception as exc:
-        raise FileError(f"无法读取 Parquet 文件({exc})") from None
-    headers = list(table.column_names)
-    import pyarrow as pa
-
-    table = table.rename_columns([f"c{j}" for j in range(len(headers))])
-    table = table.append_column("_row", pa.array(range(2, table.num_rows + 2), type=pa.int64()))
     relation = f"{prefix}_0"
-    con.register("_arrow", table)
-    con.execute(f"CREATE OR REPLACE TABLE {relation} AS SELECT _row, "
-                + ", ".join(f"CAST(c{j} AS VARCHAR) AS c{j}" for j in range(len(headers))) + " FROM _arrow")
-    con.unregister("_arrow")
+    try:
+        headers = [r[0] for r in con.execute("DESCRIBE SELECT * FROM read_parquet($p)", {"p": str(path)}).fetchall()]
+        # DuckDB reads the file itself, in parallel; file_row_number keeps each row's place for the problem list.
+        # The column names come from the file, so they are quoted as identifiers.
+        con.execute(f"CREATE OR REPLACE TABLE {relation} AS SELECT file_row_number + 2 AS _row, "
+                    + ", ".join(f'CAST("{h.replace(chr(34), chr(34) * 2)}" AS VARCHAR) AS c{j}'
+                                for j, h in enumerate(headers))
+                    + " FROM read_parquet($p, file_row_number = true)", {"p": str(path)})
+    except duckdb.Error as exc:
+        raise FileError(f"无法读取 Parquet 文件({exc})") from None
     n = con.execute(f"SELECT count(*) FROM {relation}").fetchall()[0][0]
     return [RawSheet(None, relation, headers, 1, n)]
 
