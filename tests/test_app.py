@@ -403,3 +403,28 @@ def test_a_community_secretary_sees_no_other_place_and_no_full_name_on_any_page(
             assert [c for c in others if c in text] == [], (page, view)
             assert {text[i:i + 3] for i in range(len(text) - 2)} & full_names == set(), (page, view)
     assert seen > 100_000  # the pages did show something
+
+
+def test_with_an_identity_provider_its_accounts_map_to_local_users(monkeypatch, demo_path, users, audit_log):
+    monkeypatch.setenv("GRIDGOV_AUTH", "oidc")
+    monkeypatch.setenv("GRIDGOV_DB", str(demo_path))
+    users.add("li.si", "community_secretary", place="201", identity="li.si@huantai.example")
+
+    def visit(user_info: dict) -> AppTest:
+        app = AppTest.from_file(str(db.ROOT / "app.py"), default_timeout=60)
+        app.user = user_info
+        app.run()
+        assert not app.exception, app.exception
+        return app
+
+    app = visit({"is_logged_in": False})
+    assert [b.label for b in app.button if b.label.startswith("使用统一身份认证")] == ["使用统一身份认证登录"]
+    assert not app.text_input  # no password form
+    app = visit({"is_logged_in": True, "email": "stranger@example.com"})
+    assert any("尚未在本系统开通" in e.value for e in app.error) and not app.metric
+    app = visit({"is_logged_in": True, "email": "Li.Si@huantai.example"})
+    assert app.title[0].value == "总览"
+    assert app.selectbox(key="f_comm").options == ["东岳国际社区"]
+    log = audit.read(path=audit_log)
+    assert log[["user_name", "action", "ok"]].values.tolist() == [["li.si", "login", True],
+                                                                ["stranger@example.com", "login_failed", False]]
