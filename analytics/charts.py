@@ -3,6 +3,8 @@
 Styled for a projector: large type, the party-red palette, no chart junk.
 """
 
+import html
+
 import pandas as pd
 import plotly.graph_objects as go
 import pydeck as pdk
@@ -97,10 +99,13 @@ def grid_map(grids: pd.DataFrame, value: str, label: str, unit: str, *, higher_i
     grids = grids.assign(
         fill_color=color_scale(grids[value], reverse=not higher_is_better),
         value_text=[("无数据" if pd.isna(v) else (f"{v:.1%}" if percent else f"{v:,.2f} {unit}")) for v in grids[value]],
+        # deck.gl puts the tooltip into the page as HTML: names from the data are escaped first.
+        tip_grid=grids["grid_name"].map(lambda v: html.escape(str(v))),
+        tip_community=grids["community_name"].map(lambda v: html.escape(str(v))),
     )
     centre_lon = grids["centre_lon"].mean() if len(grids) else 118.10
     centre_lat = grids["centre_lat"].mean() if len(grids) else 36.96
-    tooltip_html = f"<b>{{grid_name}}</b><br/>{{community_name}}<br/>{label}:{{value_text}}"
+    tooltip_html = f"<b>{{tip_grid}}</b><br/>{{tip_community}}<br/>{html.escape(label)}:{{value_text}}"
     polygons = pdk.Layer(
         "PolygonLayer", data=grids, id="grids", get_polygon="polygon", get_fill_color="fill_color",
         get_line_color=[255, 255, 255, 255], line_width_min_pixels=1, pickable=True, auto_highlight=True,
