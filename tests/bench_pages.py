@@ -23,6 +23,8 @@ sys.path.insert(0, str(ROOT))
 from streamlit.runtime.pages_manager import PagesManager  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+from analytics import access  # noqa: E402
+
 PAGES = {
     "overview": [None], "grid_map": [None], "definitions": [None],
     "volunteers": [None, "各社区", "各志愿服务队"],
@@ -53,6 +55,7 @@ def timed(app: AppTest) -> float:
 
 def session(page: str, view: str | None, period: str | None = None) -> AppTest:
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    app.session_state["user"] = access.User("bench", "county_leader", demo=True)  # signed in, the whole county
     if period:
         app.query_params["period"] = period
     if page != "overview":
