@@ -81,10 +81,14 @@ class User:
         return f"{self.display_name or self.name}({self.role_info.label})"
 
 
+class Denied(PermissionError):
+    """A user asked for something their role or scope does not allow (not a file the OS refused)."""
+
+
 def require(user: User | None, permission: str) -> None:
-    """Raise PermissionError unless the user holds the permission (None: a command run by the operator)."""
+    """Raise Denied unless the user holds the permission (None: a command run by the operator)."""
     if user is not None and not user.can(permission):
-        raise PermissionError(f"用户 {user.name}({user.role_info.label})无权{PERMISSIONS[permission]}")
+        raise Denied(f"用户 {user.name}({user.role_info.label})无权{PERMISSIONS[permission]}")
 
 
 def effective_scope(user: User | None, requested: Scope, con) -> Scope:
@@ -102,7 +106,7 @@ def effective_scope(user: User | None, requested: Scope, con) -> Scope:
     wanted = set(requested.grid_ids(con))
     if wanted <= allowed:
         return requested
-    raise PermissionError(f"用户 {user.name} 只能查看{_LEVEL_LABEL[user.role_info.level]} {user.place} 范围内的数据")
+    raise Denied(f"用户 {user.name} 只能查看{_LEVEL_LABEL[user.role_info.level]} {user.place} 范围内的数据")
 
 
 def check_password(password: str) -> None:
@@ -210,7 +214,7 @@ class UserStore:
         if user is None:
             raise ValueError(f"没有用户 {name}(用户文件 {self.path})")
         if user.disabled:
-            raise PermissionError(f"用户 {name} 已停用")
+            raise Denied(f"用户 {name} 已停用")
         return user
 
 
