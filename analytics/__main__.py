@@ -346,16 +346,9 @@ def cmd_users(args) -> int:
         _print_table(["用户名", "显示名", "角色", "所属范围", "统一身份", "状态", "创建时间"], rows)
         return 0
     if args.action == "add":
-        if args.role not in access.ROLES:
-            raise ValueError(f"未知的角色 {args.role!r};可选: "
-                             + "、".join(f"{r.id}({r.label})" for r in access.ROLES.values()))
-        if store.get(args.name):
-            raise ValueError(f"用户 {args.name} 已存在")
         con = _database(args)
         try:
-            level = access.ROLES[args.role].level
-            if con is not None and level != "county" and args.place:
-                access.place_exists(con, level, args.place)  # before the password is asked for
+            store.check_new(args.name, args.role, args.place or "", con)  # before the password is asked for
             user = store.add(args.name, args.role, _read_password(args, args.identity or ""), place=args.place or "",
                              display_name=args.display_name or "", identity=args.identity or "", con=con)
         finally:

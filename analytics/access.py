@@ -157,6 +157,19 @@ class UserStore:
 
     def add(self, name: str, role: str, password: str | None = None, place: str = "", display_name: str = "",
             identity: str = "", con=None) -> User:
+        place = self.check_new(name, role, place, con)
+        if not password and not identity:
+            raise ValueError("请设置密码,或指定统一身份认证的账号(--identity)")
+        user = User(name=name, role=role, place=place, display_name=display_name, identity=identity,
+                    password_hash=hash_password(password) if password else "",
+                    created_at=dt.datetime.now().isoformat(timespec="seconds"))
+        self._save([*self.all(), user])
+        return user
+
+    def check_new(self, name: str, role: str, place: str = "", con=None) -> str:
+        """The place a new user would keep ('' for a county role); raises ValueError for a bad or taken
+        name, an unknown role, or a missing or (with con) unknown place. Lets the command line refuse
+        before it asks for a password."""
         if not _NAME.fullmatch(name or ""):
             raise ValueError(f"用户名 {name!r} 无效:只能用 2–64 个英文字母、数字和 _ . - @")
         if role not in ROLES:
@@ -170,13 +183,7 @@ class UserStore:
             raise ValueError(f"角色 {ROLES[role].label} 需要用 --place 指定所属{_LEVEL_LABEL[level]}编号")
         elif con is not None:
             place_exists(con, level, place)
-        if not password and not identity:
-            raise ValueError("请设置密码,或指定统一身份认证的账号(--identity)")
-        user = User(name=name, role=role, place=place, display_name=display_name, identity=identity,
-                    password_hash=hash_password(password) if password else "",
-                    created_at=dt.datetime.now().isoformat(timespec="seconds"))
-        self._save([*self.all(), user])
-        return user
+        return place
 
     def _change(self, name: str, **changes) -> User:
         users = self.all()
