@@ -10,6 +10,7 @@ import unicodedata
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from . import access, audit, db, demo, summary
 from .period import parse_period, parse_scope
@@ -84,7 +85,10 @@ def _write_frame(frame, fmt: str, out: Path | None) -> None:
     else:
         if out is None:
             raise ValueError("xlsx 格式需要用 --out 指定输出文件")
-        frame.to_excel(out, index=False, engine="openpyxl")
+        from .report import XLSX_OPTIONS
+
+        with pd.ExcelWriter(out, engine="xlsxwriter", engine_kwargs=XLSX_OPTIONS) as writer:
+            frame.to_excel(writer, index=False)
 
 
 def _operator() -> str:
