@@ -242,6 +242,9 @@ def cmd_import(args) -> int:
     except ingest.Busy as exc:
         print(f"错误: {exc}", file=sys.stderr)
         return 2
+    if not args.dry_run:
+        audit.record("import", args.user or _operator(), Path(args.file).name, result.message,
+                     ok=result.status in ("imported", "unchanged"), path=_audit_path(args))
     if args.errors and not result.problems.empty:
         fmt = "csv" if str(args.errors).lower().endswith(".csv") else "xlsx"
         Path(args.errors).write_bytes(ingest.problems_bytes(result.problems, fmt))
@@ -266,6 +269,7 @@ def cmd_undo(args) -> int:
     except ingest.Busy as exc:
         print(f"错误: {exc}", file=sys.stderr)
         return 2
+    audit.record("undo", args.user or _operator(), result.file_name, result.message, path=_audit_path(args))
     print(result.message)
     return 0
 

@@ -14,6 +14,7 @@ from pypdf import PdfReader
 
 from analytics import access, audit, db
 from analytics.__main__ import main
+from tests.test_ingest import LEDGER_HEADER, tiny  # noqa: F401  (tiny is a fixture)
 from tests.test_report import pptx_text, unmasked
 
 PASSWORD = "grid gov 2026"
@@ -317,3 +318,20 @@ def test_audit_shows_exports_and_refusals_newest_first(cli, tmp_path, monkeypatc
     assert "没有符合条件的记录" in capsys.readouterr().out
     assert main(["audit", "--action", "peek"]) == 2
     assert "未知的操作" in capsys.readouterr().err
+
+
+def test_imports_and_undo_from_the_command_line_are_audited(tiny, tmp_path, monkeypatch, capsys):  # noqa: F811
+    monkeypatch.setenv("GRIDGOV_AUDIT", str(tmp_path / "audit.sqlite"))
+    good = tmp_path / "good.csv"
+    good.write_text(LEDGER_HEADER + "10,个人,P1,I1,5,2026-09-01\n", encoding="utf-8")
+    bad = tmp_path / "bad.csv"
+    bad.write_text(LEDGER_HEADER + "11,个人,P9,I1,5,2026-09-01\n", encoding="utf-8")
+    assert main(["import", str(good), "--db", str(tiny), "--dry-run"]) == 0
+    assert main(["import", str(bad), "--db", str(tiny), "--user", "赵六"]) == 1
+    assert main(["import", str(good), "--db", str(tiny)]) == 0
+    assert main(["undo", "--db", str(tiny)]) == 0
+    log = audit.read(path=tmp_path / "audit.sqlite")
+    operator = f"命令行:{getpass.getuser()}"
+    assert list(zip(log["action"], log["user_name"], log["target"], log["ok"])) == [
+        ("undo", operator, "good.csv", True), ("import", operator, "good.csv", True), ("import", "赵六", "bad.csv", False)]
+    assert log["detail"].iloc[1].startswith("导入完成") and "已撤销" in log["detail"].iloc[0]
