@@ -324,21 +324,26 @@ def _place_label(user: access.User, con) -> str:
         return user.place
     from . import review
 
-    try:
-        name = review.scope_label(con, user.scope)
-    except ValueError:  # the place is gone from the database since the user was created
-        name = "(数据库中已没有)"
+    name = review.scope_label(con, user.scope)  # the id itself when the place is no longer in the database
     return f"{user.place} {name}" if name != user.place else user.place
 
 
 def _database(args):
-    """A read-only connection to --db when it exists (to check or name places), else None."""
-    return db.connect(args.db, read_only=True) if Path(args.db).exists() else None
+    """A read-only connection to --db when it can be opened (to check or name places), else None."""
+    if not Path(args.db).exists():
+        return None
+    try:
+        return db.connect(args.db, read_only=True)
+    except duckdb.Error:  # another process is writing it: users can still be listed and changed
+        return None
 
 
 def cmd_users(args) -> int:
     store = access.UserStore(_users_path(args))
-    record = lambda action, detail="": audit.record(action, _operator(), args.name, detail, path=_audit_path(args))  # noqa: E731
+
+    def record(action: str, detail: str = "") -> None:
+        audit.record(action, _operator(), args.name, detail, path=_audit_path(args))
+
     if args.action == "list":
         users = store.all()
         if not users:
