@@ -1,13 +1,18 @@
 """Command line: python -m analytics <command> ..."""
 
 import argparse
+import contextlib
 import datetime as dt
+import getpass
+import os
 import sys
+import unicodedata
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
-from . import db, demo, summary
+from . import access, audit, db, demo, summary
 from .period import parse_period, parse_scope
 
 
@@ -80,7 +85,51 @@ def _write_frame(frame, fmt: str, out: Path | None) -> None:
     else:
         if out is None:
             raise ValueError("xlsx 格式需要用 --out 指定输出文件")
-        frame.to_excel(out, index=False, engine="openpyxl")
+        from .report import XLSX_OPTIONS
+
+        with pd.ExcelWriter(out, engine="xlsxwriter", engine_kwargs=XLSX_OPTIONS) as writer:
+            frame.to_excel(writer, index=False)
+
+
+def _operator() -> str:
+    """Who ran the command on the server, as the audit log names them."""
+    try:
+        return f"命令行:{getpass.getuser()}"
+    except Exception:  # no login name in a bare container
+        return "命令行"
+
+
+def _users_path(args) -> Path:
+    """--users, else GRIDGOV_USERS, else users.json beside the database (as the dashboard finds it)."""
+    if getattr(args, "users", None):
+        return Path(args.users)
+    return Path(os.environ.get("GRIDGOV_USERS") or Path(args.db).with_name("users.json"))
+
+
+def _audit_path(args) -> Path:
+    return Path(os.environ.get("GRIDGOV_AUDIT") or Path(args.db).with_name("audit.sqlite"))
+
+
+def _asked(period, args) -> str:
+    grid = f" · 网格 {args.grid}" if getattr(args, "grid", None) else ""
+    return f"{period.label_zh} · 范围 {args.scope or '全县'}{grid}"
+
+
+@contextlib.contextmanager
+def _on_behalf(args, target: str, asked: str):
+    """The user named by --user (None: the operator on the server); a refusal is written to the audit
+    log before main() reports it."""
+    try:
+        yield access.UserStore(_users_path(args)).lookup(args.user) if args.user else None
+    except access.Denied as exc:
+        audit.record("denied", args.user, target, f"{asked}:{exc}({_operator()})", ok=False, path=_audit_path(args))
+        raise
+
+
+def _exported(args, user, target: str, period, scope_label: str) -> None:
+    if user is not None:
+        audit.record("export", user.name, target, f"{period.label_zh} · {scope_label}({_operator()})",
+                     path=_audit_path(args))
 
 
 def cmd_metric(args) -> int:
@@ -97,13 +146,18 @@ def cmd_metric(args) -> int:
         return 0
     if not args.period:
         raise ValueError("请用 --period 指定统计期,例如 2026Q3、2026-09 或 2026-07-01..2026-09-30")
+    from . import review
+
     metric = metrics.get(args.name)
     period, scope = parse_period(args.period), parse_scope(args.scope)
     if not Path(args.db).exists():
         raise ValueError(f"数据库文件不存在: {args.db}")
-    with db.connect(args.db, read_only=True) as con:
-        frame = metric.compute(con, period, scope, grid_id=args.grid)
+    with _on_behalf(args, metric.id, _asked(period, args)) as user, db.connect(args.db, read_only=True) as con:
+        scope = access.effective_scope(user, scope, con)
+        label = review.scope_label(con, scope)
+        frame = metric.compute(con, period, scope, grid_id=args.grid, user=user)
     _write_frame(frame, args.format, args.out)
+    _exported(args, user, metric.id, period, label + (f" · 网格 {args.grid}" if args.grid else ""))
     if args.out:
         print(f"{metric.name}({period.label_zh}): {len(frame):,} 行,已写入 {args.out}", file=sys.stderr)
     return 0
@@ -120,8 +174,11 @@ def cmd_report(args) -> int:
 
     quarter, scope = parse_period(args.quarter), parse_scope(args.scope)
     out = args.out or Path(f"季度考评_{quarter.label}.{args.format}")
-    with db.connect(_existing(args.db), read_only=True) as con:
-        rv = report.write_pack(con, quarter, args.format, out, scope, review.scope_label(con, scope))
+    with _on_behalf(args, out.name, _asked(quarter, args)) as user, \
+            db.connect(_existing(args.db), read_only=True) as con:
+        scope = access.effective_scope(user, scope, con)
+        rv = report.write_pack(con, quarter, args.format, out, scope, review.scope_label(con, scope), user=user)
+    _exported(args, user, out.name, quarter, rv.scope_label)
     print(f"{rv.quarter.label_zh}考评材料({args.format.upper()},{rv.scope_label})已写入 {out}:"
           f"{len(rv.tables['ranking'])} 个网格参与排名,{len(rv.tables['red_flags'])} 个红旗网格")
     return 0
@@ -135,10 +192,14 @@ def cmd_publish(args) -> int:
     if suffix not in ("", ".xlsx", ".pdf"):
         raise ValueError(f"公示文件须为 .xlsx 或 .pdf(不写扩展名则两种都写),收到: {args.out.name}")
     outs = [args.out] if suffix else [args.out.with_suffix(".xlsx"), args.out.with_suffix(".pdf")]
-    with db.connect(_existing(args.db), read_only=True) as con:
+    names = "、".join(out.name for out in outs)
+    with _on_behalf(args, names, _asked(month, args)) as user, db.connect(_existing(args.db), read_only=True) as con:
+        access.require(user, "personal_lists")  # before any file is written
+        scope = access.effective_scope(user, scope, con)
         label = review.scope_label(con, scope)
         for out in outs:
-            report.write_publication(con, month, out, scope, label)
+            report.write_publication(con, month, out, scope, label, user=user)
+    _exported(args, user, names, month, label)
     print(f"{month.label_zh}一月一公示与红灰榜(姓名已脱敏)已写入 " + "、".join(map(str, outs)))
     return 0
 
@@ -181,6 +242,9 @@ def cmd_import(args) -> int:
     except ingest.Busy as exc:
         print(f"错误: {exc}", file=sys.stderr)
         return 2
+    if not args.dry_run:
+        audit.record("import", args.user or _operator(), Path(args.file).name, result.message,
+                     ok=result.status in ("imported", "unchanged"), path=_audit_path(args))
     if args.errors and not result.problems.empty:
         fmt = "csv" if str(args.errors).lower().endswith(".csv") else "xlsx"
         Path(args.errors).write_bytes(ingest.problems_bytes(result.problems, fmt))
@@ -205,6 +269,7 @@ def cmd_undo(args) -> int:
     except ingest.Busy as exc:
         print(f"错误: {exc}", file=sys.stderr)
         return 2
+    audit.record("undo", args.user or _operator(), result.file_name, result.message, path=_audit_path(args))
     print(result.message)
     return 0
 
@@ -224,6 +289,118 @@ def cmd_imports(args) -> int:
         print(f"#{row.import_id}  {row.started_at:%Y-%m-%d %H:%M:%S}  {row.user_name or ''}  "
               f"{status.get(row.status, row.status)}  {row.file_name}  新增 {row.rows_added or 0:,} "
               f"更新 {row.rows_updated or 0:,} 未变 {row.rows_skipped or 0:,}  sha256 {str(row.file_sha256)[:12]}")
+    return 0
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _print_table(headers: list[str], rows: list[list[str]]) -> None:
+    """Columns padded to their widest cell, a Chinese character counting as two."""
+    widths = [max(_width(str(v)) for v in column) for column in zip(headers, *rows)]
+    for row in [headers, *rows]:
+        print("  ".join(str(v) + " " * (w - _width(str(v))) for v, w in zip(row, widths)).rstrip())
+
+
+def _read_password(args, identity: str = "") -> str:
+    """From one line of stdin (--password-stdin) or typed twice; never echoed, printed or logged."""
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password and not identity:
+            raise ValueError("标准输入中没有读到密码")
+        return password
+    hint = "(使用统一身份认证登录可直接回车)" if identity else ""
+    password = getpass.getpass(f"请输入密码{hint}:")
+    if password != getpass.getpass("请再次输入密码:"):
+        raise ValueError("两次输入的密码不一致,未作改动")
+    return password
+
+
+def _place_label(user: access.User, con) -> str:
+    if user.role_info.level == "county":
+        return "全县"
+    if con is None:
+        return user.place
+    from . import review
+
+    name = review.scope_label(con, user.scope)  # the id itself when the place is no longer in the database
+    return f"{user.place} {name}" if name != user.place else user.place
+
+
+def _database(args):
+    """A read-only connection to --db when it can be opened (to check or name places), else None."""
+    if not Path(args.db).exists():
+        return None
+    try:
+        return db.connect(args.db, read_only=True)
+    except duckdb.Error:  # another process is writing it: users can still be listed and changed
+        return None
+
+
+def cmd_users(args) -> int:
+    store = access.UserStore(_users_path(args))
+
+    def record(action: str, detail: str = "") -> None:
+        audit.record(action, _operator(), args.name, detail, path=_audit_path(args))
+
+    if args.action == "list":
+        users = store.all()
+        if not users:
+            print(access.first_run_hint(store.path))
+            return 0
+        con = _database(args)
+        try:
+            rows = [[u.name, u.display_name, u.role_info.label, _place_label(u, con), u.identity,
+                     "停用" if u.disabled else "启用", u.created_at.replace("T", " ")] for u in users]
+        finally:
+            if con is not None:
+                con.close()
+        _print_table(["用户名", "显示名", "角色", "所属范围", "统一身份", "状态", "创建时间"], rows)
+        return 0
+    if args.action == "add":
+        con = _database(args)
+        try:
+            store.check_new(args.name, args.role, args.place or "", con)  # before the password is asked for
+            user = store.add(args.name, args.role, _read_password(args, args.identity or ""), place=args.place or "",
+                             display_name=args.display_name or "", identity=args.identity or "", con=con)
+        finally:
+            if con is not None:
+                con.close()
+        where = "" if user.role_info.level == "county" else f",所属 {user.place}"
+        record("user_add", f"角色 {user.role_info.label}{where}")
+        print(f"已创建用户 {user.name}({user.role_info.label}{where})")
+        return 0
+    if store.get(args.name) is None:
+        raise ValueError(f"没有用户 {args.name}(用户文件 {store.path})")
+    if args.action == "passwd":
+        store.set_password(args.name, _read_password(args))
+        record("user_password")
+        print(f"已修改用户 {args.name} 的密码")
+    elif args.action == "disable":
+        store.disable(args.name)
+        record("user_disable")
+        print(f"已停用用户 {args.name}")
+    else:
+        store.enable(args.name)
+        record("user_enable")
+        print(f"已启用用户 {args.name}")
+    return 0
+
+
+def cmd_audit(args) -> int:
+    if args.action and args.action not in audit.ACTIONS:
+        raise ValueError(f"未知的操作 {args.action!r};可选: " + "、".join(f"{k}({v})" for k, v in audit.ACTIONS.items()))
+    log = audit.read(limit=args.limit, action=args.action, user=args.user, path=_audit_path(args))
+    shown = log.assign(at=log["at"].dt.strftime("%Y-%m-%d %H:%M:%S"), ok=log["ok"].map({True: "成功", False: "失败"}))
+    shown = shown[["at", "user_name", "action_label", "target", "detail", "ok"]].fillna("")
+    shown.columns = ["时间", "用户", "操作", "对象", "说明", "结果"]
+    if args.format == "csv":
+        sys.stdout.write(shown.to_csv(index=False))
+    elif shown.empty:
+        print("审计日志中没有符合条件的记录")
+    else:
+        _print_table(list(shown.columns), shown.astype(str).values.tolist())
     return 0
 
 
@@ -257,6 +434,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--grid", help="网格编号(网格积分明细等指标需要)")
     p.add_argument("--format", choices=["csv", "xlsx", "json"], default="csv", help="输出格式,默认 csv")
     p.add_argument("--out", type=Path, help="输出文件,默认打印到屏幕(xlsx 必须指定)")
+    _behalf_arguments(p)
     p.set_defaults(func=cmd_metric)
 
     p = sub.add_parser("report", help="季度考评会议材料:PPTX、PDF 或 XLSX")
@@ -265,6 +443,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["pptx", "pdf", "xlsx"], default="pptx", help="文件格式,默认 pptx")
     p.add_argument("--out", type=Path, help="输出文件,默认 季度考评_季度.格式")
     p.add_argument("--db", type=Path, default=db.default_db_path(), help="数据库文件路径")
+    _behalf_arguments(p)
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("publish", help="一月一公示与红灰榜(姓名脱敏),XLSX 和 PDF")
@@ -273,6 +452,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True,
                    help="输出文件:以 .xlsx 或 .pdf 结尾则只写该格式,否则同名写出 .xlsx 和 .pdf 两个文件")
     p.add_argument("--db", type=Path, default=db.default_db_path(), help="数据库文件路径")
+    _behalf_arguments(p)
     p.set_defaults(func=cmd_publish)
 
     p = sub.add_parser("bench", help="各页面指标用时:DuckDB 与直接用 pandas 计算对比")
@@ -308,13 +488,48 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("imports", help="列出导入日志")
     p.add_argument("--db", type=Path, default=db.default_db_path(), help="数据库文件路径")
     p.set_defaults(func=cmd_imports)
+
+    p = sub.add_parser("users", help="管理用户:add 新增、list 列出、disable 停用、enable 启用、passwd 修改密码")
+    actions = p.add_subparsers(dest="action", required=True, metavar="操作")
+    for action, text in (("add", "新增用户"), ("list", "列出全部用户"), ("disable", "停用用户"), ("enable", "启用用户"),
+                         ("passwd", "修改密码")):
+        q = actions.add_parser(action, help=text)
+        if action != "list":
+            q.add_argument("name", help="用户名(登录名)")
+        if action == "add":
+            q.add_argument("--role", required=True, help="角色: " + "、".join(f"{r.id}({r.label})" for r in access.ROLES.values()))
+            q.add_argument("--place", help="所属街道、社区或网格编号(街道领导、社区书记、网格员必填)")
+            q.add_argument("--display-name", help="显示的姓名或称呼")
+            q.add_argument("--identity", help="统一身份认证(OIDC)的邮箱或账号")
+        if action in ("add", "passwd"):
+            q.add_argument("--password-stdin", action="store_true", help="从标准输入读一行作为密码(不提示)")
+        q.add_argument("--users", type=Path, help="用户文件,默认 GRIDGOV_USERS 或数据库旁的 users.json")
+        q.add_argument("--db", type=Path, default=db.default_db_path(), help="数据库文件路径(用于核对所属编号)")
+        q.set_defaults(func=cmd_users)
+
+    p = sub.add_parser("audit", help="审计日志:登录、导出、越权、导入与用户变更,最新的在前")
+    p.add_argument("--action", help="只看某种操作: " + "、".join(f"{k}({v})" for k, v in audit.ACTIONS.items()))
+    p.add_argument("--user", help="只看某个用户")
+    p.add_argument("--limit", type=int, default=100, help="最多显示条数,默认 100")
+    p.add_argument("--format", choices=["table", "csv"], default="table", help="输出格式,默认 table")
+    p.add_argument("--db", type=Path, default=db.default_db_path(),
+                   help="数据库文件路径(审计日志为其旁的 audit.sqlite,或 GRIDGOV_AUDIT)")
+    p.set_defaults(func=cmd_audit)
     return parser
+
+
+def _behalf_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--user", help="代某用户导出:按其角色限定范围、隐去个人名单,并记入审计日志")
+    p.add_argument("--users", type=Path, help="用户文件,默认 GRIDGOV_USERS 或数据库旁的 users.json")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
+    except access.Denied as exc:
+        print(f"错误: 无权访问。{exc}", file=sys.stderr)
+        return 3
     except (ValueError, OSError, duckdb.Error) as exc:
         print(f"错误: {exc}", file=sys.stderr)
         return 2

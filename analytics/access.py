@@ -81,10 +81,14 @@ class User:
         return f"{self.display_name or self.name}({self.role_info.label})"
 
 
+class Denied(PermissionError):
+    """A user asked for something their role or scope does not allow (not a file the OS refused)."""
+
+
 def require(user: User | None, permission: str) -> None:
-    """Raise PermissionError unless the user holds the permission (None: a command run by the operator)."""
+    """Raise Denied unless the user holds the permission (None: a command run by the operator)."""
     if user is not None and not user.can(permission):
-        raise PermissionError(f"用户 {user.name}({user.role_info.label})无权{PERMISSIONS[permission]}")
+        raise Denied(f"用户 {user.name}({user.role_info.label})无权{PERMISSIONS[permission]}")
 
 
 def effective_scope(user: User | None, requested: Scope, con) -> Scope:
@@ -102,7 +106,7 @@ def effective_scope(user: User | None, requested: Scope, con) -> Scope:
     wanted = set(requested.grid_ids(con))
     if wanted <= allowed:
         return requested
-    raise PermissionError(f"用户 {user.name} 只能查看{_LEVEL_LABEL[user.role_info.level]} {user.place} 范围内的数据")
+    raise Denied(f"用户 {user.name} 只能查看{_LEVEL_LABEL[user.role_info.level]} {user.place} 范围内的数据")
 
 
 def describe(user: User) -> str:
@@ -160,6 +164,19 @@ class UserStore:
 
     def add(self, name: str, role: str, password: str | None = None, place: str = "", display_name: str = "",
             identity: str = "", con=None) -> User:
+        place = self.check_new(name, role, place, con)
+        if not password and not identity:
+            raise ValueError("请设置密码,或指定统一身份认证的账号(--identity)")
+        user = User(name=name, role=role, place=place, display_name=display_name, identity=identity,
+                    password_hash=hash_password(password) if password else "",
+                    created_at=dt.datetime.now().isoformat(timespec="seconds"))
+        self._save([*self.all(), user])
+        return user
+
+    def check_new(self, name: str, role: str, place: str = "", con=None) -> str:
+        """The place a new user would keep ('' for a county role); raises ValueError for a bad or taken
+        name, an unknown role, or a missing or (with con) unknown place. Lets the command line refuse
+        before it asks for a password."""
         if not _NAME.fullmatch(name or ""):
             raise ValueError(f"用户名 {name!r} 无效:只能用 2–64 个英文字母、数字和 _ . - @")
         if role not in ROLES:
@@ -173,13 +190,7 @@ class UserStore:
             raise ValueError(f"角色 {ROLES[role].label} 需要用 --place 指定所属{_LEVEL_LABEL[level]}编号")
         elif con is not None:
             place_exists(con, level, place)
-        if not password and not identity:
-            raise ValueError("请设置密码,或指定统一身份认证的账号(--identity)")
-        user = User(name=name, role=role, place=place, display_name=display_name, identity=identity,
-                    password_hash=hash_password(password) if password else "",
-                    created_at=dt.datetime.now().isoformat(timespec="seconds"))
-        self._save([*self.all(), user])
-        return user
+        return place
 
     def _change(self, name: str, **changes) -> User:
         users = self.all()
@@ -217,7 +228,7 @@ class UserStore:
         if user is None:
             raise ValueError(f"没有用户 {name}(用户文件 {self.path})")
         if user.disabled:
-            raise PermissionError(f"用户 {name} 已停用")
+            raise Denied(f"用户 {name} 已停用")
         return user
 
 

@@ -5,6 +5,7 @@ viewers hold the database read-only and an import replaces the file, while any n
 processes may append to SQLite at once.
 """
 
+import contextlib
 import datetime as dt
 import os
 import sqlite3
@@ -25,13 +26,23 @@ def default_path() -> Path:
     return Path(os.environ.get("GRIDGOV_AUDIT") or db.default_db_path().with_name("audit.sqlite"))
 
 
-def _open(path: Path) -> sqlite3.Connection:
+@contextlib.contextmanager
+def _open(path: Path):
+    """A connection that commits and is closed on leaving (sqlite3's own `with` only commits)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     con = sqlite3.connect(path, timeout=30)
+    try:
+        with con:
+            _create(con)
+            yield con
+    finally:
+        con.close()
+
+
+def _create(con: sqlite3.Connection) -> None:
     con.execute("""CREATE TABLE IF NOT EXISTS audit (
         id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, user_name TEXT, action TEXT NOT NULL,
         target TEXT, detail TEXT, ok INTEGER NOT NULL)""")
-    return con
 
 
 def record(action: str, user: str | None, target: str = "", detail: str = "", ok: bool = True,

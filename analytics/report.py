@@ -14,6 +14,7 @@ import io
 import logging
 import warnings
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import pandas as pd
 
@@ -100,8 +101,12 @@ def _draw(rv: Review) -> dict[str, bytes | None]:
 
 # -- XLSX ------------------------------------------------------------------------------------
 
+# Text from the data stays text: a title starting with "=" is not a formula, a URL not a link.
+XLSX_OPTIONS = {"options": {"strings_to_formulas": False, "strings_to_urls": False}}
+
+
 def _write_sheets(sheets: dict[str, pd.DataFrame], out) -> None:
-    with pd.ExcelWriter(out, engine="xlsxwriter") as writer:
+    with pd.ExcelWriter(out, engine="xlsxwriter", engine_kwargs=XLSX_OPTIONS) as writer:
         for name, frame in sheets.items():
             frame.to_excel(writer, sheet_name=name[:31], index=False)
             sheet = writer.sheets[name[:31]]
@@ -346,7 +351,8 @@ def write_pdf(con, rv: Review, out, images: dict[str, bytes | None] | None = Non
     heading = title(rv, county)
 
     def build(styles, table, image, Paragraph, Spacer, PageBreak):
-        story = [Paragraph(heading, styles["h1"]), Paragraph(f"范围:{rv.scope_label}", styles["body"]),
+        # Paragraph reads markup: names from the data are escaped so they print as written.
+        story = [Paragraph(escape(heading), styles["h1"]), Paragraph(f"范围:{escape(rv.scope_label)}", styles["body"]),
                  Paragraph("总体情况", styles["h2"])]
         story += table(review.headline_text(rv.headline), HEADLINE)
         ranking = rv.tables["ranking"]
@@ -354,7 +360,7 @@ def write_pdf(con, rv: Review, out, images: dict[str, bytes | None] | None = Non
                      review.RANKING.formats)
         for community_id, name in rv.communities():
             rows = ranking[ranking["community_id"] == community_id]
-            story += [PageBreak(), Paragraph(f"{name} · 网格排名", styles["h2"]), *table(rows, spec),
+            story += [PageBreak(), Paragraph(f"{escape(name)} · 网格排名", styles["h2"]), *table(rows, spec),
                       Spacer(1, 6), Paragraph(review.RANKING.note + "图中金色为红旗网格。", styles["note"]),
                       image(images.get(f"community:{community_id}"), 120)]
         for key, spec, chart in (("red_flags", review.RED_FLAGS, None), ("workers", review.WORKERS, None),
@@ -418,12 +424,12 @@ def write_publication(con, month, out, scope=None, scope_label: str = "全县", 
     heading = f"{county_name(con)}{month.label_zh}信用积分公示"
 
     def build(styles, table, image, Paragraph, Spacer, PageBreak):
-        story = [Paragraph(heading, styles["h1"]),
-                 Paragraph(f"范围:{scope_label}。一月一公示:本月积分有变动的居民,姓名已脱敏;如有异议,请向所在网格反映。",
+        story = [Paragraph(escape(heading), styles["h1"]),
+                 Paragraph(f"范围:{escape(scope_label)}。一月一公示:本月积分有变动的居民,姓名已脱敏;如有异议,请向所在网格反映。",
                            styles["body"])]
         publication = lists["publication"]
         for community, rows in publication.groupby("community_name", sort=True):
-            story += [Paragraph(f"{community}", styles["h2"]), *table(rows, review.PUBLICATION), PageBreak()]
+            story += [Paragraph(escape(str(community)), styles["h2"]), *table(rows, review.PUBLICATION), PageBreak()]
         if publication.empty:
             story += [Paragraph("本月没有积分变动。", styles["body"]), PageBreak()]
         story += [Paragraph("法人单位红灰榜", styles["h2"]), *table(lists["red_grey"], review.RED_GREY)]
