@@ -127,9 +127,9 @@ def _on_behalf(args, target: str, asked: str):
 
 
 def _exported(args, user, target: str, period, scope_label: str) -> None:
-    if user is not None:
-        audit.record("export", user.name, target, f"{period.label_zh} · {scope_label}({_operator()})",
-                     path=_audit_path(args))
+    """Every export is recorded: on a user's behalf, or as the operator on the server."""
+    audit.record("export", user.name if user else _operator(), target, f"{period.label_zh} · {scope_label}({_operator()})",
+                 path=_audit_path(args))
 
 
 def cmd_metric(args) -> int:

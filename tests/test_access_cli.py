@@ -320,6 +320,15 @@ def test_audit_shows_exports_and_refusals_newest_first(cli, tmp_path, monkeypatc
     assert "未知的操作" in capsys.readouterr().err
 
 
+def test_an_export_without_user_is_audited_as_the_operator(cli, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("GRIDGOV_AUDIT", str(tmp_path / "audit.sqlite"))
+    monkeypatch.setattr("getpass.getuser", lambda: "clerk7")
+    assert run(cli, "metric", "monthly-publication", "--period", "2026-09", "--scope", "C:201") == 0
+    capsys.readouterr()
+    log = audit.read(path=tmp_path / "audit.sqlite")
+    assert log[["user_name", "action", "target"]].values.tolist() == [["命令行:clerk7", "export", "monthly-publication"]]
+
+
 def test_imports_and_undo_from_the_command_line_are_audited(tiny, tmp_path, monkeypatch, capsys):  # noqa: F811
     monkeypatch.setenv("GRIDGOV_AUDIT", str(tmp_path / "audit.sqlite"))
     good = tmp_path / "good.csv"
