@@ -5,8 +5,8 @@ import logging
 import streamlit as st
 
 from analytics import db
-from pages._common import (ensure_database, filter_bar, remember_requested_page, return_to_requested_page,
-                           still_signed_in, user_box)
+from pages._common import (announce_first_run, ensure_database, filter_bar, record, remember_requested_page,
+                           return_to_requested_page, still_signed_in, user_box)
 from pages._login import show as login_screen
 
 st.set_page_config(page_title="网格治理驾驶舱 · 桓台县", page_icon=":material/account_tree:", layout="wide")
@@ -32,6 +32,7 @@ PAGES = {
         (None, st.Page("pages/definitions.py", title="指标说明", icon=":material/menu_book:")),
     ],
 }
+announce_first_run()
 user = still_signed_in()
 if user is None:
     # Signed out, every address shows the login page; the page it names (with its filters) opens after login.
@@ -52,6 +53,9 @@ user_box(user)
 return_to_requested_page([p for group in pages.values() for p in group])
 try:
     page.run()
+except PermissionError as exc:
+    record("denied", page.title, str(exc), ok=False)
+    st.error(f"无权查看:{exc}", icon=":material/lock:")
 except Exception:
     # The details go to the server log; the user is told in Chinese what to do.
     logging.getLogger("gridgov").exception("page %s failed", page.title)

@@ -246,6 +246,19 @@ def first_run_hint(path: Path | None = None) -> str:
             "(命令会提示输入密码,密码只以 bcrypt 摘要保存)")
 
 
+FAILED_LOGINS, LOCKOUT_MINUTES = 5, 15
+
+
+def locked_out(failures: list[dt.datetime], now: dt.datetime | None = None) -> bool:
+    """Whether a name with these failed logins must wait: FAILED_LOGINS within LOCKOUT_MINUTES."""
+    since = (now or dt.datetime.now()) - dt.timedelta(minutes=LOCKOUT_MINUTES)
+    return sum(at >= since for at in failures) >= FAILED_LOGINS
+
+
+def valid_name(name: str) -> bool:
+    return bool(_NAME.fullmatch(name or ""))
+
+
 def session_minutes() -> int:
     return int(os.environ.get("GRIDGOV_SESSION_MINUTES", "30"))
 
@@ -265,7 +278,8 @@ def auth_mode() -> str:
 
 
 def demo_users(con) -> list[User]:
-    """One account of each role, on the demo county only: its places are the demo's first ones."""
+    """One account of each role but the administrator's, on the demo county only: its places are the
+    demo's first ones. No demo account manages users: the users file is the real one."""
     first = con.execute(
         """SELECT c.subdistrict_id, g.community_id, min(g.grid_id) FROM grids g JOIN communities c USING (community_id)
            WHERE g.community_id = (SELECT min(community_id) FROM communities) GROUP BY ALL""").fetchone()
@@ -274,4 +288,4 @@ def demo_users(con) -> list[User]:
     sub, comm, grid = first
     places = {"subdistrict": sub, "community": comm, "grid": grid}
     return [User(name=f"demo-{r.id}", role=r.id, place=places.get(r.level, ""), display_name=f"演示{r.label}", demo=True)
-            for r in ROLES.values()]
+            for r in ROLES.values() if "admin" not in r.permissions]

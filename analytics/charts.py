@@ -41,6 +41,9 @@ def bar(frame: pd.DataFrame, x: str, y: str, *, title: str | None = None, x_titl
     Horizontal bars leave out x_title: rotated Chinese reads badly and the labels say it."""
     colors = [GOLD if h else color for h in highlight] if highlight is not None else color
     values, labels = frame[y], frame[x]
+    if labels.dtype == object:
+        # plotly draws tags in labels (<a href>, <b>); names from the data are escaped to stay text.
+        labels = labels.map(lambda v: html.escape(v, quote=False) if isinstance(v, str) else v)
     trace = go.Bar(
         x=values if horizontal else labels, y=labels if horizontal else values,
         orientation="h" if horizontal else "v", marker_color=colors,
@@ -98,14 +101,14 @@ def grid_map(grids: pd.DataFrame, value: str, label: str, unit: str, *, higher_i
     coloured by value, with extra layers on top. Without a basemap it needs no tile server."""
     grids = grids.assign(
         fill_color=color_scale(grids[value], reverse=not higher_is_better),
-        value_text=[("无数据" if pd.isna(v) else (f"{v:.1%}" if percent else f"{v:,.2f} {unit}")) for v in grids[value]],
-        # deck.gl puts the tooltip into the page as HTML: names from the data are escaped first.
-        tip_grid=grids["grid_name"].map(lambda v: html.escape(str(v))),
-        tip_community=grids["community_name"].map(lambda v: html.escape(str(v))),
+        tip_title=grids["grid_name"], tip_place=grids["community_name"],
+        tip_detail=[f"{label}:" + ("无数据" if pd.isna(v) else (f"{v:.1%}" if percent else f"{v:,.2f} {unit}"))
+                    for v in grids[value]],
     )
     centre_lon = grids["centre_lon"].mean() if len(grids) else 118.10
     centre_lat = grids["centre_lat"].mean() if len(grids) else 36.96
-    tooltip_html = f"<b>{{tip_grid}}</b><br/>{{tip_community}}<br/>{html.escape(label)}:{{value_text}}"
+    # Streamlit escapes the values it puts into this template, so names from the data stay text.
+    tooltip_html = "<b>{tip_title}</b><br/>{tip_place}<br/>{tip_detail}"
     polygons = pdk.Layer(
         "PolygonLayer", data=grids, id="grids", get_polygon="polygon", get_fill_color="fill_color",
         get_line_color=[255, 255, 255, 255], line_width_min_pixels=1, pickable=True, auto_highlight=True,
@@ -120,7 +123,11 @@ def grid_map(grids: pd.DataFrame, value: str, label: str, unit: str, *, higher_i
     )
 
 
-def point_layer(points: pd.DataFrame, layer_id: str, color: list[int], radius: int = 30) -> pdk.Layer:
+def point_layer(points: pd.DataFrame, layer_id: str, color: list[int], radius: int = 30, *, title: str = "name",
+                place: str = "community_name", detail: str = "type_label") -> pdk.Layer:
+    """Points with the map's tooltip fields taken from the columns title, place and detail."""
+    points = points.assign(**{k: points[c] if c in points else "" for k, c in
+                              (("tip_title", title), ("tip_place", place), ("tip_detail", detail))})
     return pdk.Layer("ScatterplotLayer", data=points, id=layer_id, get_position=["lon", "lat"], get_fill_color=color,
                      get_radius=radius, radius_min_pixels=3, pickable=True, stroked=True,
                      get_line_color=[255, 255, 255], line_width_min_pixels=1)

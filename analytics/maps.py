@@ -72,10 +72,11 @@ def facility_points(con, period, scope: Scope = COUNTY, layer: str = "service") 
 
 
 def ticket_points(con, period, scope: Scope = COUNTY) -> pd.DataFrame:
-    """Where the tickets filed in the period came from: ticket_id, title, category_label, lon, lat."""
+    """Where the tickets filed in the period came from: ticket_id, category_label, lon, lat (no title:
+    the map's data reach the browser whole, and a title may describe a resident)."""
     period = parse_period(period)
     frame = query(con, f"""
-        SELECT t.ticket_id, t.title, t.category, t.lon, t.lat
+        SELECT t.ticket_id, t.category, t.lon, t.lat
         FROM tickets t JOIN ticket_events e ON e.ticket_id = t.ticket_id AND e.step = 'filed'
         WHERE e.occurred_at >= $start AND e.occurred_at < $end AND t.lon IS NOT NULL
           AND {IN_SCOPE.format(col="t.grid_id")}

@@ -5,10 +5,11 @@ import datetime as dt
 import fcntl
 import importlib
 import io
+import os
 import re
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -141,18 +142,30 @@ def is_demo() -> bool:
     return _is_demo(_db_key())
 
 
+def demo_accounts_open() -> bool:
+    """One-click demo accounts: on the demo county, before any real user exists, unless switched off."""
+    return (db.default_db_path().exists() and is_demo() and not access.UserStore().all()
+            and os.environ.get("GRIDGOV_DEMO_ACCOUNTS", "1").strip() not in ("0", "false", "no"))
+
+
 def demo_accounts() -> list[access.User]:
     return access.demo_users(cursor())
 
 
 @st.cache_resource(show_spinner=False)
-def announce_first_run(users_path: str) -> None:
-    """Once per server, on the console of whoever started it."""
+def _announce_first_run(users_path: str) -> None:
     print(access.first_run_hint(Path(users_path)), flush=True)
 
 
+def announce_first_run() -> None:
+    """While there is no user, say on the console of whoever started the server how to create one (once)."""
+    store = access.UserStore()
+    if not store.all():
+        _announce_first_run(str(store.path))
+
+
 def sign_in(user: access.User, how: str) -> None:
-    st.session_state["user"] = user
+    st.session_state["user"] = replace(user, password_hash="")  # a session holds no hash
     st.session_state["last_seen"] = dt.datetime.now()
     audit.record("login", user.name, detail=how)
     st.rerun()
@@ -164,6 +177,8 @@ def sign_out(action: str = "logout", notice: str | None = None) -> None:
         audit.record(action, user.name)
     if notice:
         st.session_state["login_notice"] = notice
+    if access.auth_mode() == "oidc" and st.user.is_logged_in:
+        st.logout()  # else the provider's cookie would sign the person straight back in
 
 
 def record(action: str, target: str = "", detail: str = "", ok: bool = True) -> None:
@@ -387,12 +402,16 @@ def still_signed_in() -> access.User | None:
     if access.session_expired(st.session_state.get("last_seen")):
         sign_out("timeout", f"超过 {access.session_minutes()} 分钟未操作,已自动退出,请重新登录。")
         return None
+    if user.demo and not demo_accounts_open():
+        sign_out("logout", "演示账号已停用(已导入本县数据或已创建正式用户),请用正式账号登录。")
+        return None
     if not user.demo:
         stored = access.UserStore().get(user.name)
         if stored is None or stored.disabled:
             sign_out("logout", "账号已被停用或删除,请联系系统管理员。")
             return None
-        st.session_state["user"] = user = stored  # a changed role or place applies at once
+        # A changed role or place applies at once.
+        st.session_state["user"] = user = replace(stored, password_hash="")
     st.session_state["last_seen"] = dt.datetime.now()
     return user
 
@@ -477,7 +496,7 @@ def _percent(frame: pd.DataFrame, config: dict):
 
 
 def table(frame: pd.DataFrame, metric_id: str, filters: Filters, *, columns: dict | None = None,
-          height: int | None = None, key: str | None = None) -> None:
+          height: int | None = None, key: str | None = None, note: str = "") -> None:
     """A table exactly as filtered, with its definition and CSV/XLSX downloads of the same rows.
     columns maps column names to Chinese headers (or column configs); others are hidden."""
     if frame.empty:
@@ -490,31 +509,42 @@ def table(frame: pd.DataFrame, metric_id: str, filters: Filters, *, columns: dic
                  height=height or "auto", placeholder="—")
     export = shown.rename(columns={c: (v if isinstance(v, str) else v.get("label", c))
                                    for c, v in (columns or {}).items()})
-    downloads(export, metric_id, filters, key=key)
+    downloads(export, metric_id, filters, key=key, note=note)
 
 
-def downloads(frame: pd.DataFrame, metric_id: str, filters: Filters, *, key: str | None = None) -> None:
+def downloads(frame: pd.DataFrame, metric_id: str, filters: Filters, *, key: str | None = None, note: str = "") -> None:
     """CSV and XLSX of exactly these rows, with the metric's definition beside them."""
     name = f"{metrics.get(metric_id).name}_{filters.period.label}_{filters.scope_label}"
     with st.container(horizontal=True, vertical_alignment="center"):
         # Files are made only when a button is clicked: a page of long lists reruns fast.
-        st.download_button("CSV", exported(lambda: frame.to_csv(index=False).encode("utf-8-sig"), f"{name}.csv", len(frame)),
+        st.download_button("CSV", exported(lambda: frame.to_csv(index=False).encode("utf-8-sig"), f"{name}.csv", len(frame), note),
                            f"{name}.csv", "text/csv",
                            icon=":material/download:", key=f"csv_{key or metric_id}", on_click="ignore",
                            help="下载表中数据(CSV,Excel 可直接打开)")
-        st.download_button("Excel", exported(lambda: _xlsx(frame), f"{name}.xlsx", len(frame)), f"{name}.xlsx",
+        st.download_button("Excel", exported(lambda: _xlsx(frame), f"{name}.xlsx", len(frame), note), f"{name}.xlsx",
                            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                            icon=":material/download:", key=f"xlsx_{key or metric_id}", on_click="ignore",
                            help="下载表中数据(XLSX)")
         st.caption(definition(metric_id), width="stretch")
 
 
-def exported(make, file_name: str, rows: int | None = None):
-    """A download's bytes, made on click and recorded in the audit log as the signed-in user's export."""
-    user = signed_in().name  # taken now: the click is served outside this session's script run
+def exported(make, file_name: str, rows: int | None = None, note: str = ""):
+    """A download's bytes, made on click and recorded in the audit log as the signed-in user's export.
+    The click is served outside this session's script run, so the user and the time are taken now, and
+    a page left open past the session's end, or by an account disabled since, gets no data."""
+    user, drawn = signed_in(), dt.datetime.now()
 
     def run() -> bytes:
+        if access.session_expired(drawn) or not (user.demo or _still_enabled(user.name)):
+            audit.record("denied", user.name, file_name, "会话已结束或账号已停用", ok=False)
+            return "登录已超时或账号已停用,未导出数据。请刷新页面重新登录。".encode("utf-8-sig")
         data = make()
-        audit.record("export", user, file_name, f"{rows:,} 行" if rows is not None else f"{len(data):,} 字节")
+        size = f"{rows:,} 行" if rows is not None else f"{len(data):,} 字节"
+        audit.record("export", user.name, file_name, size + (f",{note}" if note else ""))
         return data
     return run
+
+
+def _still_enabled(name: str) -> bool:
+    stored = access.UserStore().get(name)
+    return stored is not None and not stored.disabled

@@ -3,12 +3,12 @@
 import streamlit as st
 
 from analytics import access, audit
-from pages._common import announce_first_run, demo_accounts, is_demo, sign_in
+from pages._common import demo_accounts, demo_accounts_open, is_demo, plain, sign_in
 
 
 def show() -> None:
     st.html("<style>[data-testid=stSidebar], [data-testid=stSidebarCollapsedControl] {display: none;}</style>")
-    demo = is_demo()
+    demo = demo_accounts_open()
     # On the demo county the one-click accounts sit beside the form, in sight on a 1280×720 projector.
     _, middle, _ = st.columns([1, 5, 1] if demo else [1, 2, 1])
     with middle:
@@ -31,10 +31,12 @@ def sign_in_form() -> None:
             st.button("使用统一身份认证登录", on_click=st.login, type="primary", icon=":material/login:")
             return
         identity = st.user.get("email") or st.user.get("sub") or ""
-        user = store.identity_user(identity)
+        user = store.identity_user(identity) or store.identity_user(st.user.get("sub") or "")
+        if st.user.get("email_verified") is False and not store.identity_user(st.user.get("sub") or ""):
+            user = None  # an unverified e-mail address names nobody
         if user is None:
             audit.record("login_failed", identity[:64], detail="统一身份认证:账号未开通", ok=False)
-            st.error(f"统一身份认证账号 {identity} 尚未在本系统开通,请联系系统管理员。", icon=":material/block:")
+            st.error(f"统一身份认证账号 {plain(identity)} 尚未在本系统开通,请联系系统管理员。", icon=":material/block:")
             st.button("退出统一身份认证", on_click=st.logout)
         else:
             sign_in(user, "统一身份认证")
@@ -43,14 +45,21 @@ def sign_in_form() -> None:
         name = st.text_input("用户名", autocomplete="username")
         password = st.text_input("密码", type="password", autocomplete="current-password")
         if st.form_submit_button("登录", type="primary", icon=":material/login:", width="stretch"):
-            user = store.authenticate(name.strip(), password)
+            name = name.strip()
+            # A password typed into the name field must not land in the audit log: only a possible name is kept.
+            who = name if access.valid_name(name) else "(无效的用户名)"
+            failures = audit.read(limit=access.FAILED_LOGINS, action="login_failed", user=who)["at"].tolist()
+            if access.locked_out(failures):
+                audit.record("login_failed", who, detail="尝试过于频繁,已拒绝", ok=False)
+                st.error(f"该账号连续登录失败,请 {access.LOCKOUT_MINUTES} 分钟后再试。", icon=":material/lock_clock:")
+                return
+            user = store.authenticate(name, password)
             if user is None:
-                audit.record("login_failed", name.strip()[:64], detail="密码", ok=False)
+                audit.record("login_failed", who, detail="密码", ok=False)
                 st.error("用户名或密码错误,或账号已停用。", icon=":material/error:")
             else:
                 sign_in(user, "密码")
     if not store.all() and not is_demo():
-        announce_first_run(str(store.path))
         st.info("本系统还没有用户。请系统管理员在服务器上创建第一个管理员账号:", icon=":material/person_add:")
         st.code(f"python -m analytics users add admin --role admin --users {store.path}", language="bash")
 

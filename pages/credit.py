@@ -46,12 +46,12 @@ def show_ranking() -> None:
         grids = dict(zip(rows["grid_id"], rows["grid_name"]))
         with st.container(horizontal=True, vertical_alignment="bottom"):
             grid_id = st.selectbox("网格", list(grids), format_func=grids.get, key="credit_ledger_grid")
-            names = allowed("names") and st.toggle("显示完整姓名", key="ledger_names",
-                                                    help="仅在本明细中显示完整姓名,每次查看记入审计日志;导出的文件同样含完整姓名,请妥善保管。")
-        if names:
-            record("names", f"网格积分明细 {grid_id}", period.label)
+            names = allowed("names") and st.toggle(
+                "显示完整姓名", key="ledger_names", on_change=lambda: st.session_state["ledger_names"] and record(
+                    "names", f"网格积分明细 {st.session_state['credit_ledger_grid']}", period.label),
+                help="仅在本明细中显示完整姓名,打开即记入审计日志;导出的文件同样含完整姓名,请妥善保管。")
         table(metric("grid-ledger", period, scope, grid_id=grid_id, names=names), "grid-ledger", filters, key="ledger",
-              height=320,
+              height=320, note="含完整姓名" if names else "",
               columns={"occurred_at": st.column_config.DatetimeColumn("发生时间", format="YYYY-MM-DD HH:mm"),
                        "name": "居民", "indicator_name": "指标", "category_label": "类别",
                        "points": st.column_config.NumberColumn("积分", format="%+.1f"),

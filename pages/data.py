@@ -4,10 +4,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from analytics import db, ingest
+from analytics import access, db, ingest
 from analytics.ingest import spec
-from analytics import access
-from pages._common import current_filters, current_user, cursor, data_span, nothing, record
+from pages._common import current_filters, current_user, cursor, data_span, nothing, plain, record
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 AUTO = "auto"
@@ -96,7 +95,7 @@ def show_import() -> None:
     if not checked.counts:
         nothing("文件中没有可导入的数据。")
         return
-    st.success(f"检查通过:{upload.name},共 {sum(checked.rows.values()):,} 行。", icon=":material/check_circle:")
+    st.success(f"检查通过:{plain(upload.name)},共 {sum(checked.rows.values()):,} 行。", icon=":material/check_circle:")
     show_counts(checked)
     for name, preview in checked.preview.items():
         with st.expander(f"预览:{spec.TABLES[name].zh}(前 {len(preview)} 行)"):
@@ -110,13 +109,13 @@ def show_import() -> None:
                 result = ingest.import_file(path, db.default_db_path(), table, mapping_path, user=current_user().name)
         except ingest.Busy as exc:
             record("import", upload.name, str(exc), ok=False)
-            st.error(str(exc), icon=":material/hourglass:")
+            st.error(plain(exc), icon=":material/hourglass:")
             return
         record("import", upload.name, result.message, ok=result.status == "imported")
         if result.status == "imported":
-            st.success(result.message, icon=":material/check_circle:")
+            st.success(plain(result.message), icon=":material/check_circle:")
         elif result.problems.empty:
-            st.info(result.message, icon=":material/info:")
+            st.info(plain(result.message), icon=":material/info:")
         else:
             show_problems(result.problems, stem)
 
@@ -136,12 +135,12 @@ def show_log() -> None:
             try:
                 result = ingest.undo_last(db.default_db_path(), user=current_user().name)
                 record("undo", detail=result.message)
-                st.success(result.message, icon=":material/check_circle:")
+                st.success(plain(result.message), icon=":material/check_circle:")
             except ingest.Busy as exc:
                 record("undo", detail=str(exc), ok=False)
-                st.error(str(exc))
+                st.error(plain(exc))
             except ValueError as exc:
-                st.warning(str(exc))
+                st.warning(plain(exc))
 
 
 def show_templates() -> None:

@@ -30,7 +30,8 @@ for key in shown or []:
             layers.append(charts.circle_layer(points, "service_circle", settings.SERVICE_CIRCLE_METRES, [192, 22, 29, 12]))
         layers.append(charts.point_layer(points, key, COLORS[key], radius=35))
     elif key == "tickets":
-        layers.append(charts.point_layer(compute(maps.ticket_points, period, scope), "tickets", [31, 31, 31, 200], 18))
+        layers.append(charts.point_layer(compute(maps.ticket_points, period, scope), "tickets", [31, 31, 31, 200], 18,
+                                         title="category_label", place="ticket_id", detail=""))
     elif key == "heat":
         layers.append(charts.heat_layer(compute(maps.ticket_points, period, scope), "heat"))
 

@@ -2,7 +2,8 @@ import streamlit as st
 
 from analytics import charts, credit, overview
 from analytics.period import Scope
-from pages._common import compute, current_filters, definition, headline_figures, metric, nothing, page_header, table
+from pages._common import (compute, current_filters, definition, headline_figures, metric, nothing, page_header, plain,
+                           table)
 
 filters = current_filters()
 page_header("总览", filters)
@@ -27,7 +28,7 @@ with right:
         icon = ":material/check_circle:" if alert.count == 0 else ":material/warning:"
         box = st.container(border=True)
         box.markdown(f"{icon} **{alert.label}:{alert.count}**")
-        box.caption(alert.detail)
+        box.caption(plain(alert.detail))
     st.subheader("本期红旗网格")
     table(compute(credit.red_flag_grids, filters.period, filters.scope), "red-flag-grids", filters, key="red_flags",
           columns={"grid_name": "网格", "avg_credit": st.column_config.NumberColumn("人均积分", format="%.2f")})

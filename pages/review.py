@@ -168,7 +168,7 @@ if meeting:
     top[2].button("下一页", icon=":material/chevron_right:", on_click=step, args=(titles, 1), width="stretch")
     current = st.selectbox("页", titles, key="slide", label_visibility="collapsed",
                            format_func=lambda t: f"{titles.index(t) + 1}/{len(titles)} · {t}")
-    st.title(current)
+    st.title(plain(current))
     deck[current]()
 else:
     page_header("季度考评", filters)

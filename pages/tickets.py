@@ -1,8 +1,8 @@
 import streamlit as st
 
 from analytics import charts, overview, tickets
-from pages._common import (allowed, compute, current_filters, downloads, figure, metric, nothing, page_header, plain,
-                           record, sections, table, ticket_history)
+from pages._common import (allowed, compute, current_filters, downloads, figure, may_see_people, metric, nothing,
+                           page_header, plain, record, sections, table, ticket_history)
 
 filters = current_filters()
 period, scope = filters.period, filters.scope
@@ -109,6 +109,8 @@ def show_quality() -> None:
 
 
 def show_search() -> None:
+    if not may_see_people():  # titles and step notes may describe residents
+        return
     search = st.text_input("按编号、标题或网格搜索", placeholder="例如 充电、T2026-0012、第3网格", key="tickets_search")
     found = compute(tickets.ticket_list, period, scope, search=search)
     if found.empty:
@@ -125,16 +127,13 @@ def show_search() -> None:
                                   "department_label": "约请部门"})
         downloads(found, "ticket-list", filters, key="ticket_list")
         rows = picked.selection.rows
-        if rows and not allowed("personal_lists"):
-            st.caption("您的角色不查看工单的办理人。")
-        elif rows:
+        if rows:
             ticket_id = found["ticket_id"].iat[rows[0]]
             with st.container(horizontal=True, vertical_alignment="center"):
                 st.markdown(f"**{plain(ticket_id)} 的办理过程**", width="stretch")
-                names = allowed("names") and st.toggle("显示办理人完整姓名", key="history_names",
-                                                        help="仅在本明细中显示完整姓名,每次查看记入审计日志。")
-            if names:
-                record("names", f"工单办理过程 {ticket_id}")
+                names = allowed("names") and st.toggle(
+                    "显示办理人完整姓名", key="history_names", help="仅在本明细中显示完整姓名,打开即记入审计日志。",
+                    on_change=lambda t=ticket_id: st.session_state["history_names"] and record("names", f"工单办理过程 {t}"))
             history = ticket_history(ticket_id, scope, names=names)
             st.dataframe(history, hide_index=True, width="stretch", placeholder="—", column_config={
                 "step": None, "step_label": "环节", "occurred_at": st.column_config.DatetimeColumn("时间", format="YYYY-MM-DD HH:mm"),

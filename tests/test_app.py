@@ -1,4 +1,7 @@
+import os
 import shutil
+import tempfile
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -15,8 +18,9 @@ PAGES = ["pages/overview.py", "pages/grid_map.py", "pages/review.py", "pages/tic
 
 
 def as_role(role: str, place: str = "") -> access.User:
-    """A signed-in user of the role; marked demo, so the app does not look it up in a users file."""
-    return access.User(name=f"test-{role}", role=role, place=place, display_name=f"测试{access.ROLES[role].label}", demo=True)
+    """A user of the role; launch() puts it in the users file the app reads and signs it in."""
+    return access.User(name=f"test-{role}-{place}".rstrip("-"), role=role, place=place,
+                       display_name=f"测试{access.ROLES[role].label}")
 
 
 LEADER, CLERK, ADMIN = as_role("county_leader"), as_role("clerk"), as_role("admin")
@@ -24,8 +28,13 @@ LEADER, CLERK, ADMIN = as_role("county_leader"), as_role("clerk"), as_role("admi
 
 def launch(monkeypatch, path, user: access.User | None = LEADER, query: dict | None = None, timeout: int = 60) -> AppTest:
     monkeypatch.setenv("GRIDGOV_DB", str(path))
+    if "GRIDGOV_USERS" not in os.environ:  # a users file of this test's own, not the one beside the database
+        monkeypatch.setenv("GRIDGOV_USERS", str(Path(tempfile.mkdtemp(prefix="gridgov-users-")) / "users.json"))
     app = AppTest.from_file(str(db.ROOT / "app.py"), default_timeout=timeout)
     if user is not None:
+        store = access.UserStore()
+        if store.get(user.name) is None:
+            store.add(user.name, user.role, place=user.place, display_name=user.display_name, identity=f"{user.name}@test")
         app.session_state["user"] = user
     for key, value in (query or {}).items():
         app.query_params[key] = value
@@ -221,7 +230,8 @@ def test_without_login_only_the_login_page_shows_with_marked_demo_accounts(monke
     assert [t.value for t in app.title] == ["网格治理驾驶舱"]
     assert not app.metric and not app.dataframe
     assert any("演示数据库" in w.value for w in app.warning)
-    assert {b.label for b in app.button} >= {r.label for r in access.ROLES.values()}
+    assert {b.label for b in app.button} >= {r.label for r in access.ROLES.values() if r.id != "admin"}
+    assert "系统管理员" not in {b.label for b in app.button}  # no demo account manages the real users file
     app.switch_page("pages/credit.py").run()  # a bookmarked address shows the login screen too
     assert [t.value for t in app.title] == ["网格治理驾驶舱"] and not app.dataframe
 
@@ -269,7 +279,7 @@ def test_each_role_is_offered_its_own_pages(monkeypatch, demo_path, user, reacha
 def test_a_clerk_sees_figures_but_no_list_of_people(monkeypatch, demo_path):
     app = launch(monkeypatch, demo_path, user=CLERK)
     app.switch_page("pages/credit.py").run()
-    for view in ("网格排名", "红旗网格与优秀网格员", "公示与红灰榜"):
+    for view in ("网格排名", "评选依据", "公示与红灰榜"):
         app.session_state["view"] = view
         app.run()
         assert not app.exception, app.exception
@@ -402,6 +412,9 @@ def test_a_community_secretary_sees_no_other_place_and_no_full_name_on_any_page(
             seen += len(text)
             assert [c for c in others if c in text] == [], (page, view)
             assert {text[i:i + 3] for i in range(len(text) - 2)} & full_names == set(), (page, view)
+            for frame in (d.value for d in app.dataframe):  # two-character names too: every name shown is masked
+                for column in {"name", "worker_name", "recorded_by_name", "actor"} & set(frame.columns):
+                    assert frame[column].dropna().str.contains(r"\*").all(), (page, view, column)
     assert seen > 100_000  # the pages did show something
 
 
@@ -428,3 +441,62 @@ def test_with_an_identity_provider_its_accounts_map_to_local_users(monkeypatch, 
     log = audit.read(path=audit_log)
     assert log[["user_name", "action", "ok"]].values.tolist() == [["li.si", "login", True],
                                                                 ["stranger@example.com", "login_failed", False]]
+
+
+def test_a_demo_session_ends_once_a_real_user_exists(monkeypatch, demo_path, users, audit_log):
+    app = launch(monkeypatch, demo_path, user=None)
+    app.button(key="demo_county_leader").click().run()
+    assert app.title[0].value == "总览"
+    users.add("admin", "admin", "first admin password")
+    app.run()
+    assert [t.value for t in app.title] == ["网格治理驾驶舱"]
+    assert any("演示账号已停用" in w.value for w in app.warning)
+    assert not [b for b in app.button if b.key == "demo_county_leader"]  # none offered any more
+
+
+def test_five_failed_logins_lock_the_name_for_a_while(monkeypatch, demo_path, users, audit_log):
+    users.add("wang.wu", "analyst", "correct horse")
+    app = launch(monkeypatch, demo_path, user=None)
+    app.text_input[0].input("wang.wu")
+    for _ in range(access.FAILED_LOGINS):
+        app.text_input[1].input("wrong password")
+        app.button[0].click().run()
+    app.text_input[1].input("correct horse")
+    app.button[0].click().run()
+    assert any("连续登录失败" in e.value for e in app.error) and not app.metric
+    app.text_input[0].input("correct horse")  # a password typed into the name field is not logged
+    app.button[0].click().run()
+    names = set(audit.read(path=audit_log)["user_name"])
+    assert names == {"wang.wu", "(无效的用户名)"}
+
+
+def test_a_download_after_the_session_ended_gives_no_data(monkeypatch, audit_log, users):
+    from pages._common import exported
+
+    users.add("li.si", "analyst", "another secret")
+    monkeypatch.setitem(st.session_state, "user", users.get("li.si"))
+    make = exported(lambda: b"ranking", "rank.csv", 1)
+    assert make() == b"ranking"
+    users.disable("li.si")
+    assert "未导出数据" in make().decode("utf-8-sig")
+    log = audit.read(path=audit_log)
+    assert log[["action", "target", "ok"]].values.tolist() == [["denied", "rank.csv", False], ["export", "rank.csv", True]]
+
+
+def test_hostile_names_from_an_import_are_shown_as_text(monkeypatch, writable_demo):
+    from analytics import ingest
+
+    hostile = "![t](https://x.example/t.png)<b>粗</b>[点我](javascript:alert(1))"
+    grids = f"网格编号,所属社区,网格名称\n201-01,201,{hostile}\n".encode()
+    path = writable_demo.with_name("grids.csv")
+    path.write_bytes(grids)
+    assert ingest.import_file(path, writable_demo).status == "imported"
+    app = launch(monkeypatch, writable_demo, user=as_role("community_secretary", "201"))
+    for page in ("pages/overview.py", "pages/credit.py", "pages/grid_map.py", "pages/review.py"):
+        app.switch_page(page).run()
+        assert not app.exception and not app.error, (page, app.exception)
+        for element in [*app.markdown, *app.caption, *app.title, *app.subheader, *app.info]:
+            assert "](" not in element.value.replace(r"\]\(", ""), (page, element.value)
+    app.switch_page("pages/grid_map.py").run()
+    app.selectbox(key="map_grid").set_value("201-01").run()
+    assert any(r"\!\[t\]\(https://x" in s.value for s in app.subheader)

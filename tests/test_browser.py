@@ -23,10 +23,9 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SHOTS = db.ROOT / "screenshots"
 PAGES = {"/": "总览", "/grid_map": "网格地图", "/review": "季度考评", "/tickets": "协商议事", "/credit": "信用积分",
-         "/volunteers": "志愿服务", "/service": "服务阵地", "/data": "数据管理", "/admin": "用户与审计",
-         "/definitions": "指标说明"}
+         "/volunteers": "志愿服务", "/service": "服务阵地", "/data": "数据管理", "/definitions": "指标说明"}
 # The demo account that may open each page (others see the overview in its place).
-ACCOUNT = {"/data": "数据录入员", "/admin": "系统管理员"}
+ACCOUNT = {"/data": "数据录入员"}
 # The sections (tabs) beyond each page's first, which run only when opened.
 SECTIONS = {"/tickets": ["办结用时", "评单与约请", "办理时限", "数据质量", "工单查询"],
             "/credit": ["评选依据", "积分构成", "公示与红灰榜", "积分兑换"],
@@ -60,7 +59,9 @@ def running_server(demo_path, log_dir):
     prompt in every open page, which never settles."""
     port = free_port()
     log = log_dir / "streamlit.log"
-    env = {**os.environ, "GRIDGOV_DB": str(demo_path), "GRIDGOV_AUDIT": str(log_dir / "audit.sqlite")}
+    # Users and audit log of this server's own: the demo accounts are offered while its users file is empty.
+    env = {**os.environ, "GRIDGOV_DB": str(demo_path), "GRIDGOV_AUDIT": str(log_dir / "audit.sqlite"),
+           "GRIDGOV_USERS": str(log_dir / "users.json")}
     with open(log, "wb") as err:
         proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
                                  "--server.headless", "true", "--server.fileWatcherType", "none",
@@ -303,3 +304,26 @@ def test_a_community_secretary_downloads_only_masked_names_of_their_community(se
     assert all("*" in r["姓名"] and r["姓名"] not in full for r in rows)
     exports = audit.read(action="export", path=server.audit)
     assert [path.name, "demo-community_secretary"] in exports[["target", "user_name"]].values.tolist()
+
+
+def test_an_administrator_signs_in_with_a_password_and_reads_the_audit_log(demo_path, tmp_path, browser):
+    """A real account (no demo accounts once one exists): the password form, then 用户与审计."""
+    from analytics import access
+
+    access.UserStore(tmp_path / "users.json").add("root", "admin", "first admin password", display_name="管理员")
+    with running_server(demo_path, tmp_path) as own:
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        page.goto(own.url + "/admin?admin_view=审计日志")
+        problem = settle(page)
+        assert not problem, problem + own.log_tail()
+        expect(page.get_by_role("button", name="县级领导", exact=True)).to_have_count(0)
+        page.get_by_label("用户名").fill("root")
+        page.get_by_label("密码").fill("first admin password")
+        page.get_by_role("button", name="登录").click()
+        expect(page.locator("[data-testid=stMain] h1").first).to_have_text("用户与审计", timeout=30 * MS)
+        problem = settle(page)
+        assert not problem, problem + own.log_tail()
+        expect(page.get_by_role("tab", name="审计日志")).to_have_attribute("aria-selected", "true")
+        screenshot(page, "admin")
+        assert audit.read(action="login", path=own.audit)["user_name"].tolist() == ["root"]
+        page.close()

@@ -1,5 +1,5 @@
 """Text from the data or a user is shown as text: Markdown built from it is escaped, and the map's
-HTML tooltip gets names with their HTML escaped."""
+HTML tooltip is a fixed template whose values Streamlit escapes."""
 
 import json
 
@@ -22,12 +22,18 @@ def test_markdown_built_from_data_shows_it_literally(text, shown):
     assert plain(text) == shown
 
 
-def test_the_map_tooltip_escapes_names_from_the_data():
+def test_the_map_tooltip_is_a_fixed_template_filled_with_the_datas_own_fields():
+    """Streamlit escapes each value it puts into the template (its DeckGlJsonChart), so the names go
+    in unchanged; the template itself holds nothing from the data."""
     grids = pd.DataFrame({"grid_id": ["G1"], "grid_name": ["<img src=x onerror=alert(1)>"],
                           "community_name": ["社区&<b>"], "polygon": [[[118.1, 36.9], [118.2, 36.9], [118.2, 37.0]]],
                           "centre_lon": [118.15], "centre_lat": [36.95], "avg_credit": [1.5]})
-    deck = charts.grid_map(grids, "avg_credit", "人均积分", "分")
-    assert "{tip_grid}" in deck._tooltip["html"] and "{grid_name}" not in deck._tooltip["html"]
-    row = json.loads(deck.to_json())["layers"][0]["data"][0]
-    assert row["tip_grid"] == "&lt;img src=x onerror=alert(1)&gt;"
-    assert row["tip_community"] == "社区&amp;&lt;b&gt;"
+    points = pd.DataFrame({"name": ["红色驿站<1>"], "community_name": ["社区"], "type_label": ["红色驿站"],
+                           "lon": [118.15], "lat": [36.95]})
+    deck = charts.grid_map(grids, "avg_credit", "人均积分", "分", layers=[charts.point_layer(points, "p", [0, 0, 0])])
+    assert deck._tooltip["html"] == "<b>{tip_title}</b><br/>{tip_place}<br/>{tip_detail}"
+    layers = json.loads(deck.to_json())["layers"]
+    assert {k: layers[0]["data"][0][k] for k in ("tip_title", "tip_place", "tip_detail")} == {
+        "tip_title": "<img src=x onerror=alert(1)>", "tip_place": "社区&<b>", "tip_detail": "人均积分:1.50 分"}
+    assert {k: layers[1]["data"][0][k] for k in ("tip_title", "tip_place", "tip_detail")} == {
+        "tip_title": "红色驿站<1>", "tip_place": "社区", "tip_detail": "红色驿站"}
