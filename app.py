@@ -32,9 +32,9 @@ PAGES = {
         (None, st.Page("pages/definitions.py", title="指标说明", icon=":material/menu_book:")),
     ],
 }
-announce_first_run()
 user = still_signed_in()
 if user is None:
+    announce_first_run()
     # Signed out, every address shows the login page; the page it names (with its filters) opens after login.
     remember_requested_page()
     st.navigation([p for entries in PAGES.values() for _, p in entries], position="hidden")

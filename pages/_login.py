@@ -30,10 +30,11 @@ def sign_in_form() -> None:
         if not st.user.is_logged_in:
             st.button("使用统一身份认证登录", on_click=st.login, type="primary", icon=":material/login:")
             return
-        identity = st.user.get("email") or st.user.get("sub") or ""
-        user = store.identity_user(identity) or store.identity_user(st.user.get("sub") or "")
-        if st.user.get("email_verified") is False and not store.identity_user(st.user.get("sub") or ""):
-            user = None  # an unverified e-mail address names nobody
+        email, sub = st.user.get("email") or "", st.user.get("sub") or ""
+        identity = email or sub
+        # The provider's subject names a user; an e-mail address only if the provider has verified it.
+        user = store.identity_user(sub) or (store.identity_user(email) if st.user.get("email_verified") is not False
+                                            else None)
         if user is None:
             audit.record("login_failed", identity[:64], detail="统一身份认证:账号未开通", ok=False)
             st.error(f"统一身份认证账号 {plain(identity)} 尚未在本系统开通,请联系系统管理员。", icon=":material/block:")
