@@ -4,7 +4,6 @@ import argparse
 import contextlib
 import datetime as dt
 import getpass
-import os
 import sys
 import unicodedata
 from pathlib import Path
@@ -100,14 +99,12 @@ def _operator() -> str:
 
 
 def _users_path(args) -> Path:
-    """--users, else GRIDGOV_USERS, else users.json beside the database (as the dashboard finds it)."""
-    if getattr(args, "users", None):
-        return Path(args.users)
-    return Path(os.environ.get("GRIDGOV_USERS") or Path(args.db).with_name("users.json"))
+    """--users, else where the dashboard finds the users of this database."""
+    return Path(args.users) if getattr(args, "users", None) else access.default_users_path(args.db)
 
 
 def _audit_path(args) -> Path:
-    return Path(os.environ.get("GRIDGOV_AUDIT") or Path(args.db).with_name("audit.sqlite"))
+    return audit.default_path(args.db)
 
 
 def _asked(period, args) -> str:

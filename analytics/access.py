@@ -133,8 +133,9 @@ def hash_password(password: str) -> str:
 _DUMMY_HASH = "$2b$12$rLVOiCj2KoUupPMbWoqBH.IEnwmJmVY.CNuI57ylU16LO9qrur2Fy"
 
 
-def default_users_path() -> Path:
-    return Path(os.environ.get("GRIDGOV_USERS") or db.default_db_path().with_name("users.json"))
+def default_users_path(db_path: Path | str | None = None) -> Path:
+    """GRIDGOV_USERS, else users.json beside the database (db_path, else the default one)."""
+    return Path(os.environ.get("GRIDGOV_USERS") or Path(db_path or db.default_db_path()).with_name("users.json"))
 
 
 class UserStore:

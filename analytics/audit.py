@@ -22,8 +22,9 @@ ACTIONS = {
 }
 
 
-def default_path() -> Path:
-    return Path(os.environ.get("GRIDGOV_AUDIT") or db.default_db_path().with_name("audit.sqlite"))
+def default_path(db_path: Path | str | None = None) -> Path:
+    """GRIDGOV_AUDIT, else audit.sqlite beside the database (db_path, else the default one)."""
+    return Path(os.environ.get("GRIDGOV_AUDIT") or Path(db_path or db.default_db_path()).with_name("audit.sqlite"))
 
 
 @contextlib.contextmanager
