@@ -110,3 +110,21 @@ def test_data_dictionary_documents_every_table_and_column(con):
                           "WHERE table_schema = 'main'").fetchall()
     missing = [f"{t}.{c}" for t, c in columns if f"`{c}`" not in sections.get(t, "")]
     assert missing == []
+
+
+def test_the_ledger_migration_keeps_every_row_and_drops_the_index(tmp_path):
+    migrations = db.load_migrations()
+    path = tmp_path / "old.duckdb"
+    with db.connect(path) as con:
+        db.migrate(con, [m for m in migrations if m.version <= 2])
+        con.execute("""INSERT INTO credit_events (event_id, subject_type, subject_id, points, occurred_at, note)
+                       VALUES (2, 'person', 'P1', 5, '2026-08-01', 'a'), (1, 'org', 'O1', -1.5, '2026-08-02', NULL)""")
+        assert 3 in db.migrate(con)
+        assert con.execute("SELECT event_id, subject_type, points, note FROM credit_events").fetchall() == [
+            (2, "person", 5, "a"), (1, "org", -1.5, None)]
+        kinds = {r[0] for r in con.execute("SELECT constraint_type FROM information_schema.table_constraints "
+                                           "WHERE table_name = 'credit_events'").fetchall()}
+        assert "PRIMARY KEY" not in kinds
+        with pytest.raises(duckdb.ConstraintException):
+            con.execute("INSERT INTO credit_events (event_id, subject_type, subject_id, points, occurred_at) "
+                        "VALUES (3, 'robot', 'P1', 1, now())")
