@@ -171,6 +171,52 @@ def test_csv_encodings_are_detected(tiny, tmp_path, encoding):
             ("张三丰", "M"), ("李四", "F")]
 
 
+def test_gbk_after_a_long_ascii_start_is_still_detected(tiny, tmp_path):
+    # The first block decodes as UTF-8; DuckDB finds the GBK bytes further on.
+    rows = "".join(f"P{k},101-01,A{k}\n" for k in range(10, 90_000)) + "P5,101-02,张三丰\n"
+    result = ingest.import_file(write(tmp_path, "people.csv", "person_id,grid_id,name\n" + rows, "gbk"), tiny)
+    assert result.status == "imported", result.problems.to_string()
+    with db.connect(tiny, read_only=True) as con:
+        assert con.execute("SELECT name FROM people WHERE person_id = 'P5'").fetchone() == ("张三丰",)
+
+
+def test_a_nul_byte_deep_in_a_csv_makes_it_binary(tiny, tmp_path):
+    rows = "".join(f"{100 + k},个人,P1,I1,5,2026-09-01\n" for k in range(3000))
+    path = tmp_path / "ledger.csv"
+    path.write_bytes((LEDGER_HEADER + rows).encode() + b"101,\x00\n")
+    assert "不是表格文件" in ingest.check(path, tiny).problems["问题"].iloc[0]
+
+
+@pytest.mark.parametrize("cells, expected", [
+    ("10, 5 ,2026-09-01 08:00 ", (10, 5, dt.datetime(2026, 9, 1, 8))),
+    ("\u300010\u3000,\u00a05,\u30002026/9/1", (10, 5, dt.datetime(2026, 9, 1))),
+])
+def test_spaces_around_numbers_and_times_are_ignored(tiny, tmp_path, cells, expected):
+    event_id, points, when = cells.split(",")
+    path = write(tmp_path, "ledger.csv", LEDGER_HEADER + f"{event_id},个人, P1 ,I1,{points},{when}\n")
+    result = ingest.import_file(path, tiny)
+    assert result.status == "imported", result.problems.to_string()
+    with db.connect(tiny, read_only=True) as con:
+        assert con.execute("SELECT event_id, points, occurred_at, subject_id FROM credit_events WHERE event_id = 10"
+                           ).fetchone() == (*expected, "P1")
+
+
+def test_a_cell_of_spaces_is_empty(tiny, tmp_path):
+    path = write(tmp_path, "ledger.csv", LEDGER_HEADER + "10,个人,P1,I1,\u3000 ,2026-09-01\n")
+    problems = ingest.check(path, tiny).problems
+    assert list(zip(problems["列"], problems["问题"])) == [("积分", "必填,不能为空")]
+
+
+def test_the_ledger_keeps_event_ids_unique_across_imports(tiny, tmp_path):
+    first = LEDGER_HEADER + "10,个人,P1,I1,5,2026-09-01\n11,个人,P2,I1,5,2026-09-01\n"
+    assert ingest.import_file(write(tmp_path, "a.csv", first), tiny).status == "imported"
+    second = LEDGER_HEADER + "11,个人,P2,I1,5,2026-09-01\n12,个人,P1,I1,3,2026-09-02\n"
+    result = ingest.import_file(write(tmp_path, "b.csv", second), tiny)
+    assert result.counts["credit_events"] == {"added": 1, "updated": 0, "skipped": 1}
+    with db.connect(tiny, read_only=True) as con:
+        assert con.execute("SELECT count(*), count(DISTINCT event_id) FROM credit_events").fetchone() == (6, 6)
+
+
 @pytest.mark.parametrize("text, expected", [
     ("2026-09-01", dt.datetime(2026, 9, 1)), ("2026/9/1", dt.datetime(2026, 9, 1)),
     ("2026.9.1", dt.datetime(2026, 9, 1)), ("2026年9月1日", dt.datetime(2026, 9, 1)),

@@ -12,7 +12,6 @@ Every message a clerk reads is Chinese; problems come as a DataFrame with the co
 
 import datetime as dt
 import getpass
-import hashlib
 import os
 import shutil
 import tempfile
@@ -62,14 +61,6 @@ class Result(Checked):
     backup_path: str | None = None
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _file_problem(file_name: str, message: str) -> pd.DataFrame:
     return pd.DataFrame([(file_name, "", None, "", "", message)], columns=PROBLEM_COLUMNS)
 
@@ -81,12 +72,19 @@ class _Session:
         self.path = Path(path)
         self.table = table
         self.mapping = _mapping.load_mapping(mapping) if isinstance(mapping, (str, Path)) else mapping
+        self.scanned = read.scan_soon(self.path) if self.path.exists() else None
         self.con = duckdb.connect()
         self.workdir = tempfile.mkdtemp(prefix="gridgov-import-")
         self.tables: dict[str, list] = {}
         self.labels: dict = {}
         self.sheet_names: dict = {}
         self.rows: dict = {}
+
+    def sha256(self) -> str:
+        try:
+            return self.scanned.result().sha256 if self.scanned else ""
+        except OSError:
+            return ""
 
     def close(self):
         self.con.close()
@@ -97,7 +95,8 @@ class _Session:
     def read(self) -> pd.DataFrame:
         m = self.mapping
         sheets = read.read_file(self.con, self.path, _mapping.known_headers(m), self.workdir,
-                                encoding=m.encoding if m else None, delimiter=m.delimiter if m else None)
+                                encoding=m.encoding if m else None, delimiter=m.delimiter if m else None,
+                                scanned=self.scanned)
         plans, found = _mapping.plan_sheets(sheets, self.table, m)
         frame = pd.DataFrame(found, columns=["工作表", "行", "列", "值", "问题"])
         frame.insert(0, "文件", self.path.name)
@@ -113,8 +112,8 @@ class _Session:
         params: dict = {}
         for name in spec.ORDER:
             if name in by_table:
-                present, staged, used = validate.stage(self.con, spec.TABLES[name], by_table[name], params)
-                validate.typed(self.con, spec.TABLES[name], present, staged, used)
+                present, staged, used, untrimmed = validate.stage(self.con, spec.TABLES[name], by_table[name], params)
+                validate.typed(self.con, spec.TABLES[name], present, staged, used, untrimmed)
                 self.tables[name] = present
                 self.rows[name] = self.con.execute(f"SELECT count(*) FROM memory.main.typ_{name}").fetchall()[0][0]
         if not any(self.rows.values()) and frame.empty:
@@ -161,7 +160,6 @@ def check(path, db_path=None, table: str | None = None, mapping=None) -> Checked
     path, db_path = Path(path), Path(db_path or db.default_db_path())
     result = Checked(path.name, "", validate.empty_problems())
     try:
-        result.sha256 = _sha256(path) if path.exists() else ""
         session = _Session(path, table, mapping)
     except FileError as exc:
         result.problems = _file_problem(path.name, str(exc))
@@ -173,6 +171,7 @@ def check(path, db_path=None, table: str | None = None, mapping=None) -> Checked
     except Exception as exc:  # whatever the file, the clerk gets a message, not a traceback
         result.problems = _file_problem(path.name, f"无法读取或检查该文件({type(exc).__name__}: {exc})")
     finally:
+        result.sha256 = session.sha256()
         session.close()
     return result
 
@@ -180,6 +179,7 @@ def check(path, db_path=None, table: str | None = None, mapping=None) -> Checked
 def _run_checks(session: _Session, db_path: Path, result: Checked, attached: str | None = None) -> pd.DataFrame:
     problems = session.read()
     result.rows = dict(session.rows)
+    result.sha256 = session.sha256()
     if not session.tables:
         return problems
     alias, tables = attached, set()
@@ -213,7 +213,6 @@ def import_file(path, db_path=None, table: str | None = None, mapping=None, dry_
         result.message = _summary(result, "检查通过(未写入数据库)" if checked.ok else "检查未通过")
         return result
     try:
-        result.sha256 = _sha256(path) if path.exists() else ""
         session = _Session(path, table, mapping)
     except FileError as exc:
         result.problems = _file_problem(path.name, str(exc))
@@ -282,6 +281,7 @@ def import_file(path, db_path=None, table: str | None = None, mapping=None, dry_
         result.status, result.message = "rejected", "未导入"
         return result
     finally:
+        result.sha256 = session.sha256()
         session.close()
 
 

@@ -8,9 +8,11 @@ rows and a group title above the column names are skipped.
 import codecs
 import csv
 import datetime as dt
+import hashlib
 import io
 import os
 import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from .spec import normalise
 
 HEADER_SEARCH_ROWS = 10
 CHUNK = 1 << 20
+BINARY = "文件不是表格文件(含有二进制内容),请上传 Excel(.xlsx)、CSV 或 Parquet 文件"
 
 
 class FileError(ValueError):
@@ -58,7 +61,7 @@ def detect_encoding(path: Path) -> str:
             with open(path, "rb") as f:
                 while chunk := f.read(CHUNK):
                     if b"\x00" in chunk:
-                        raise FileError("文件不是表格文件(含有二进制内容),请上传 Excel(.xlsx)、CSV 或 Parquet 文件")
+                        raise FileError(BINARY)
                     decoder.decode(chunk)
                 decoder.decode(b"", final=True)
             return encoding
@@ -158,16 +161,53 @@ def _delimiter(line: str) -> str:
 
 
 def read_csv(con, path: Path, known: set[str], prefix: str, workdir: str, encoding: str | None = None,
-             delimiter: str | None = None) -> list[RawSheet]:
-    encoding = encoding or detect_encoding(path)
-    source = path
-    if encoding.replace("_", "-").lower() not in ("utf-8", "utf8"):
+             delimiter: str | None = None, scanned: Future | None = None) -> list[RawSheet]:
+    """scanned: the file's Scan, made while DuckDB reads (see scan_soon)."""
+    scanned = scanned or scan_soon(path)
+    # Most files are UTF-8 and DuckDB checks every byte as it reads: the whole file is decoded
+    # in Python only when the first block or DuckDB says it is something else.
+    guessed = encoding is None
+    encoding = encoding or _head_encoding(path) or detect_encoding(path)
+    while True:
+        utf8 = encoding.replace("_", "-").lower() in ("utf-8", "utf8", "utf-8-sig")
         try:
-            source = _transcode(path, encoding, workdir)
+            source = path if utf8 else _transcode(path, encoding, workdir)
         except (UnicodeDecodeError, LookupError) as exc:
             raise FileError(f"按 {encoding} 编码无法读取文件({exc})") from None
-    with open(source, encoding="utf-8", newline="") as f:
-        head = [f.readline() for _ in range(HEADER_SEARCH_ROWS + 2)]
+        try:
+            sheets = _read_utf8(con, source, known, prefix, delimiter, lambda: scanned.result().lines)
+        except _NotUtf8 as exc:
+            if not (guessed and utf8):
+                raise FileError(f"按 {encoding} 编码无法读取文件({exc})") from None
+            guessed, encoding = False, detect_encoding(path)
+            continue
+        if guessed and scanned.result().binary:
+            raise FileError(BINARY)
+        return sheets
+
+
+class _NotUtf8(Exception):
+    pass
+
+
+def _head_encoding(path: Path) -> str | None:
+    """'utf-8' when the first block decodes as UTF-8 (with or without BOM), else None."""
+    with open(path, "rb") as f:
+        head = f.read(CHUNK)
+    try:
+        codecs.getincrementaldecoder("utf-8")("strict").decode(head, final=False)
+    except UnicodeDecodeError:
+        return None
+    return "utf-8"
+
+
+def _read_utf8(con, source: Path, known: set[str], prefix: str, delimiter: str | None, lines) -> list[RawSheet]:
+    """lines: a callable giving the file's line count, asked for once DuckDB has read it."""
+    try:
+        with open(source, encoding="utf-8-sig", newline="") as f:
+            head = [f.readline() for _ in range(HEADER_SEARCH_ROWS + 2)]
+    except UnicodeDecodeError as exc:
+        raise _NotUtf8(exc) from None
     head_text = "".join(head)
     if not head_text.strip():
         raise FileError("文件是空的,没有任何数据行")
@@ -198,37 +238,61 @@ def read_csv(con, path: Path, known: set[str], prefix: str, workdir: str, encodi
     for parallel in (True, False):
         try:
             con.execute(f"""
-                CREATE OR REPLACE TABLE _csv AS SELECT * FROM read_csv($path, header = false, skip = $skip,
+                CREATE OR REPLACE TABLE {relation}_cells AS SELECT * FROM read_csv($path, header = false, skip = $skip,
                     all_varchar = true, delim = $delim, quote = '"', escape = '"', columns = {columns},
                     auto_detect = false, null_padding = true, strict_mode = false, parallel = $parallel)
             """, {"path": str(source), "skip": header_line + 1, "delim": delim, "parallel": parallel})
-            n = con.execute("SELECT count(*) FROM _csv").fetchall()[0][0]
+            n = con.execute(f"SELECT count(*) FROM {relation}_cells").fetchall()[0][0]
             break
-        except Exception:  # DuckDB refuses some irregular files; the exact reader below takes them
+        except duckdb.Error as exc:  # DuckDB refuses some irregular files; the exact reader below takes them
+            if "Invalid unicode" in str(exc):
+                raise _NotUtf8(str(exc).splitlines()[-1]) from None
             n = None
-    if n is not None and n + header_line + 1 == _line_count(source):
-        con.execute(f"CREATE OR REPLACE TABLE {relation} AS SELECT rowid + $first AS _row, * FROM _csv",
-                    {"first": header_line + 2})
+    if n is not None and n + header_line + 1 == lines():
+        # A view, not a copy: the rows keep the order of the file, so rowid gives the line.
+        con.execute(f"CREATE OR REPLACE VIEW {relation} AS SELECT rowid + {int(header_line) + 2} AS _row, * "
+                    f"FROM {relation}_cells")
     else:
-        n = _read_csv_exact(con, source, relation, delim, header_line + 1, width)
-    con.execute("DROP TABLE IF EXISTS _csv")
+        con.execute(f"DROP TABLE IF EXISTS {relation}_cells")
+        try:
+            n = _read_csv_exact(con, source, relation, delim, header_line + 1, width)
+        except UnicodeDecodeError as exc:
+            raise _NotUtf8(exc) from None
     return [RawSheet(None, relation, header, header_line + 1, n)]
 
 
-def _line_count(path: Path) -> int:
-    count, last = 0, b"\n"
+@dataclass
+class Scan:
+    sha256: str
+    lines: int      # lines ending in a newline, plus a last one without
+    binary: bool    # holds a NUL byte
+
+
+def scan_soon(path: Path) -> Future:
+    """scan(path) in a thread of its own: hashing releases the GIL, and DuckDB reads meanwhile."""
+    pool = ThreadPoolExecutor(1)
+    future = pool.submit(scan, path)
+    pool.shutdown(wait=False)
+    return future
+
+
+def scan(path: Path) -> Scan:
+    """One pass over the file for its hash, its line count and whether it is binary."""
+    digest, count, last, nul = hashlib.sha256(), 0, b"\n", False
     with open(path, "rb") as f:
         while chunk := f.read(CHUNK * 8):
+            digest.update(chunk)
             count += chunk.count(b"\n")
+            nul = nul or b"\x00" in chunk
             last = chunk[-1:]
-    return count + (last != b"\n")
+    return Scan(digest.hexdigest(), count + (last != b"\n"), nul)
 
 
 def _read_csv_exact(con, path: Path, relation: str, delim: str, skip: int, width: int) -> int:
     """Row by row through Python's csv module, for files with blank lines or cells spanning lines:
     slower, but each row keeps the line number it starts on."""
     body, numbers = [], []
-    with open(path, encoding="utf-8", newline="") as f:
+    with open(path, encoding="utf-8-sig", newline="") as f:
         reader = csv.reader(f, delimiter=delim)
         line = 0
         try:
@@ -261,7 +325,7 @@ def read_parquet(con, path: Path, prefix: str) -> list[RawSheet]:
 
 
 def read_file(con, path: Path, known: set[str], workdir: str, prefix: str = "raw", encoding: str | None = None,
-              delimiter: str | None = None) -> list[RawSheet]:
+              delimiter: str | None = None, scanned: Future | None = None) -> list[RawSheet]:
     path = Path(path)
     if not path.exists():
         raise FileError(f"文件不存在: {path}")
@@ -274,4 +338,4 @@ def read_file(con, path: Path, known: set[str], workdir: str, prefix: str = "raw
         return read_parquet(con, path, prefix)
     if path.suffix.lower() in (".xlsx", ".xls", ".parquet"):
         raise FileError(f"文件扩展名是 {path.suffix},但内容不是该格式,文件可能已损坏")
-    return read_csv(con, path, known, prefix, workdir, encoding, delimiter)
+    return read_csv(con, path, known, prefix, workdir, encoding, delimiter, scanned)

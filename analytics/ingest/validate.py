@@ -6,6 +6,8 @@ every check at once and returns one row per problem with the sheet, row, column,
 Chinese explanation.
 """
 
+from dataclasses import dataclass
+
 import pandas as pd
 
 from . import spec
@@ -37,13 +39,25 @@ def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def stage(con, table: spec.Table, plans: list[Plan], params: dict) -> tuple[list[str], str, dict]:
+def _parsed_untrimmed(table: spec.Table, name: str, plans: list[Plan]) -> bool:
+    """Whether a field is staged as written and trimmed only where it does not parse that way:
+    trimming every cell costs more than reading the file. Translated, reformatted or prefixed
+    values are trimmed first, as are text and coded values."""
+    f = table.field(name)
+    if f.choices or f.kind not in ("int", "bigint", "decimal", "double", "bool", "date", "timestamp"):
+        return False
+    sources = [p.sources[name] for p in plans if name in p.sources]
+    return not any(src.values or src.formats or src.prefix for src in sources)
+
+
+def stage(con, table: spec.Table, plans: list[Plan], params: dict) -> tuple[list[str], str, dict, set]:
     """The query staging a table's plans as one text column per field: (fields present, SQL,
-    its parameters)."""
+    its parameters, fields staged untrimmed)."""
     present = []
     for p in plans:
         present += [n for n in p.sources if n not in present]
     present = [f.name for f in table.fields if f.name in present]
+    untrimmed = {n for n in present if _parsed_untrimmed(table, n, plans)}
     parts = []
     for p in plans:
         width = len(p.sheet.headers)
@@ -58,6 +72,8 @@ def stage(con, table: spec.Table, plans: list[Plan], params: dict) -> tuple[list
             if src.constant is not None:
                 params[key] = src.constant
                 expr = f"${key}"
+            elif name in untrimmed:
+                expr = f"nullif(r.c{src.column}, '')"
             else:
                 expr = f"nullif(trim(r.c{src.column}), '')"
             if src.values:
@@ -81,7 +97,7 @@ def stage(con, table: spec.Table, plans: list[Plan], params: dict) -> tuple[list
         parts.append(f"SELECT {p.sheet_no} AS _sheet, r._row, {', '.join(cols)} "
                      f"FROM memory.main.{p.sheet.relation} r {' '.join(joins)} WHERE NOT ({blank})")
     sql = " UNION ALL ".join(parts)
-    return present, sql, {k: v for k, v in params.items() if f"${k}" in sql}
+    return present, sql, {k: v for k, v in params.items() if f"${k}" in sql}, untrimmed
 
 
 def _register_translations(con, key: str, values: dict) -> None:
@@ -108,20 +124,21 @@ def _number(x: str) -> str:
 def _timestamp(x: str) -> str:
     formats = "[" + ", ".join(_lit(f) for f in TIMESTAMP_FORMATS) + "]"
     serial = f"TRY_CAST({x} AS DOUBLE)"
-    return (f"CASE WHEN regexp_full_match({x}, '\\d{{8}}') THEN try_strptime({x}, '%Y%m%d') "
+    # The usual spelling is tried first: for it, the regular expressions cost more than the parse.
+    return (f"coalesce(try_strptime({x}, {_lit(TIMESTAMP_FORMATS[0])}), CASE WHEN regexp_full_match({x}, '\\d{{8}}') THEN try_strptime({x}, '%Y%m%d') "
             f"WHEN regexp_full_match({x}, '\\d{{1,5}}(\\.\\d+)?') AND {serial} >= 1 "
             f"THEN TIMESTAMP '1899-12-30' + to_microseconds(round({serial} * 86400000000)::BIGINT) "
-            f"ELSE try_strptime({x}, {formats}) END")
+            f"ELSE try_strptime({x}, {formats}) END)")
 
 
-def typed_expr(table: spec.Table, f: spec.Field) -> tuple[str, str]:
-    """(expression over s.<field>, LEFT JOIN it needs or '')."""
-    x = f"s.{f.name}"
+def typed_expr(table: spec.Table, f: spec.Field, alias: str = "s") -> tuple[str, str]:
+    """(expression over <alias>.<field>, LEFT JOIN it needs or '')."""
+    x = f"{alias}.{f.name}"
     if f.choices:
-        alias = f"ch_{f.name}"
-        return (f"{alias}.code",
-                f"LEFT JOIN memory.main._choices {alias} ON {alias}.k = {_lit(table.name + '.' + f.name)} "
-                f"AND {alias}.input = lower({x})")
+        ch = f"ch_{f.name}"
+        return (f"{ch}.code",
+                f"LEFT JOIN memory.main._choices {ch} ON {ch}.k = {_lit(table.name + '.' + f.name)} "
+                f"AND {ch}.input = lower({x})")
     if f.kind in ("int", "bigint"):
         d = _number(x)
         return f"CASE WHEN isfinite({d}) AND {d} = trunc({d}) AND abs({d}) < 9e15 THEN {d}::BIGINT END", ""
@@ -137,16 +154,29 @@ def typed_expr(table: spec.Table, f: spec.Field) -> tuple[str, str]:
     return x, ""
 
 
-def typed(con, table: spec.Table, present: list[str], staged: str, params: dict) -> None:
-    """typ_<table>: the staged text plus v_<field>, each value in the type it is checked in."""
+def typed(con, table: spec.Table, present: list[str], staged: str, params: dict, untrimmed: set = frozenset()) -> None:
+    """typ_<table>: the staged text plus v_<field>, each value in the type it is checked in.
+
+    An untrimmed field is parsed as written, and trimmed and parsed again only where that fails;
+    its text is trimmed only there too (a value that parses is shown as written)."""
     exprs, joins = [], []
     for name in present:
-        expr, join = typed_expr(table, table.field(name))
+        if name in untrimmed:
+            again, _ = typed_expr(table, table.field(name), "t")
+            exprs.append(f"coalesce(t._p_{name}, {again}) AS v_{name}")
+            continue
+        expr, join = typed_expr(table, table.field(name), "t")
         exprs.append(f"{expr} AS v_{name}")
         if join:
             joins.append(join)
+    first = [f"{typed_expr(table, table.field(n))[0]} AS _p_{n}" for n in present if n in untrimmed]
+    trim = [f"CASE WHEN _p_{n} IS NULL THEN nullif(trim({n}), '') ELSE {n} END AS {n}" for n in present if n in untrimmed]
+    if untrimmed:
+        staged = (f"SELECT p.* REPLACE ({', '.join(trim)}) FROM "
+                  f"(SELECT s.*, {', '.join(first)} FROM ({staged}) s) p")
+    drop = f" EXCLUDE ({', '.join(f'_p_{n}' for n in present if n in untrimmed)})" if untrimmed else ""
     con.execute(f"CREATE OR REPLACE TABLE memory.main.typ_{table.name} AS "
-                f"SELECT s.*, {', '.join(exprs)} FROM ({staged}) s {' '.join(joins)}", params)
+                f"SELECT t.*{drop}, {', '.join(exprs)} FROM ({staged}) t {' '.join(joins)}", params)
 
 
 def _fmt(v) -> str:
@@ -176,15 +206,23 @@ def _range_message(f: spec.Field) -> str:
     return f"超出范围,应在 {_fmt(f.lo)}–{_fmt(f.hi)} 之间"
 
 
-def _checks(table: spec.Table, present: list[str], files: dict, live: str | None):
-    """(sql, message) pairs; each sql selects _sheet, _row, field, value, arg."""
+@dataclass
+class _Check:
+    """A check of one table: `sql` selects _sheet, _row, field, value, arg of the rows that fail it;
+    `probe`, an aggregate over the typed table, is zero when it would select none."""
+    sql: str
+    message: str
+    probe: str | None = None
+
+
+def _checks(table: spec.Table, present: list[str], files: dict, live: str | None) -> list[_Check]:
     t = f"memory.main.typ_{table.name}"
     out = []
 
     def add(field, condition, message, arg="NULL", source=None):
         sql = (f"SELECT _sheet, _row, {_lit(field)} AS field, {source or field}::VARCHAR AS value, "
                f"{arg}::VARCHAR AS arg FROM {t} WHERE {condition}")
-        out.append((sql, message))
+        out.append(_Check(sql, message, f"count_if({condition})"))
 
     for name in present:
         f = table.field(name)
@@ -229,19 +267,21 @@ def _checks(table: spec.Table, present: list[str], files: dict, live: str | None
         part = ", ".join(f"v_{k}" for k in keys)
         required_null = " OR ".join(f"v_{k} IS NULL" for k in keys if table.field(k).required) or "false"
         first = keys[0]
-        out.append((f"""
+        out.append(_Check(f"""
             SELECT _sheet, _row, {_lit(first)} AS field, {first}::VARCHAR AS value, first_row::VARCHAR AS arg
             FROM (SELECT *, first_value(_row) OVER w AS first_row, first_value(_sheet) OVER w AS first_sheet,
                          count(*) OVER (PARTITION BY {part}) AS n
                   FROM {t} WHERE NOT ({required_null})
                   WINDOW w AS (PARTITION BY {part} ORDER BY _sheet, _row))
             WHERE n > 1 AND (_sheet, _row) <> (first_sheet, first_row)""",
-                    "与第 {arg} 行重复:" + "、".join(table.field(k).zh for k in keys) + "相同"))
+                          "与第 {arg} 行重复:" + "、".join(table.field(k).zh for k in keys) + "相同",
+                          f"count(*) FILTER (WHERE NOT ({required_null})) "
+                          f"- count(DISTINCT ({part})) FILTER (WHERE NOT ({required_null}))"))
     if table.append_only and live:
         stored = [n for n in present if n not in table.key and n not in table.extra]
         if stored:
             diff = " OR ".join(f"CAST(t.v_{n} AS {table.field(n).sql}) IS DISTINCT FROM e.{n}" for n in stored)
-            out.append((f"""
+            out.append(_Check(f"""
                 SELECT t._sheet, t._row, {_lit(table.key[0])} AS field, t.{table.key[0]}::VARCHAR AS value,
                        NULL::VARCHAR AS arg
                 FROM {t} t JOIN {live}.main.{table.name} e ON e.{table.key[0]} = t.v_{table.key[0]}
@@ -281,9 +321,16 @@ def problems(con, tables: dict, live: str | None, live_tables: set, labels: dict
     files["_live_tables"] = live_tables
     parts, messages = [], []
     for name, present in tables.items():
-        for sql, message in _checks(spec.TABLES[name], present, files, live):
-            parts.append(f"SELECT {len(messages)} AS check_no, * FROM ({sql})")
-            messages.append((name, message))
+        checks = _checks(spec.TABLES[name], present, files, live)
+        probed = [c for c in checks if c.probe]
+        # One scan finds which checks fail at all (usually none); only those list their rows.
+        counts = con.execute(f"SELECT {', '.join(c.probe for c in probed)} FROM memory.main.typ_{name}"
+                             ).fetchall()[0] if probed else ()
+        failing = {id(c) for c, n in zip(probed, counts) if n}
+        for c in checks:
+            if c.probe is None or id(c) in failing:
+                parts.append(f"SELECT {len(messages)} AS check_no, * FROM ({c.sql})")
+                messages.append((name, c.message))
     if not parts:
         return empty_problems()
     con.execute("CREATE OR REPLACE TABLE memory.main._problems AS " + " UNION ALL ".join(parts))
