@@ -77,11 +77,12 @@ def level_case(balance: str = "balance") -> str:
 
 # Registered residents per grid, month end and credit level; people who never had an event
 # are not counted here (their balance is 0: callers add them).
-GRID_MONTH_LEVELS = f"""
+def grid_month_levels(person_month: str) -> str:
+    return f"""
     WITH spans AS (
         SELECT grid_id, month, balance,
                lead(month) OVER (PARTITION BY person_id ORDER BY month) AS next_month
-        FROM ({PERSON_MONTH})
+        FROM {person_month}
     ),
     months AS (
         SELECT unnest(generate_series(min(month), max(month), INTERVAL 1 MONTH))::DATE AS month FROM spans
@@ -91,6 +92,9 @@ GRID_MONTH_LEVELS = f"""
     WHERE s.grid_id IS NOT NULL
     GROUP BY ALL
 """
+
+
+GRID_MONTH_LEVELS = grid_month_levels(f"({PERSON_MONTH})")
 
 GRID_RESIDENTS = """
     SELECT grid_id, count(*) AS residents FROM people WHERE grid_id IS NOT NULL GROUP BY grid_id
@@ -126,6 +130,8 @@ def refresh(con) -> dict[str, int]:
     con.execute("BEGIN TRANSACTION")
     try:
         for name, (sql, order) in SUMMARIES.items():
+            if name == "summary_grid_month_levels":  # from the table just built, not the ledger again
+                sql = grid_month_levels("summary_person_month")
             # Names and SQL are this module's constants, never input.
             con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM ({sql}) ORDER BY {order}")
             counts[name] = con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]

@@ -93,16 +93,24 @@ class _Session:
         os.rmdir(self.workdir)
 
     def read(self) -> pd.DataFrame:
+        try:
+            return self._read(direct=True)
+        except read.Indirect:
+            self.tables, self.labels, self.sheet_names, self.rows = {}, {}, {}, {}
+            return self._read(direct=False)
+
+    def _read(self, direct: bool) -> pd.DataFrame:
         m = self.mapping
         sheets = read.read_file(self.con, self.path, _mapping.known_headers(m), self.workdir,
                                 encoding=m.encoding if m else None, delimiter=m.delimiter if m else None,
-                                scanned=self.scanned)
+                                scanned=self.scanned, direct=direct)
         plans, found = _mapping.plan_sheets(sheets, self.table, m)
+        if any(p.sheet.direct for p in plans) and (len(plans) > 1 or any(s.values for s in plans[0].sources.values())):
+            raise read.Indirect  # translated values are joined in, and a join may reorder the rows
         frame = pd.DataFrame(found, columns=["工作表", "行", "列", "值", "问题"])
         frame.insert(0, "文件", self.path.name)
         if not plans:
             return frame
-        validate.register_choices(self.con)
         by_table: dict = {}
         for p in plans:
             by_table.setdefault(p.table.name, []).append(p)
@@ -113,7 +121,15 @@ class _Session:
         for name in spec.ORDER:
             if name in by_table:
                 present, staged, used, untrimmed = validate.stage(self.con, spec.TABLES[name], by_table[name], params)
-                validate.typed(self.con, spec.TABLES[name], present, staged, used, untrimmed)
+                sheet = by_table[name][0].sheet
+                try:
+                    validate.typed(self.con, spec.TABLES[name], present, staged, used, untrimmed)
+                except duckdb.Error:
+                    if sheet.direct:  # DuckDB's reader refused the file: the careful reader may take it
+                        raise read.Indirect from None
+                    raise
+                if sheet.direct:
+                    read.number_rows(self.con, f"memory.main.typ_{name}", sheet.direct)
                 self.tables[name] = present
                 self.rows[name] = self.con.execute(f"SELECT count(*) FROM memory.main.typ_{name}").fetchall()[0][0]
         if not any(self.rows.values()) and frame.empty:

@@ -12,6 +12,7 @@ import hashlib
 import io
 import os
 import tempfile
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,13 +31,25 @@ class FileError(ValueError):
     """A file that cannot be read as a table at all; the message is for the clerk."""
 
 
+class Indirect(Exception):
+    """A CSV could not be staged straight from the file: read it again with direct=False."""
+
+
+@dataclass
+class Direct:
+    """A CSV staged straight from the file, with _row still NULL: see number_rows."""
+    first_row: int                  # the file's line of the first data row
+    rows: Callable[[], int]         # data rows there are if every row is one line
+
+
 @dataclass
 class RawSheet:
     name: str | None          # sheet name; None for CSV and Parquet
     relation: str             # staging table in the work database: _row, c0..cN
     headers: list[str]        # as written in the file
     header_row: int           # 1-based row of the header in the file (0: none, Parquet)
-    rows: int
+    rows: int | None          # None when direct
+    direct: Direct | None = None
 
 
 def sniff_kind(path: Path) -> str:
@@ -161,13 +174,24 @@ def _delimiter(line: str) -> str:
 
 
 def read_csv(con, path: Path, known: set[str], prefix: str, workdir: str, encoding: str | None = None,
-             delimiter: str | None = None, scanned: Future | None = None) -> list[RawSheet]:
-    """scanned: the file's Scan, made while DuckDB reads (see scan_soon)."""
+             delimiter: str | None = None, scanned: Future | None = None, direct: bool = False) -> list[RawSheet]:
+    """scanned: the file's Scan, made while DuckDB reads (see scan_soon).
+
+    direct: stage straight from the file rather than from a copy of its cells. The copy costs
+    as much as the reading; without it, nothing is known of the file until it is staged, and
+    the stager numbers the rows (number_rows) or asks for the file again (Indirect)."""
     scanned = scanned or scan_soon(path)
     # Most files are UTF-8 and DuckDB checks every byte as it reads: the whole file is decoded
     # in Python only when the first block or DuckDB says it is something else.
     guessed = encoding is None
     encoding = encoding or _head_encoding(path) or detect_encoding(path)
+
+    def lines() -> int:
+        found = scanned.result()
+        if guessed and found.binary:
+            raise FileError(BINARY)
+        return found.lines
+
     while True:
         utf8 = encoding.replace("_", "-").lower() in ("utf-8", "utf8", "utf-8-sig")
         try:
@@ -175,15 +199,27 @@ def read_csv(con, path: Path, known: set[str], prefix: str, workdir: str, encodi
         except (UnicodeDecodeError, LookupError) as exc:
             raise FileError(f"按 {encoding} 编码无法读取文件({exc})") from None
         try:
-            sheets = _read_utf8(con, source, known, prefix, delimiter, lambda: scanned.result().lines)
+            sheets = _read_utf8(con, source, known, prefix, delimiter, lines, direct)
         except _NotUtf8 as exc:
             if not (guessed and utf8):
                 raise FileError(f"按 {encoding} 编码无法读取文件({exc})") from None
             guessed, encoding = False, detect_encoding(path)
             continue
-        if guessed and scanned.result().binary:
-            raise FileError(BINARY)
+        if not direct:
+            lines()
         return sheets
+
+
+def number_rows(con, relation: str, direct: Direct) -> None:
+    """Give a table staged straight from a CSV (with _blank marking rows of empty cells) its line
+    numbers, and drop the empty rows. A table whose rows do not match the file's lines one to one
+    (cells spanning lines, blank lines) raises Indirect."""
+    if con.execute(f"SELECT count(*) FROM {relation}").fetchall()[0][0] != direct.rows():
+        raise Indirect
+    # The table keeps the file's order (no joins while staging), so rowid counts the lines.
+    con.execute(f"UPDATE {relation} SET _row = rowid + {int(direct.first_row)}")
+    con.execute(f"DELETE FROM {relation} WHERE _blank")
+    con.execute(f"ALTER TABLE {relation} DROP COLUMN _blank")
 
 
 class _NotUtf8(Exception):
@@ -191,9 +227,12 @@ class _NotUtf8(Exception):
 
 
 def _head_encoding(path: Path) -> str | None:
-    """'utf-8' when the first block decodes as UTF-8 (with or without BOM), else None."""
+    """'utf-8' when the first block decodes as UTF-8 (with or without BOM), else None; FileError
+    when it is binary."""
     with open(path, "rb") as f:
         head = f.read(CHUNK)
+    if b"\x00" in head:
+        raise FileError(BINARY)
     try:
         codecs.getincrementaldecoder("utf-8")("strict").decode(head, final=False)
     except UnicodeDecodeError:
@@ -201,7 +240,8 @@ def _head_encoding(path: Path) -> str | None:
     return "utf-8"
 
 
-def _read_utf8(con, source: Path, known: set[str], prefix: str, delimiter: str | None, lines) -> list[RawSheet]:
+def _read_utf8(con, source: Path, known: set[str], prefix: str, delimiter: str | None, lines,
+               direct: bool) -> list[RawSheet]:
     """lines: a callable giving the file's line count, asked for once DuckDB has read it."""
     try:
         with open(source, encoding="utf-8-sig", newline="") as f:
@@ -233,14 +273,21 @@ def _read_utf8(con, source: Path, known: set[str], prefix: str, delimiter: str |
     relation = f"{prefix}_0"
     width = len(header)
     columns = "{" + ", ".join(f"'c{j}': 'VARCHAR'" for j in range(width)) + "}"
+    options = (f"header = false, all_varchar = true, quote = '\"', escape = '\"', columns = {columns}, "
+               f"auto_detect = false, null_padding = true, strict_mode = false")
+    if direct:
+        # Read once, while staging: a view takes no parameters, so the values are literals.
+        con.execute(f"CREATE OR REPLACE VIEW {relation} AS SELECT NULL::BIGINT AS _row, * FROM read_csv("
+                    f"{_sql_text(str(source))}, skip = {int(header_line) + 1}, delim = {_sql_text(delim)}, {options})")
+        rows = lambda: lines() - header_line - 1  # noqa: E731
+        return [RawSheet(None, relation, header, header_line + 1, None, Direct(header_line + 2, rows))]
     n = None
     # The parallel reader is faster; DuckDB refuses it for cells spanning lines with padding.
     for parallel in (True, False):
         try:
             con.execute(f"""
-                CREATE OR REPLACE TABLE {relation}_cells AS SELECT * FROM read_csv($path, header = false, skip = $skip,
-                    all_varchar = true, delim = $delim, quote = '"', escape = '"', columns = {columns},
-                    auto_detect = false, null_padding = true, strict_mode = false, parallel = $parallel)
+                CREATE OR REPLACE TABLE {relation}_cells AS SELECT * FROM read_csv($path, skip = $skip,
+                    delim = $delim, parallel = $parallel, {options})
             """, {"path": str(source), "skip": header_line + 1, "delim": delim, "parallel": parallel})
             n = con.execute(f"SELECT count(*) FROM {relation}_cells").fetchall()[0][0]
             break
@@ -312,20 +359,24 @@ def read_parquet(con, path: Path, prefix: str) -> list[RawSheet]:
     relation = f"{prefix}_0"
     try:
         headers = [r[0] for r in con.execute("DESCRIBE SELECT * FROM read_parquet($p)", {"p": str(path)}).fetchall()]
-        # DuckDB reads the file itself, in parallel; file_row_number keeps each row's place for the problem list.
-        # The column names come from the file, so they are quoted as identifiers.
-        con.execute(f"CREATE OR REPLACE TABLE {relation} AS SELECT file_row_number + 2 AS _row, "
-                    + ", ".join(f'CAST("{h.replace(chr(34), chr(34) * 2)}" AS VARCHAR) AS c{j}'
-                                for j, h in enumerate(headers))
-                    + " FROM read_parquet($p, file_row_number = true)", {"p": str(path)})
+        n = con.execute("SELECT count(*) FROM read_parquet($p)", {"p": str(path)}).fetchall()[0][0]
     except duckdb.Error as exc:
         raise FileError(f"无法读取 Parquet 文件({exc})") from None
-    n = con.execute(f"SELECT count(*) FROM {relation}").fetchall()[0][0]
+    # A view: DuckDB reads the file in parallel while staging it, and file_row_number keeps each
+    # row's place for the problem list. The column names come from the file, so they are quoted
+    # as identifiers, and the path is a literal because a view takes no parameters.
+    con.execute(f"CREATE OR REPLACE VIEW {relation} AS SELECT file_row_number + 2 AS _row, "
+                + ", ".join(f'CAST("{h.replace(chr(34), chr(34) * 2)}" AS VARCHAR) AS c{j}' for j, h in enumerate(headers))
+                + f" FROM read_parquet({_sql_text(str(path))}, file_row_number = true)")
     return [RawSheet(None, relation, headers, 1, n)]
 
 
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def read_file(con, path: Path, known: set[str], workdir: str, prefix: str = "raw", encoding: str | None = None,
-              delimiter: str | None = None, scanned: Future | None = None) -> list[RawSheet]:
+              delimiter: str | None = None, scanned: Future | None = None, direct: bool = False) -> list[RawSheet]:
     path = Path(path)
     if not path.exists():
         raise FileError(f"文件不存在: {path}")
@@ -338,4 +389,4 @@ def read_file(con, path: Path, known: set[str], workdir: str, prefix: str = "raw
         return read_parquet(con, path, prefix)
     if path.suffix.lower() in (".xlsx", ".xls", ".parquet"):
         raise FileError(f"文件扩展名是 {path.suffix},但内容不是该格式,文件可能已损坏")
-    return read_csv(con, path, known, prefix, workdir, encoding, delimiter, scanned)
+    return read_csv(con, path, known, prefix, workdir, encoding, delimiter, scanned, direct)

@@ -27,6 +27,8 @@ TIMESTAMP_FORMATS = [
     "%Y.%m.%d %H:%M:%S", "%Y.%m.%d %H:%M", "%Y.%m.%d",
     "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日 %H:%M", "%Y年%m月%d日%H:%M", "%Y年%m月%d日 %H时%M分", "%Y年%m月%d日",
 ]
+# The code points DuckDB's trim() removes (Unicode category Zs).
+SPACES = (32, 160, 5760, *range(8192, 8203), 8239, 8287, 12288)
 # Step codes of the flat ticket template's timestamp columns, and their order number (seq).
 FLAT_STEP_CODES = {"filed_at": "filed", "accepted_at": "accepted", "discussed_at": "discussed",
                    "decided_at": "decided", "rated_at": "rated", "published_at": "published",
@@ -39,12 +41,20 @@ def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+PARSED = ("int", "bigint", "decimal", "double", "bool", "date", "timestamp")
+
+
+def as_written(f: spec.Field) -> bool:
+    """Whether a field's value is its (trimmed) text: typ_ then keeps only v_<field>."""
+    return not f.choices and f.kind not in PARSED
+
+
 def _parsed_untrimmed(table: spec.Table, name: str, plans: list[Plan]) -> bool:
     """Whether a field is staged as written and trimmed only where it does not parse that way:
     trimming every cell costs more than reading the file. Translated, reformatted or prefixed
     values are trimmed first, as are text and coded values."""
     f = table.field(name)
-    if f.choices or f.kind not in ("int", "bigint", "decimal", "double", "bool", "date", "timestamp"):
+    if f.choices or f.kind not in PARSED:
         return False
     sources = [p.sources[name] for p in plans if name in p.sources]
     return not any(src.values or src.formats or src.prefix for src in sources)
@@ -94,8 +104,14 @@ def stage(con, table: spec.Table, plans: list[Plan], params: dict) -> tuple[list
                 expr = f"(${key}_p || {expr})"
             cols.append(f"{expr} AS {name}")
         blank = " AND ".join(f"{c} IS NULL" for c in raw) or "false"
-        parts.append(f"SELECT {p.sheet_no} AS _sheet, r._row, {', '.join(cols)} "
-                     f"FROM memory.main.{p.sheet.relation} r {' '.join(joins)} WHERE NOT ({blank})")
+        if p.sheet.direct:  # rows of empty cells go once the rows are numbered (read.number_rows)
+            # Most rows show they are not blank by their first character; only the rest are trimmed.
+            early = " ".join(f"WHEN ascii(r.c{j}) NOT IN {SPACES} THEN false" for j in range(width))
+            parts.append(f"SELECT {p.sheet_no} AS _sheet, r._row, {', '.join(cols)}, "
+                         f"CASE {early} ELSE {blank} END AS _blank FROM memory.main.{p.sheet.relation} r")
+        else:
+            parts.append(f"SELECT {p.sheet_no} AS _sheet, r._row, {', '.join(cols)} "
+                         f"FROM memory.main.{p.sheet.relation} r {' '.join(joins)} WHERE NOT ({blank})")
     sql = " UNION ALL ".join(parts)
     return present, sql, {k: v for k, v in params.items() if f"${k}" in sql}, untrimmed
 
@@ -106,15 +122,6 @@ def _register_translations(con, key: str, values: dict) -> None:
     con.register("_tr_frame", frame)
     con.execute("INSERT INTO memory.main._translate SELECT k, input, output FROM _tr_frame")
     con.unregister("_tr_frame")
-
-
-def register_choices(con) -> None:
-    rows = [(f"{t.name}.{f.name}", text, code) for t in spec.TABLES.values() for f in t.fields if f.choices
-            for text, code in spec.choice_inputs(f).items()]
-    frame = pd.DataFrame(rows, columns=["k", "input", "code"])
-    con.register("_choice_frame", frame)
-    con.execute("CREATE OR REPLACE TABLE memory.main._choices AS SELECT * FROM _choice_frame")
-    con.unregister("_choice_frame")
 
 
 def _number(x: str) -> str:
@@ -131,27 +138,26 @@ def _timestamp(x: str) -> str:
             f"ELSE try_strptime({x}, {formats}) END)")
 
 
-def typed_expr(table: spec.Table, f: spec.Field, alias: str = "s") -> tuple[str, str]:
-    """(expression over <alias>.<field>, LEFT JOIN it needs or '')."""
+def typed_expr(f: spec.Field, alias: str = "s") -> str:
+    """The value of <alias>.<field> in its type; NULL where it does not parse. No joins, so that
+    the rows keep the order of the file (see read.read_csv)."""
     x = f"{alias}.{f.name}"
     if f.choices:
-        ch = f"ch_{f.name}"
-        return (f"{ch}.code",
-                f"LEFT JOIN memory.main._choices {ch} ON {ch}.k = {_lit(table.name + '.' + f.name)} "
-                f"AND {ch}.input = lower({x})")
+        cases = " ".join(f"WHEN {_lit(text)} THEN {_lit(code)}" for text, code in spec.choice_inputs(f).items())
+        return f"CASE lower({x}) {cases} END"
     if f.kind in ("int", "bigint"):
         d = _number(x)
-        return f"CASE WHEN isfinite({d}) AND {d} = trunc({d}) AND abs({d}) < 9e15 THEN {d}::BIGINT END", ""
+        return f"CASE WHEN isfinite({d}) AND {d} = trunc({d}) AND abs({d}) < 9e15 THEN {d}::BIGINT END"
     if f.kind in ("decimal", "double"):
         d = _number(x)
-        return f"CASE WHEN isfinite({d}) THEN {d} END", ""
+        return f"CASE WHEN isfinite({d}) THEN {d} END"
     if f.kind == "bool":
         yes = ", ".join(_lit(w) for w in TRUE_WORDS)
         no = ", ".join(_lit(w) for w in FALSE_WORDS)
-        return f"CASE WHEN lower({x}) IN ({yes}) THEN true WHEN lower({x}) IN ({no}) THEN false END", ""
+        return f"CASE WHEN lower({x}) IN ({yes}) THEN true WHEN lower({x}) IN ({no}) THEN false END"
     if f.kind in ("date", "timestamp"):
-        return _timestamp(x), ""
-    return x, ""
+        return _timestamp(x)
+    return x
 
 
 def typed(con, table: spec.Table, present: list[str], staged: str, params: dict, untrimmed: set = frozenset()) -> None:
@@ -159,24 +165,19 @@ def typed(con, table: spec.Table, present: list[str], staged: str, params: dict,
 
     An untrimmed field is parsed as written, and trimmed and parsed again only where that fails;
     its text is trimmed only there too (a value that parses is shown as written)."""
-    exprs, joins = [], []
+    exprs = []
     for name in present:
-        if name in untrimmed:
-            again, _ = typed_expr(table, table.field(name), "t")
-            exprs.append(f"coalesce(t._p_{name}, {again}) AS v_{name}")
-            continue
-        expr, join = typed_expr(table, table.field(name), "t")
-        exprs.append(f"{expr} AS v_{name}")
-        if join:
-            joins.append(join)
-    first = [f"{typed_expr(table, table.field(n))[0]} AS _p_{n}" for n in present if n in untrimmed]
-    trim = [f"CASE WHEN _p_{n} IS NULL THEN nullif(trim({n}), '') ELSE {n} END AS {n}" for n in present if n in untrimmed]
-    if untrimmed:
-        staged = (f"SELECT p.* REPLACE ({', '.join(trim)}) FROM "
-                  f"(SELECT s.*, {', '.join(first)} FROM ({staged}) s) p")
-    drop = f" EXCLUDE ({', '.join(f'_p_{n}' for n in present if n in untrimmed)})" if untrimmed else ""
+        expr = typed_expr(table.field(name), "t")
+        exprs.append(f"coalesce(t._p_{name}, {expr}) AS v_{name}" if name in untrimmed else f"{expr} AS v_{name}")
+    lazy = [n for n in present if n in untrimmed]
+    if lazy:
+        first = ", ".join(f"{typed_expr(table.field(n))} AS _p_{n}" for n in lazy)
+        trim = ", ".join(f"CASE WHEN _p_{n} IS NULL THEN nullif(trim({n}), '') ELSE {n} END AS {n}" for n in lazy)
+        staged = f"SELECT p.* REPLACE ({trim}) FROM (SELECT s.*, {first} FROM ({staged}) s) p"
+    dropped = [f"_p_{n}" for n in lazy] + [n for n in present if as_written(table.field(n))]
+    drop = f" EXCLUDE ({', '.join(dropped)})" if dropped else ""
     con.execute(f"CREATE OR REPLACE TABLE memory.main.typ_{table.name} AS "
-                f"SELECT t.*{drop}, {', '.join(exprs)} FROM ({staged}) t {' '.join(joins)}", params)
+                f"SELECT t.*{drop}, {', '.join(exprs)} FROM ({staged}) t", params)
 
 
 def _fmt(v) -> str:
@@ -219,18 +220,23 @@ def _checks(table: spec.Table, present: list[str], files: dict, live: str | None
     t = f"memory.main.typ_{table.name}"
     out = []
 
+    def text(name):  # the value as written
+        return f"v_{name}" if as_written(table.field(name)) else name
+
     def add(field, condition, message, arg="NULL", source=None):
-        sql = (f"SELECT _sheet, _row, {_lit(field)} AS field, {source or field}::VARCHAR AS value, "
+        sql = (f"SELECT _sheet, _row, {_lit(field)} AS field, {source or text(field)}::VARCHAR AS value, "
                f"{arg}::VARCHAR AS arg FROM {t} WHERE {condition}")
         out.append(_Check(sql, message, f"count_if({condition})"))
 
     for name in present:
         f = table.field(name)
-        add(name, f"{name} IS NOT NULL AND v_{name} IS NULL", _parse_message(f))
+        if not as_written(f):
+            add(name, f"{name} IS NOT NULL AND v_{name} IS NULL", _parse_message(f))
         if f.required:
-            add(name, f"{name} IS NULL", "必填,不能为空")
+            add(name, f"{text(name)} IS NULL", "必填,不能为空")
         if f.pattern:
-            add(name, f"{name} IS NOT NULL AND NOT regexp_full_match({name}, {_lit(f.pattern)})", f.pattern_zh)
+            add(name, f"{text(name)} IS NOT NULL AND NOT regexp_full_match({text(name)}, {_lit(f.pattern)})",
+                f.pattern_zh)
         if f.lo is not None or f.hi is not None:
             cond = []
             if f.lo is not None:
@@ -268,7 +274,7 @@ def _checks(table: spec.Table, present: list[str], files: dict, live: str | None
         required_null = " OR ".join(f"v_{k} IS NULL" for k in keys if table.field(k).required) or "false"
         first = keys[0]
         out.append(_Check(f"""
-            SELECT _sheet, _row, {_lit(first)} AS field, {first}::VARCHAR AS value, first_row::VARCHAR AS arg
+            SELECT _sheet, _row, {_lit(first)} AS field, {text(first)}::VARCHAR AS value, first_row::VARCHAR AS arg
             FROM (SELECT *, first_value(_row) OVER w AS first_row, first_value(_sheet) OVER w AS first_sheet,
                          count(*) OVER (PARTITION BY {part}) AS n
                   FROM {t} WHERE NOT ({required_null})
@@ -282,7 +288,7 @@ def _checks(table: spec.Table, present: list[str], files: dict, live: str | None
         if stored:
             diff = " OR ".join(f"CAST(t.v_{n} AS {table.field(n).sql}) IS DISTINCT FROM e.{n}" for n in stored)
             out.append(_Check(f"""
-                SELECT t._sheet, t._row, {_lit(table.key[0])} AS field, t.{table.key[0]}::VARCHAR AS value,
+                SELECT t._sheet, t._row, {_lit(table.key[0])} AS field, t.{text(table.key[0])}::VARCHAR AS value,
                        NULL::VARCHAR AS arg
                 FROM {t} t JOIN {live}.main.{table.name} e ON e.{table.key[0]} = t.v_{table.key[0]}
                 WHERE {diff}""", "已入账的积分记录不可修改,请以冲销记录更正(记录编号已存在且内容不同)"))
