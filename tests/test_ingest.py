@@ -13,7 +13,9 @@ import openpyxl
 import pytest
 
 from analytics import db, ingest
-from analytics.ingest import load
+from analytics.ingest import load, read
+
+read_number_rows = read.number_rows
 
 DATA = Path(__file__).parent / "data"
 MAPPING_311 = db.ROOT / "docs" / "mappings" / "311.yaml"
@@ -199,6 +201,33 @@ def test_spaces_around_numbers_and_times_are_ignored(tiny, tmp_path, cells, expe
     with db.connect(tiny, read_only=True) as con:
         assert con.execute("SELECT event_id, points, occurred_at, subject_id FROM credit_events WHERE event_id = 10"
                            ).fetchone() == (*expected, "P1")
+
+
+def test_thousands_separators_and_spelled_codes(tiny, tmp_path):
+    path = write(tmp_path, "ledger.csv", LEDGER_HEADER + '10, Person ,P1,I1,"1,000",2026-09-01\n11,组织,O1,,"-2,500.5",2026-09-01\n')
+    assert ingest.import_file(path, tiny).status == "imported"
+    with db.connect(tiny, read_only=True) as con:
+        assert con.execute("SELECT event_id, subject_type, points FROM credit_events WHERE event_id >= 10 ORDER BY 1"
+                           ).fetchall() == [(10, "person", 1000), (11, "org", -2500.5)]
+
+
+def test_problems_name_their_line_in_a_file_read_in_parallel(tiny, tmp_path, monkeypatch):
+    # 1.2 million rows, so that DuckDB reads the file in pieces on several threads; a row of
+    # empty cells on line 500,002 is dropped without moving the lines after it.
+    path = tmp_path / "big.csv"
+    with duckdb.connect() as con:
+        con.execute(f"""COPY (SELECT CASE WHEN k <> 500000 THEN 100 + k END AS 记录编号,
+                                     CASE WHEN k <> 500000 THEN '个人' END AS 主体类型,
+                                     CASE WHEN k % 250000 = 123 THEN 'P9' WHEN k <> 500000 THEN 'P1' END AS 主体编号,
+                                     CASE WHEN k <> 500000 THEN '2026-09-01 08:00:00' END AS 发生时间,
+                                     CASE WHEN k <> 500000 THEN 1 END AS 积分
+                              FROM range(1200000) t(k)) TO '{path}' (HEADER)""")
+    numbered = []
+    monkeypatch.setattr(read, "number_rows", lambda *args: numbered.append(read_number_rows(*args)))
+    problems = ingest.check(path, tiny).problems
+    assert numbered, "staged straight from the file"
+    assert list(problems["行"]) == [k + 2 for k in range(1200000) if k % 250000 == 123]
+    assert set(problems["列"]) == {"主体编号"}
 
 
 def test_a_cell_of_spaces_is_empty(tiny, tmp_path):

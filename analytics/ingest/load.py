@@ -117,10 +117,12 @@ def classify(con, table: spec.Table, present: list, target: str | None) -> dict:
     """cls_<table>: each file row marked add, upd or skip against the target database."""
     t = f"memory.main.typ_{table.name}"
     values = [n for n in present if n not in table.key and n not in table.extra]
-    if target is None:
+    match = _key_match(table, present)
+    # A file of new rows only (the usual ledger) is told by one join, not the two below.
+    if target is None or not con.execute(f"SELECT count(*) FROM {t} t WHERE EXISTS "
+                                         f"(SELECT 1 FROM {target}.main.{table.name} e WHERE {match})").fetchall()[0][0]:
         con.execute(f"CREATE OR REPLACE TABLE memory.main.cls_{table.name} AS SELECT _sheet, _row, 'add' AS c FROM {t}")
     else:
-        match = _key_match(table, present)
         same = " AND ".join([match] + [f"e.{n} IS NOT DISTINCT FROM {_cast(table, n)}" for n in values])
         con.execute(f"""
             CREATE OR REPLACE TABLE memory.main.cls_{table.name} AS

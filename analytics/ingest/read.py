@@ -274,11 +274,13 @@ def _read_utf8(con, source: Path, known: set[str], prefix: str, delimiter: str |
     width = len(header)
     columns = "{" + ", ".join(f"'c{j}': 'VARCHAR'" for j in range(width)) + "}"
     options = (f"header = false, all_varchar = true, quote = '\"', escape = '\"', columns = {columns}, "
-               f"auto_detect = false, null_padding = true, strict_mode = false")
+               f"auto_detect = false, strict_mode = false")
     if direct:
-        # Read once, while staging: a view takes no parameters, so the values are literals.
+        # Read once, while staging: a view takes no parameters, so the values are literals. Without
+        # null padding DuckDB reads a quarter faster, and refuses short rows: the careful way takes them.
         con.execute(f"CREATE OR REPLACE VIEW {relation} AS SELECT NULL::BIGINT AS _row, * FROM read_csv("
-                    f"{_sql_text(str(source))}, skip = {int(header_line) + 1}, delim = {_sql_text(delim)}, {options})")
+                    f"{_sql_text(str(source))}, skip = {int(header_line) + 1}, delim = {_sql_text(delim)}, "
+                    f"null_padding = false, {options})")
         rows = lambda: lines() - header_line - 1  # noqa: E731
         return [RawSheet(None, relation, header, header_line + 1, None, Direct(header_line + 2, rows))]
     n = None
@@ -287,7 +289,7 @@ def _read_utf8(con, source: Path, known: set[str], prefix: str, delimiter: str |
         try:
             con.execute(f"""
                 CREATE OR REPLACE TABLE {relation}_cells AS SELECT * FROM read_csv($path, skip = $skip,
-                    delim = $delim, parallel = $parallel, {options})
+                    delim = $delim, parallel = $parallel, null_padding = true, {options})
             """, {"path": str(source), "skip": header_line + 1, "delim": delim, "parallel": parallel})
             n = con.execute(f"SELECT count(*) FROM {relation}_cells").fetchall()[0][0]
             break

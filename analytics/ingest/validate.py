@@ -27,8 +27,6 @@ TIMESTAMP_FORMATS = [
     "%Y.%m.%d %H:%M:%S", "%Y.%m.%d %H:%M", "%Y.%m.%d",
     "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日 %H:%M", "%Y年%m月%d日%H:%M", "%Y年%m月%d日 %H时%M分", "%Y年%m月%d日",
 ]
-# The code points DuckDB's trim() removes (Unicode category Zs).
-SPACES = (32, 160, 5760, *range(8192, 8203), 8239, 8287, 12288)
 # Step codes of the flat ticket template's timestamp columns, and their order number (seq).
 FLAT_STEP_CODES = {"filed_at": "filed", "accepted_at": "accepted", "discussed_at": "discussed",
                    "decided_at": "decided", "rated_at": "rated", "published_at": "published",
@@ -52,9 +50,9 @@ def as_written(f: spec.Field) -> bool:
 def _parsed_untrimmed(table: spec.Table, name: str, plans: list[Plan]) -> bool:
     """Whether a field is staged as written and trimmed only where it does not parse that way:
     trimming every cell costs more than reading the file. Translated, reformatted or prefixed
-    values are trimmed first, as are text and coded values."""
+    values are trimmed first, as is text."""
     f = table.field(name)
-    if f.choices or f.kind not in PARSED:
+    if as_written(f):
         return False
     sources = [p.sources[name] for p in plans if name in p.sources]
     return not any(src.values or src.formats or src.prefix for src in sources)
@@ -106,7 +104,9 @@ def stage(con, table: spec.Table, plans: list[Plan], params: dict) -> tuple[list
         blank = " AND ".join(f"{c} IS NULL" for c in raw) or "false"
         if p.sheet.direct:  # rows of empty cells go once the rows are numbered (read.number_rows)
             # Most rows show they are not blank by their first character; only the rest are trimmed.
-            early = " ".join(f"WHEN ascii(r.c{j}) NOT IN {SPACES} THEN false" for j in range(width))
+            # (trim() removes Unicode spaces, U+0020 to U+3000; no IN list, which DuckDB makes a join.)
+            early = " ".join(f"WHEN ascii(r.c{j}) BETWEEN 33 AND 159 OR ascii(r.c{j}) > 12288 THEN false"
+                             for j in range(width))
             parts.append(f"SELECT {p.sheet_no} AS _sheet, r._row, {', '.join(cols)}, "
                          f"CASE {early} ELSE {blank} END AS _blank FROM memory.main.{p.sheet.relation} r")
         else:
@@ -125,7 +125,8 @@ def _register_translations(con, key: str, values: dict) -> None:
 
 
 def _number(x: str) -> str:
-    return f"TRY_CAST(replace({x}, ',', '') AS DOUBLE)"
+    # Thousands separators are dropped only where the plain cast fails: replace() copies every value.
+    return f"coalesce(TRY_CAST({x} AS DOUBLE), TRY_CAST(replace({x}, ',', '') AS DOUBLE))"
 
 
 def _timestamp(x: str) -> str:
@@ -139,12 +140,12 @@ def _timestamp(x: str) -> str:
 
 
 def typed_expr(f: spec.Field, alias: str = "s") -> str:
-    """The value of <alias>.<field> in its type; NULL where it does not parse. No joins, so that
-    the rows keep the order of the file (see read.read_csv)."""
+    """The value of <alias>.<field> in its type; NULL where it does not parse. No joins (nor IN
+    lists, which DuckDB turns into joins), so that the rows keep the order of the file (read.read_csv)."""
     x = f"{alias}.{f.name}"
     if f.choices:
         cases = " ".join(f"WHEN {_lit(text)} THEN {_lit(code)}" for text, code in spec.choice_inputs(f).items())
-        return f"CASE lower({x}) {cases} END"
+        return f"coalesce(CASE {x} {cases} END, CASE lower({x}) {cases} END)"
     if f.kind in ("int", "bigint"):
         d = _number(x)
         return f"CASE WHEN isfinite({d}) AND {d} = trunc({d}) AND abs({d}) < 9e15 THEN {d}::BIGINT END"
@@ -152,9 +153,8 @@ def typed_expr(f: spec.Field, alias: str = "s") -> str:
         d = _number(x)
         return f"CASE WHEN isfinite({d}) THEN {d} END"
     if f.kind == "bool":
-        yes = ", ".join(_lit(w) for w in TRUE_WORDS)
-        no = ", ".join(_lit(w) for w in FALSE_WORDS)
-        return f"CASE WHEN lower({x}) IN ({yes}) THEN true WHEN lower({x}) IN ({no}) THEN false END"
+        cases = " ".join([f"WHEN {_lit(w)} THEN true" for w in TRUE_WORDS] + [f"WHEN {_lit(w)} THEN false" for w in FALSE_WORDS])
+        return f"CASE lower({x}) {cases} END"
     if f.kind in ("date", "timestamp"):
         return _timestamp(x)
     return x
