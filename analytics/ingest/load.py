@@ -94,9 +94,9 @@ def prune_backups(folder: Path, stem: str, keep: int = KEEP_BACKUPS) -> None:
 
 
 def live_tables(con, alias: str) -> set:
+    # duckdb_tables(), not information_schema: a tenth of the time.
     return {r[0] for r in con.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_catalog = ? AND table_schema = 'main'",
-        [alias]).fetchall()}
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'main'", [alias]).fetchall()}
 
 
 # --- what would change -----------------------------------------------------------------------
@@ -122,6 +122,7 @@ def classify(con, table: spec.Table, present: list, target: str | None) -> dict:
     if target is None or not con.execute(f"SELECT count(*) FROM {t} t WHERE EXISTS "
                                          f"(SELECT 1 FROM {target}.main.{table.name} e WHERE {match})").fetchall()[0][0]:
         con.execute(f"CREATE OR REPLACE TABLE memory.main.cls_{table.name} AS SELECT _sheet, _row, 'add' AS c FROM {t}")
+        counts = {"add": con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]}
     else:
         same = " AND ".join([match] + [f"e.{n} IS NOT DISTINCT FROM {_cast(table, n)}" for n in values])
         con.execute(f"""
@@ -131,7 +132,7 @@ def classify(con, table: spec.Table, present: list, target: str | None) -> dict:
                         WHEN EXISTS (SELECT 1 FROM {target}.main.{table.name} e WHERE {same}) THEN 'skip'
                         ELSE 'upd' END AS c
             FROM {t} t""")
-    counts = dict(con.execute(f"SELECT c, count(*) FROM memory.main.cls_{table.name} GROUP BY c").fetchall())
+        counts = dict(con.execute(f"SELECT c, count(*) FROM memory.main.cls_{table.name} GROUP BY c").fetchall())
     out = {"added": counts.get("add", 0), "updated": counts.get("upd", 0), "skipped": counts.get("skip", 0)}
     if table.flat_steps:
         out = _classify_flat(con, table, present, target, out)
