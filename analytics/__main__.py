@@ -205,7 +205,7 @@ def cmd_bench(args) -> int:
     if args.imports:
         from .ingest import bench as import_bench
 
-        return import_bench.run(args.rows)
+        return import_bench.run(args.rows, repeat=args.repeat)
     from . import bench
 
     return bench.run(args.scale, args.db, args.period, args.repeat)

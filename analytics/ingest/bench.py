@@ -1,10 +1,11 @@
 """Import speed: ledger rows per second from a generated CSV and Parquet file of a million rows,
 and seconds for a 100,000-row workbook. Prints figures; asserts nothing.
 
-    python -m analytics bench --import [--rows N]
+    python -m analytics bench --import [--rows N] [--repeat K]
 """
 
 import shutil
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -26,7 +27,7 @@ def _ledger(con, rows: int, first_id: int) -> str:
         FROM range({rows}) t(k), p, i"""
 
 
-def run(rows: int = 1_000_000, xlsx_rows: int = 100_000, out=print) -> int:
+def run(rows: int = 1_000_000, xlsx_rows: int = 100_000, repeat: int = 5, out=print) -> int:
     folder = Path(tempfile.mkdtemp(prefix="gridgov-bench-import-"))
     try:
         base = folder / "base.duckdb"
@@ -43,14 +44,19 @@ def run(rows: int = 1_000_000, xlsx_rows: int = 100_000, out=print) -> int:
         _write_xlsx(small, xlsx_path)
         size = base.stat().st_size / 1e6
         out(f"数据库 {size:.0f} MB;CSV {csv_path.stat().st_size / 1e6:.0f} MB,{rows:,} 行")
+        out(f"每种格式导入 {repeat} 次(每次导入一份新的数据库副本),取中位数")
         for label, path, n in (("CSV", csv_path, rows), ("Parquet", parquet_path, rows), ("Excel", xlsx_path, xlsx_rows)):
-            target = folder / f"target-{label}.duckdb"
-            shutil.copyfile(base, target)
-            t0 = time.perf_counter()
-            result = import_file(path, target)
-            seconds = time.perf_counter() - t0
+            times = []
+            for _ in range(repeat):
+                target = folder / f"target-{label}.duckdb"
+                shutil.copyfile(base, target)
+                t0 = time.perf_counter()
+                result = import_file(path, target)
+                times.append(time.perf_counter() - t0)
+                shutil.rmtree(folder / "backups", ignore_errors=True)
+            seconds = statistics.median(times)
             added = result.counts.get("credit_events", {}).get("added", 0)
-            out(f"{label:<8} {n:>10,} 行  {seconds:6.2f} 秒  {n / seconds:>12,.0f} 行/秒  "
+            out(f"{label:<8} {n:>10,} 行  中位 {seconds:6.2f} 秒(最快 {min(times):.2f})  {n / seconds:>12,.0f} 行/秒  "
                 f"状态 {result.status},新增 {added:,} 行")
             if not result.ok:
                 out(result.problems.head(5).to_string())
