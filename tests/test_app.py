@@ -1,7 +1,4 @@
-import os
 import shutil
-import tempfile
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -28,8 +25,6 @@ LEADER, CLERK, ADMIN = as_role("county_leader"), as_role("clerk"), as_role("admi
 
 def launch(monkeypatch, path, user: access.User | None = LEADER, query: dict | None = None, timeout: int = 60) -> AppTest:
     monkeypatch.setenv("GRIDGOV_DB", str(path))
-    if "GRIDGOV_USERS" not in os.environ:  # a users file of this test's own, not the one beside the database
-        monkeypatch.setenv("GRIDGOV_USERS", str(Path(tempfile.mkdtemp(prefix="gridgov-users-")) / "users.json"))
     app = AppTest.from_file(str(db.ROOT / "app.py"), default_timeout=timeout)
     if user is not None:
         store = access.UserStore()
@@ -41,6 +36,12 @@ def launch(monkeypatch, path, user: access.User | None = LEADER, query: dict | N
     app.run()
     assert not app.exception, app.exception
     return app
+
+
+@pytest.fixture(autouse=True)
+def users_file(monkeypatch, tmp_path):
+    """A users file of each test's own, not the one beside the database."""
+    monkeypatch.setenv("GRIDGOV_USERS", str(tmp_path / "users.json"))
 
 
 @pytest.fixture(autouse=True)
