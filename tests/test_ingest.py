@@ -175,7 +175,7 @@ def test_csv_encodings_are_detected(tiny, tmp_path, encoding):
 
 def test_gbk_after_a_long_ascii_start_is_still_detected(tiny, tmp_path):
     # The first block decodes as UTF-8; DuckDB finds the GBK bytes further on.
-    rows = "".join(f"P{k},101-01,A{k}\n" for k in range(10, 90_000)) + "P5,101-02,张三丰\n"
+    rows = "".join(f"P{k},101-01,A{k}\n" for k in range(10, 90_000)) + "\nP5,101-02,张三丰\n"
     result = ingest.import_file(write(tmp_path, "people.csv", "person_id,grid_id,name\n" + rows, "gbk"), tiny)
     assert result.status == "imported", result.problems.to_string()
     with db.connect(tiny, read_only=True) as con:
@@ -228,6 +228,29 @@ def test_problems_name_their_line_in_a_file_read_in_parallel(tiny, tmp_path, mon
     assert numbered, "staged straight from the file"
     assert list(problems["行"]) == [k + 2 for k in range(1200000) if k % 250000 == 123]
     assert set(problems["列"]) == {"主体编号"}
+
+
+@pytest.mark.parametrize("rows, bad_line", [
+    # Blank lines and a note spanning two lines: DuckDB's rows are not the file's lines.
+    ("10,个人,P1,I1,5,2026-09-01,\n\n11,个人,P9,I1,5,2026-09-01,\n", 4),
+    ('10,个人,P1,I1,5,2026-09-01,"第一行\n第二行"\n11,个人,P9,I1,5,2026-09-01,\n', 4),
+    ("10,个人,P1,I1,5,2026-09-01,\n11,个人,P9,I1,5,2026-09-01,\n\n", 3),
+    ("10,个人,P1,I1,5,2026-09-01\n11,个人,P9,I1,5,2026-09-01,\n", 3),
+])
+def test_files_only_the_careful_reader_takes(tiny, tmp_path, rows, bad_line):
+    header = LEDGER_HEADER.strip() + ",备注\n"
+    problems = ingest.check(write(tmp_path, "ledger.csv", header + rows), tiny).problems
+    assert list(zip(problems["行"], problems["列"])) == [(bad_line, "主体编号")], problems.to_string()
+    assert ingest.import_file(write(tmp_path, "ok.csv", header + rows.replace("P9", "P2")), tiny).status == "imported"
+    with db.connect(tiny, read_only=True) as con:
+        notes = {r[0] for r in con.execute("SELECT note FROM credit_events WHERE event_id = 10").fetchall()}
+    assert notes == ({"第一行\n第二行"} if "第一行" in rows else {None})
+
+
+def test_values_are_shown_trimmed(tiny, tmp_path):
+    path = write(tmp_path, "ledger.csv", LEDGER_HEADER + "10,个人,P1,I1, 9999999 ,2026-09-01\n 1 ,个人,P1,I1,7,2026-08-01 09:00\n")
+    problems = ingest.check(path, tiny).problems
+    assert sorted(zip(problems["行"], problems["值"])) == [(2, "9999999"), (3, "1")], problems.to_string()
 
 
 def test_a_cell_of_spaces_is_empty(tiny, tmp_path):
@@ -408,7 +431,7 @@ def test_flat_tickets_become_status_history_and_a_changed_ticket_replaces_it(tin
         assert con.execute("SELECT score, rater_kind FROM ticket_ratings").fetchall() == [(5, "resident")]
 
 
-def test_311_export_through_the_mapping_file(tiny):
+def test_311_export_through_the_mapping_file(tiny, tmp_path):
     before = digest(tiny)
     path = DATA / "service_requests_311.csv"
     result = ingest.import_file(path, tiny, mapping=MAPPING_311)
@@ -428,6 +451,9 @@ def test_311_export_through_the_mapping_file(tiny):
     assert after != before
     again = ingest.import_file(path, tiny, mapping=MAPPING_311)
     assert again.status == "unchanged" and digest(tiny) == after
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    blank = write(tmp_path, "311.csv", "".join(lines[:5] + ["\n"] + lines[5:]))
+    assert ingest.import_file(blank, tiny, mapping=MAPPING_311).status == "unchanged"
 
 
 def test_a_mapping_naming_a_missing_column_is_a_problem(tiny, tmp_path):

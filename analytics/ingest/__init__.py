@@ -61,6 +61,10 @@ class Result(Checked):
     backup_path: str | None = None
 
 
+def _file_sha256(path: Path) -> str:
+    return read.scan(path).sha256 if path.is_file() else ""
+
+
 def _file_problem(file_name: str, message: str) -> pd.DataFrame:
     return pd.DataFrame([(file_name, "", None, "", "", message)], columns=PROBLEM_COLUMNS)
 
@@ -105,8 +109,6 @@ class _Session:
                                 encoding=m.encoding if m else None, delimiter=m.delimiter if m else None,
                                 scanned=self.scanned, direct=direct)
         plans, found = _mapping.plan_sheets(sheets, self.table, m)
-        if any(p.sheet.direct for p in plans) and (len(plans) > 1 or any(s.values for s in plans[0].sources.values())):
-            raise read.Indirect  # translated values are joined in, and a join may reorder the rows
         frame = pd.DataFrame(found, columns=["工作表", "行", "列", "值", "问题"])
         frame.insert(0, "文件", self.path.name)
         if not plans:
@@ -178,7 +180,7 @@ def check(path, db_path=None, table: str | None = None, mapping=None) -> Checked
     try:
         session = _Session(path, table, mapping)
     except FileError as exc:
-        result.problems = _file_problem(path.name, str(exc))
+        result.problems, result.sha256 = _file_problem(path.name, str(exc)), _file_sha256(path)
         return result
     try:
         result.problems = _run_checks(session, db_path, result)
@@ -231,7 +233,7 @@ def import_file(path, db_path=None, table: str | None = None, mapping=None, dry_
     try:
         session = _Session(path, table, mapping)
     except FileError as exc:
-        result.problems = _file_problem(path.name, str(exc))
+        result.problems, result.sha256 = _file_problem(path.name, str(exc)), _file_sha256(path)
         result.message = "文件无法导入"
         return result
     try:

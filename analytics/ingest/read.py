@@ -45,7 +45,7 @@ class Direct:
 @dataclass
 class RawSheet:
     name: str | None          # sheet name; None for CSV and Parquet
-    relation: str             # staging table in the work database: _row, c0..cN
+    relation: str             # staging table or view in the work database: _row, c0..cN
     headers: list[str]        # as written in the file
     header_row: int           # 1-based row of the header in the file (0: none, Parquet)
     rows: int | None          # None when direct
@@ -73,8 +73,6 @@ def detect_encoding(path: Path) -> str:
         try:
             with open(path, "rb") as f:
                 while chunk := f.read(CHUNK):
-                    if b"\x00" in chunk:
-                        raise FileError(BINARY)
                     decoder.decode(chunk)
                 decoder.decode(b"", final=True)
             return encoding
@@ -283,6 +281,7 @@ def _read_utf8(con, source: Path, known: set[str], prefix: str, delimiter: str |
                     f"null_padding = false, {options})")
         rows = lambda: lines() - header_line - 1  # noqa: E731
         return [RawSheet(None, relation, header, header_line + 1, None, Direct(header_line + 2, rows))]
+    con.execute(f"DROP VIEW IF EXISTS {relation}")  # left by a direct attempt
     n = None
     # The parallel reader is faster; DuckDB refuses it for cells spanning lines with padding.
     for parallel in (True, False):

@@ -12,6 +12,7 @@ import pandas as pd
 
 from . import spec
 from .mapping import Plan
+from .read import Indirect
 
 MAX_PROBLEMS = 100_000
 PROBLEM_COLUMNS = ["文件", "工作表", "行", "列", "值", "问题"]
@@ -102,6 +103,8 @@ def stage(con, table: spec.Table, plans: list[Plan], params: dict) -> tuple[list
                 expr = f"(${key}_p || {expr})"
             cols.append(f"{expr} AS {name}")
         blank = " AND ".join(f"{c} IS NULL" for c in raw) or "false"
+        if p.sheet.direct and (joins or len(plans) > 1):
+            raise Indirect  # a join, or a union with another sheet, may reorder the rows
         if p.sheet.direct:  # rows of empty cells go once the rows are numbered (read.number_rows)
             # Most rows show they are not blank by their first character; only the rest are trimmed.
             # (trim() removes Unicode spaces, U+0020 to U+3000; no IN list, which DuckDB makes a join.)
@@ -119,6 +122,7 @@ def stage(con, table: spec.Table, plans: list[Plan], params: dict) -> tuple[list
 def _register_translations(con, key: str, values: dict) -> None:
     frame = pd.DataFrame({"k": key, "input": list(values), "output": list(values.values())})
     con.execute("CREATE TABLE IF NOT EXISTS memory.main._translate (k VARCHAR, input VARCHAR, output VARCHAR)")
+    con.execute("DELETE FROM memory.main._translate WHERE k = ?", [key])  # staged again after read.Indirect
     con.register("_tr_frame", frame)
     con.execute("INSERT INTO memory.main._translate SELECT k, input, output FROM _tr_frame")
     con.unregister("_tr_frame")
@@ -161,7 +165,8 @@ def typed_expr(f: spec.Field, alias: str = "s") -> str:
 
 
 def typed(con, table: spec.Table, present: list[str], staged: str, params: dict, untrimmed: set = frozenset()) -> None:
-    """typ_<table>: the staged text plus v_<field>, each value in the type it is checked in.
+    """typ_<table>: v_<field>, each value in the type it is checked in, and the staged text of the
+    fields that are parsed (as_written fields have only v_<field>).
 
     An untrimmed field is parsed as written, and trimmed and parsed again only where that fails;
     its text is trimmed only there too (a value that parses is shown as written)."""
@@ -224,7 +229,8 @@ def _checks(table: spec.Table, present: list[str], files: dict, live: str | None
         return f"v_{name}" if as_written(table.field(name)) else name
 
     def add(field, condition, message, arg="NULL", source=None):
-        sql = (f"SELECT _sheet, _row, {_lit(field)} AS field, {source or text(field)}::VARCHAR AS value, "
+        # A number or time that parsed is kept untrimmed (see typed); it is shown trimmed.
+        sql = (f"SELECT _sheet, _row, {_lit(field)} AS field, trim({source or text(field)}::VARCHAR) AS value, "
                f"{arg}::VARCHAR AS arg FROM {t} WHERE {condition}")
         out.append(_Check(sql, message, f"count_if({condition})"))
 
@@ -274,7 +280,7 @@ def _checks(table: spec.Table, present: list[str], files: dict, live: str | None
         required_null = " OR ".join(f"v_{k} IS NULL" for k in keys if table.field(k).required) or "false"
         first = keys[0]
         out.append(_Check(f"""
-            SELECT _sheet, _row, {_lit(first)} AS field, {text(first)}::VARCHAR AS value, first_row::VARCHAR AS arg
+            SELECT _sheet, _row, {_lit(first)} AS field, trim({text(first)}::VARCHAR) AS value, first_row::VARCHAR AS arg
             FROM (SELECT *, first_value(_row) OVER w AS first_row, first_value(_sheet) OVER w AS first_sheet,
                          count(*) OVER (PARTITION BY {part}) AS n
                   FROM {t} WHERE NOT ({required_null})
@@ -288,7 +294,7 @@ def _checks(table: spec.Table, present: list[str], files: dict, live: str | None
         if stored:
             diff = " OR ".join(f"CAST(t.v_{n} AS {table.field(n).sql}) IS DISTINCT FROM e.{n}" for n in stored)
             out.append(_Check(f"""
-                SELECT t._sheet, t._row, {_lit(table.key[0])} AS field, t.{text(table.key[0])}::VARCHAR AS value,
+                SELECT t._sheet, t._row, {_lit(table.key[0])} AS field, trim(t.{text(table.key[0])}::VARCHAR) AS value,
                        NULL::VARCHAR AS arg
                 FROM {t} t JOIN {live}.main.{table.name} e ON e.{table.key[0]} = t.v_{table.key[0]}
                 WHERE {diff}""", "已入账的积分记录不可修改,请以冲销记录更正(记录编号已存在且内容不同)"))
