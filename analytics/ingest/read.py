@@ -204,7 +204,7 @@ def read_csv(con, path: Path, known: set[str], prefix: str, workdir: str, encodi
             guessed, encoding = False, detect_encoding(path)
             continue
         if not direct:
-            lines()
+            lines()  # refuses a binary file that the exact reader took
         return sheets
 
 
@@ -277,7 +277,7 @@ def _read_utf8(con, source: Path, known: set[str], prefix: str, delimiter: str |
         # Read once, while staging: a view takes no parameters, so the values are literals. Without
         # null padding DuckDB reads a quarter faster, and refuses short rows: the careful way takes them.
         con.execute(f"CREATE OR REPLACE VIEW {relation} AS SELECT NULL::BIGINT AS _row, * FROM read_csv("
-                    f"{_sql_text(str(source))}, skip = {int(header_line) + 1}, delim = {_sql_text(delim)}, "
+                    f"{sql_text(str(source))}, skip = {int(header_line) + 1}, delim = {sql_text(delim)}, "
                     f"null_padding = false, {options})")
         rows = lambda: lines() - header_line - 1  # noqa: E731
         return [RawSheet(None, relation, header, header_line + 1, None, Direct(header_line + 2, rows))]
@@ -368,11 +368,12 @@ def read_parquet(con, path: Path, prefix: str) -> list[RawSheet]:
     # as identifiers, and the path is a literal because a view takes no parameters.
     con.execute(f"CREATE OR REPLACE VIEW {relation} AS SELECT file_row_number + 2 AS _row, "
                 + ", ".join(f'CAST("{h.replace(chr(34), chr(34) * 2)}" AS VARCHAR) AS c{j}' for j, h in enumerate(headers))
-                + f" FROM read_parquet({_sql_text(str(path))}, file_row_number = true)")
+                + f" FROM read_parquet({sql_text(str(path))}, file_row_number = true)")
     return [RawSheet(None, relation, headers, 1, n)]
 
 
-def _sql_text(text: str) -> str:
+def sql_text(text: str) -> str:
+    """A SQL string literal, for where DuckDB takes no parameter (a view, a list of formats)."""
     return "'" + text.replace("'", "''") + "'"
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 
 from . import spec
 from .mapping import Plan
-from .read import Indirect
+from .read import Indirect, sql_text as _lit
 
 MAX_PROBLEMS = 100_000
 PROBLEM_COLUMNS = ["文件", "工作表", "行", "列", "值", "问题"]
@@ -33,11 +33,6 @@ FLAT_STEP_CODES = {"filed_at": "filed", "accepted_at": "accepted", "discussed_at
                    "decided_at": "decided", "rated_at": "rated", "published_at": "published",
                    "escalated_at": "escalated"}
 STEP_SEQ = {"filed": 1, "accepted": 2, "discussed": 3, "escalated": 4, "decided": 5, "rated": 6, "published": 7}
-
-
-def _lit(text: str) -> str:
-    """A SQL string literal of a constant of this package (never of input)."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 PARSED = ("int", "bigint", "decimal", "double", "bool", "date", "timestamp")
