@@ -107,6 +107,8 @@ def test_every_problem_is_reported_at_once(tiny, tmp_path):
     ("tickets", "工单编号,提单时间,接单时间\nT1,,2026-09-01 08:00\n", 2, "提单时间", "必须同时填写"),
     ("property_evaluations", "物业企业编号,季度,评议方,得分\nO1,2026-3,居民评议,80\n", 2, "季度", "2026Q3"),
     ("property_evaluations", "物业企业编号,季度,评议方,得分\nO1,2026Q3,居民评议,101\n", 2, "得分", "0–100"),
+    ("credit_events", "记录编号,主体类型,主体编号,积分,发生时间\n10,个人,P1,1000000,2026-09-01\n", 2, "积分",
+     "应在 -999999.99–999999.99 之间"),
     ("people", "人员编号,是否党员,党员类别\nP5,否,在职党员\n", 2, "党员类别", "是否党员"),
     ("people", "人员编号,是否党员\nP5,也许\n", 2, "是否党员", "是"),
     ("grids", "网格编号,所属社区\nG9,999\n", 2, "所属社区", "不存在"),
@@ -469,8 +471,11 @@ def test_a_mapping_naming_a_missing_column_is_a_problem(tiny, tmp_path):
 
 def test_the_template_of_every_table_imports_into_a_new_database(tmp_path):
     path = ingest.write_template("all", tmp_path / "all.xlsx")
-    sheets = openpyxl.load_workbook(path).sheetnames
-    assert "允许取值" in sheets and "工单" in sheets and len(sheets) == 22
+    book = openpyxl.load_workbook(path)
+    assert "允许取值" in book.sheetnames and "工单" in book.sheetnames and len(book.sheetnames) == 22
+    allowed = {(r[0], r[3]): r[6] for r in book["允许取值"].iter_rows(min_row=2, values_only=True)}
+    assert allowed[("credit_events", "points")] == "-999999.99–999999.99"
+    assert allowed[("people", "birth_year")] == "1900–2100"
     result = ingest.import_file(path, tmp_path / "g.duckdb")
     assert result.status == "imported", result.problems.to_string()
     assert all(c["added"] >= 1 for c in result.counts.values())

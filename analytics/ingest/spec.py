@@ -344,6 +344,11 @@ def table_for_name(name: str) -> Table | None:
     return None
 
 
+def plain_number(v) -> str:
+    """A bound as a clerk writes it: "{:g}" wrote the ledger's 999999.99 as 1e+06."""
+    return f"{v:f}".rstrip("0").rstrip(".") if isinstance(v, float) else str(v)
+
+
 def choice_inputs(f: Field) -> dict[str, str]:
     """Every accepted spelling of an allowed value (lower-cased) -> its code."""
     out = {}

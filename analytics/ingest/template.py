@@ -31,8 +31,8 @@ def _allowed(f: spec.Field) -> str:
     if f.pattern_zh:
         return f.pattern_zh
     if f.lo is not None or f.hi is not None:
-        lo = "" if f.lo is None else f"{f.lo:g}"
-        hi = "" if f.hi is None else f"{f.hi:g}"
+        lo = "" if f.lo is None else spec.plain_number(f.lo)
+        hi = "" if f.hi is None else spec.plain_number(f.hi)
         return f"{lo}–{hi}" if hi else (f"> {lo}" if f.lo_open else f"≥ {lo}")
     if f.ref:
         ref = "人员或组织" if f.ref == "subject" else spec.TABLES[f.ref].zh

@@ -180,10 +180,6 @@ def typed(con, table: spec.Table, present: list[str], staged: str, params: dict,
                 f"SELECT t.*{drop}, {', '.join(exprs)} FROM ({staged}) t", params)
 
 
-def _fmt(v) -> str:
-    return f"{v:g}" if isinstance(v, (int, float)) else str(v)
-
-
 def _parse_message(f: spec.Field) -> str:
     if f.choices:
         return "不在允许的取值中,可填: " + "、".join(f.choices.values())
@@ -196,15 +192,16 @@ def _parse_message(f: spec.Field) -> str:
 
 
 def _range_message(f: spec.Field) -> str:
+    lo, hi = spec.plain_number(f.lo), spec.plain_number(f.hi)
     if f.name == "lat":
-        return f"纬度不在桓台县范围内(应在 {_fmt(f.lo)}–{_fmt(f.hi)} 之间)"
+        return f"纬度不在桓台县范围内(应在 {lo}–{hi} 之间)"
     if f.name == "lon":
-        return f"经度不在桓台县范围内(应在 {_fmt(f.lo)}–{_fmt(f.hi)} 之间)"
+        return f"经度不在桓台县范围内(应在 {lo}–{hi} 之间)"
     if f.hi is None:
-        return f"应大于 {_fmt(f.lo)}" if f.lo_open else f"不能小于 {_fmt(f.lo)}"
+        return f"应大于 {lo}" if f.lo_open else f"不能小于 {lo}"
     if f.lo_open:
-        return f"应大于 {_fmt(f.lo)} 且不超过 {_fmt(f.hi)}"
-    return f"超出范围,应在 {_fmt(f.lo)}–{_fmt(f.hi)} 之间"
+        return f"应大于 {lo} 且不超过 {hi}"
+    return f"超出范围,应在 {lo}–{hi} 之间"
 
 
 @dataclass
