@@ -76,8 +76,9 @@ def show_counts(checked) -> None:
 def show_import() -> None:
     left, right = st.columns([3, 2], gap="large")
     with left:
-        upload = st.file_uploader("数据文件(Excel .xlsx、CSV 或 Parquet;CSV 可为 UTF-8 或 GBK 编码)",
-                                  type=["xlsx", "csv", "parquet"], key="upload")
+        upload = st.file_uploader("数据文件(Excel .xlsx、CSV 或 Parquet;CSV 可为 UTF-8、GBK 或 UTF-16 编码,"
+                                  "也可用 Excel 另存的“Unicode 文本”.txt)",
+                                  type=["xlsx", "csv", "txt", "parquet"], key="upload")
     with right:
         tables = {AUTO: "按工作表名或列名自动识别", **{name: t.zh for name, t in spec.TABLES.items()}}
         table = st.selectbox("导入到", list(tables), format_func=tables.get, key="upload_table")

@@ -1,6 +1,7 @@
 """The importer: row-level problems, encodings, headers, re-imports, all-or-none, undo, the log,
 readers during an import, lock contention, mapping files and the command line."""
 
+import codecs
 import datetime as dt
 import hashlib
 import subprocess
@@ -173,6 +174,20 @@ def test_csv_encodings_are_detected(tiny, tmp_path, encoding):
     with db.connect(tiny, read_only=True) as con:
         assert con.execute("SELECT name, gender FROM people WHERE person_id IN ('P5', 'P6') ORDER BY 1").fetchall() == [
             ("张三丰", "M"), ("李四", "F")]
+
+
+@pytest.mark.parametrize("bom, encoding", [(codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")])
+def test_excel_unicode_text_utf16_with_tabs(tiny, tmp_path, bom, encoding):
+    # Excel's "Unicode text" is UTF-16 with a BOM and tabs; its newline bytes are not its lines.
+    text = "人员编号\t居住网格\t姓名\nP5\t101-01\t上官婉儿\n\nP6\t{grid}\t李四\n"
+    path = tmp_path / "people.txt"
+    path.write_bytes(bom + text.format(grid="101-09").encode(encoding))
+    problems = ingest.check(path, tiny).problems
+    assert list(zip(problems["行"], problems["列"], problems["值"])) == [(4, "居住网格", "101-09")], problems.to_string()
+    path.write_bytes(bom + text.format(grid="101-02").encode(encoding))
+    assert ingest.import_file(path, tiny).status == "imported"
+    with db.connect(tiny, read_only=True) as con:
+        assert con.execute("SELECT name FROM people WHERE person_id = 'P5'").fetchone() == ("上官婉儿",)
 
 
 def test_gbk_after_a_long_ascii_start_is_still_detected(tiny, tmp_path):

@@ -81,15 +81,20 @@ def detect_encoding(path: Path) -> str:
     raise FileError("无法识别文件编码:既不是 UTF-8 也不是 GBK/GB18030,请另存为 UTF-8 编码的 CSV")
 
 
-def _transcode(path: Path, encoding: str, directory: str) -> Path:
-    """A UTF-8 copy without BOM, written in chunks, for DuckDB's reader."""
+def _transcode(path: Path, encoding: str, directory: str) -> tuple[Path, tuple[int, bool]]:
+    """A UTF-8 copy without BOM, written in chunks, for DuckDB's reader; with its line count and
+    whether it holds a NUL, counted on the text (in UTF-16 a newline byte is not a line)."""
     fd, name = tempfile.mkstemp(suffix=".csv", dir=directory)
     decoder = codecs.getincrementaldecoder(encoding)("strict")
+    lines, last, nul = 0, "\n", False
     with open(path, "rb") as src, os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-        while chunk := src.read(CHUNK):
-            out.write(decoder.decode(chunk))
-        out.write(decoder.decode(b"", final=True))
-    return Path(name)
+        while True:
+            chunk = src.read(CHUNK)
+            text = decoder.decode(chunk, final=not chunk)
+            out.write(text)
+            lines, nul, last = lines + text.count("\n"), nul or "\x00" in text, text[-1:] or last
+            if not chunk:
+                return Path(name), (lines + (last != "\n"), nul)
 
 
 def _score(row, known: set[str]) -> int:
@@ -184,16 +189,18 @@ def read_csv(con, path: Path, known: set[str], prefix: str, workdir: str, encodi
     guessed = encoding is None
     encoding = encoding or _head_encoding(path) or detect_encoding(path)
 
+    copy = None  # (lines, binary) of a UTF-8 copy
+
     def lines() -> int:
-        found = scanned.result()
-        if guessed and found.binary:
+        count, binary = copy or (scanned.result().lines, scanned.result().binary)
+        if guessed and binary:
             raise FileError(BINARY)
-        return found.lines
+        return count
 
     while True:
         utf8 = encoding.replace("_", "-").lower() in ("utf-8", "utf8", "utf-8-sig")
         try:
-            source = path if utf8 else _transcode(path, encoding, workdir)
+            source, copy = (path, None) if utf8 else _transcode(path, encoding, workdir)
         except (UnicodeDecodeError, LookupError) as exc:
             raise FileError(f"按 {encoding} 编码无法读取文件({exc})") from None
         try:
@@ -225,10 +232,12 @@ class _NotUtf8(Exception):
 
 
 def _head_encoding(path: Path) -> str | None:
-    """'utf-8' when the first block decodes as UTF-8 (with or without BOM), else None; FileError
-    when it is binary."""
+    """'utf-16' after its BOM (Excel's "Unicode text"), 'utf-8' when the first block decodes as
+    UTF-8 (with or without BOM), else None; FileError when it is binary."""
     with open(path, "rb") as f:
         head = f.read(CHUNK)
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
     if b"\x00" in head:
         raise FileError(BINARY)
     try:
