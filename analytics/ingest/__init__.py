@@ -197,7 +197,6 @@ def check(path, db_path=None, table: str | None = None, mapping=None) -> Checked
 def _run_checks(session: _Session, db_path: Path, result: Checked, attached: str | None = None) -> pd.DataFrame:
     problems = session.read()
     result.rows = dict(session.rows)
-    result.sha256 = session.sha256()
     if not session.tables:
         return problems
     alias, tables = attached, set()
@@ -274,7 +273,7 @@ def import_file(path, db_path=None, table: str | None = None, mapping=None, dry_
                 result.backup_path = load.backup_path(db_path, f"import{result.import_id}")
                 load.log_entry(
                     con, import_id=result.import_id, started_at=started, finished_at=dt.datetime.now(), user_name=user or _user(),
-                    file_name=path.name, file_sha256=result.sha256, tables=result.counts,
+                    file_name=path.name, file_sha256=session.sha256(), tables=result.counts,
                     rows_added=totals["added"], rows_updated=totals["updated"], rows_skipped=totals["skipped"],
                     rows_rejected=0, status="imported", backup_path=result.backup_path, message=result.message)
                 con.execute("USE memory")
