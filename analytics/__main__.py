@@ -201,16 +201,6 @@ def cmd_publish(args) -> int:
     return 0
 
 
-def cmd_bench(args) -> int:
-    if args.imports:
-        from .ingest import bench as import_bench
-
-        return import_bench.run(args.rows, repeat=args.repeat)
-    from . import bench
-
-    return bench.run(args.scale, args.db, args.period, args.repeat)
-
-
 def cmd_template(args) -> int:
     from . import ingest
 
@@ -451,16 +441,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", type=Path, default=db.default_db_path(), help="数据库文件路径")
     _behalf_arguments(p)
     p.set_defaults(func=cmd_publish)
-
-    p = sub.add_parser("bench", help="各页面指标用时:DuckDB 与直接用 pandas 计算对比")
-    p.add_argument("--scale", type=_positive, default=1.0, help="演示数据规模系数,默认 1")
-    p.add_argument("--db", type=Path, default=None, help="数据库文件,默认 data/bench-scale{规模}.duckdb(没有则生成)")
-    p.add_argument("--period", default=None, help="统计期,默认数据截至日之前最后一个完整季度")
-    p.add_argument("--repeat", type=int, default=5, help="每项计时次数,默认 5")
-    p.add_argument("--import", dest="imports", action="store_true",
-                   help="改为测导入速度:CSV/Parquet 积分台账每秒行数、10 万行 Excel 用时")
-    p.add_argument("--rows", type=int, default=1_000_000, help="导入测速的台账行数,默认 1000000")
-    p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("template", help="生成导入模板(Excel,每张表一个工作表,另附允许取值说明)")
     p.add_argument("table", nargs="*", default=["all"], help="表名(中文或英文),默认 all 全部")

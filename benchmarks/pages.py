@@ -1,6 +1,6 @@
 """Server time of each page and section, printed (a benchmark, not a test).
 
-    python tests/bench_pages.py [--db data/gridgov.duckdb] [--repeat 5]
+    python -m benchmarks pages [--db data/gridgov.duckdb] [--repeat 5]
 
 Runs app.py through Streamlit's AppTest, so each figure includes AppTest's own polling and is
 an upper bound of what a server spends. Per page and tab: the first render in a new process
@@ -17,13 +17,12 @@ import sys
 import time
 from pathlib import Path
 
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.testing.v1 import AppTest
+
+from analytics import access
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from streamlit.runtime.pages_manager import PagesManager  # noqa: E402
-from streamlit.testing.v1 import AppTest  # noqa: E402
-
-from analytics import access  # noqa: E402
 
 PAGES = {
     "overview": [None], "grid_map": [None], "definitions": [None],
@@ -77,12 +76,12 @@ def one(page: str, view: str | None, repeat: int) -> tuple[float, float, list[fl
     return first, warm, [timed(app) for _ in range(repeat)]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks pages", description=__doc__.splitlines()[0])
     parser.add_argument("--db", default=str(ROOT / "data" / "gridgov.duckdb"))
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--one", nargs=2, metavar=("PAGE", "VIEW"), help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     os.environ["GRIDGOV_DB"] = args.db
     if args.one:
         page, view = args.one
@@ -95,9 +94,5 @@ def main() -> None:
     for page, views in PAGES.items():
         for view in views:
             # A process of its own: cold caches and a new connection, as after a server start.
-            subprocess.run([sys.executable, __file__, "--db", args.db, "--repeat", str(args.repeat),
-                            "--one", page, view or ""], check=True, stderr=subprocess.DEVNULL)
-
-
-if __name__ == "__main__":
-    main()
+            subprocess.run([sys.executable, "-m", "benchmarks", "pages", "--db", args.db, "--repeat", str(args.repeat),
+                            "--one", page, view or ""], check=True, cwd=ROOT, stderr=subprocess.DEVNULL)

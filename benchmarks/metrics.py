@@ -1,7 +1,7 @@
 """Benchmark: each page metric from the registry against a straightforward pandas version of
 the same figure, on a scaled demo database. Prints figures; asserts nothing.
 
-    python -m analytics bench [--scale F] [--period 2026Q3] [--repeat N]
+    python -m benchmarks metrics [--scale F] [--db PATH] [--period 2026Q3] [--repeat N]
 """
 
 import datetime as dt
@@ -14,9 +14,9 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from . import db, demo, metrics, settings, summary, vocab
-from .facilities import CHARGING_TICKET_CATEGORY, EARTH_RADIUS_METRES
-from .period import parse_period, quarter_of
+from analytics import db, demo, metrics, settings, summary, vocab
+from analytics.facilities import CHARGING_TICKET_CATEGORY, EARTH_RADIUS_METRES
+from analytics.period import parse_period, quarter_of
 
 STEPS = vocab.WORKFLOW_STEPS
 

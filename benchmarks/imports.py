@@ -1,7 +1,7 @@
 """Import speed: ledger rows per second from a generated CSV and Parquet file of a million rows,
 and seconds for a 100,000-row workbook. Prints figures; asserts nothing.
 
-    python -m analytics bench --import [--rows N] [--repeat K]
+    python -m benchmarks import [--rows N] [--repeat K]
 """
 
 import shutil
@@ -10,8 +10,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from .. import db, demo
-from . import import_file
+from analytics import db, demo
+from analytics.ingest import import_file
 
 LEDGER_COLUMNS = ("event_id AS 记录编号, '个人' AS 主体类型, subject_id AS 主体编号, indicator_code AS 指标代码, "
                   "points AS 积分, strftime(occurred_at, '%Y-%m-%d %H:%M:%S') AS 发生时间, '网格员' AS 登记人")

@@ -1,0 +1,1 @@
+"""Benchmarks: figures printed, nothing asserted; kept apart from the product package."""

@@ -1,0 +1,44 @@
+"""python -m benchmarks metrics|import|pages ..."""
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("规模系数必须大于 0")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["pages"]:
+        from . import pages
+
+        pages.main(argv[1:])
+        return 0
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description="网格治理驾驶舱 性能测试(只打印数字)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="测试")
+    p = sub.add_parser("metrics", help="各页面指标用时:DuckDB 与直接用 pandas 计算对比")
+    p.add_argument("--scale", type=_positive, default=1.0, help="演示数据规模系数,默认 1")
+    p.add_argument("--db", type=Path, default=None, help="数据库文件,默认 data/bench-scale{规模}.duckdb(没有则生成)")
+    p.add_argument("--period", default=None, help="统计期,默认数据截至日之前最后一个完整季度")
+    p.add_argument("--repeat", type=int, default=5, help="每项计时次数,默认 5")
+    p = sub.add_parser("import", help="导入速度:CSV/Parquet 积分台账每秒行数、10 万行 Excel 用时")
+    p.add_argument("--rows", type=int, default=1_000_000, help="台账行数,默认 1000000")
+    p.add_argument("--repeat", type=int, default=5, help="每种格式导入次数,默认 5")
+    sub.add_parser("pages", help="各页面服务器用时(--db 数据库,--repeat 次数)")
+    args = parser.parse_args(argv)
+    if args.command == "import":
+        from . import imports
+
+        return imports.run(args.rows, repeat=args.repeat)
+    from . import metrics
+
+    return metrics.run(args.scale, args.db, args.period, args.repeat)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
