@@ -74,20 +74,22 @@ def cmd_refresh(args) -> int:
     return 0
 
 
-def _write_frame(frame, fmt: str, out: Path | None) -> None:
-    if fmt == "csv":
-        text = frame.to_csv(index=False)
-        out.write_text(text, encoding="utf-8-sig") if out else sys.stdout.write(text)
-    elif fmt == "json":
+def _write_frame(frame, fmt: str, out: Path | None, metric) -> None:
+    """csv and xlsx as a page's download (Chinese headers, rounded as shown, text never a formula);
+    json keeps the metric's own column names and full precision, for programs."""
+    from . import columns, export
+
+    if fmt == "json":
         text = frame.to_json(orient="records", force_ascii=False, date_format="iso", indent=1)
         out.write_text(text, encoding="utf-8") if out else sys.stdout.write(text + "\n")
+        return
+    rows = columns.formatted(frame, metric_id=metric.id)
+    if fmt == "csv":
+        out.write_bytes(export.csv_bytes(rows)) if out else sys.stdout.write(export.csv_text(rows))
+    elif out is None:
+        raise ValueError("xlsx 格式需要用 --out 指定输出文件")
     else:
-        if out is None:
-            raise ValueError("xlsx 格式需要用 --out 指定输出文件")
-        from .report import XLSX_OPTIONS
-
-        with pd.ExcelWriter(out, engine="xlsxwriter", engine_kwargs=XLSX_OPTIONS) as writer:
-            frame.to_excel(writer, index=False)
+        export.write_xlsx(out, {metric.name: rows})
 
 
 def _operator() -> str:
@@ -153,7 +155,7 @@ def cmd_metric(args) -> int:
         scope = access.effective_scope(user, scope, con)
         label = review.scope_label(con, scope)
         frame = metric.compute(con, period, scope, grid_id=args.grid, user=user)
-    _write_frame(frame, args.format, args.out)
+    _write_frame(frame, args.format, args.out, metric)
     _exported(args, user, metric.id, period, label + (f" · 网格 {args.grid}" if args.grid else ""))
     if args.out:
         print(f"{metric.name}({period.label_zh}): {len(frame):,} 行,已写入 {args.out}", file=sys.stderr)
@@ -376,6 +378,8 @@ def cmd_users(args) -> int:
 
 
 def cmd_audit(args) -> int:
+    from . import export
+
     if args.action and args.action not in audit.ACTIONS:
         raise ValueError(f"未知的操作 {args.action!r};可选: " + "、".join(f"{k}({v})" for k, v in audit.ACTIONS.items()))
     log = audit.read(limit=args.limit, action=args.action, user=args.user, path=_audit_path(args))
@@ -383,7 +387,7 @@ def cmd_audit(args) -> int:
     shown = shown[["at", "user_name", "action_label", "target", "detail", "ok"]].fillna("")
     shown.columns = ["时间", "用户", "操作", "对象", "说明", "结果"]
     if args.format == "csv":
-        sys.stdout.write(shown.to_csv(index=False))
+        sys.stdout.write(export.csv_text(shown))
     elif shown.empty:
         print("审计日志中没有符合条件的记录")
     else:

@@ -18,7 +18,7 @@ from xml.sax.saxutils import escape
 
 import pandas as pd
 
-from . import access, charts, db, review
+from . import access, charts, columns, db, export, review
 from .review import Review, Table
 
 log = logging.getLogger(__name__)
@@ -101,36 +101,24 @@ def _draw(rv: Review) -> dict[str, bytes | None]:
 
 # -- XLSX ------------------------------------------------------------------------------------
 
-# Text from the data stays text: a title starting with "=" is not a formula, a URL not a link.
-XLSX_OPTIONS = {"options": {"strings_to_formulas": False, "strings_to_urls": False}}
-
-
-def _write_sheets(sheets: dict[str, pd.DataFrame], out) -> None:
-    with pd.ExcelWriter(out, engine="xlsxwriter", engine_kwargs=XLSX_OPTIONS) as writer:
-        for name, frame in sheets.items():
-            frame.to_excel(writer, sheet_name=name[:31], index=False)
-            sheet = writer.sheets[name[:31]]
-            sheet.freeze_panes(1, 0)
-            for i, column in enumerate(frame.columns):
-                width = max([len(str(column))] + [len(str(v)) for v in frame[column].head(200)])
-                sheet.set_column(i, i, min(40, 2 + width * 1.6))
+def _sheet(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
+    """The table's columns under its headers, numbers rounded as the pages show them."""
+    return columns.formatted(frame[list(table.columns)], table.columns, table.formats, table.metric_id)
 
 
 def write_xlsx(con, rv: Review, out) -> None:
     """The ranking tables, ticket and credit figures, and each month's publication lists."""
-    headline = rv.headline.assign(
-        value=[v * 100 if u == "%" and v is not None else v for v, u in zip(rv.headline["value"], rv.headline["unit"])],
-        previous=[v * 100 if u == "%" and v is not None else v for v, u in zip(rv.headline["previous"], rv.headline["unit"])],
-    )[["label", "value", "previous", "unit"]].rename(columns={"label": "指标", "value": "本期", "previous": "上期", "unit": "单位"})
+    headline = pd.DataFrame([(row.label, *review.headline_numbers(row), row.unit) for row in rv.headline.itertuples()],
+                            columns=["指标", "本期", "上期", "单位"])
     sheets = {"概况": headline}
     for table in (review.RANKING, review.RED_FLAGS, review.WORKERS, review.FALLERS, review.TICKETS, review.VOLUNTEERS,
                   review.REDEMPTIONS, review.COVERAGE, review.FLAGS, review.OVERDUE):
-        sheets[table.title] = review.report_frame(rv.tables[table.key], table)
+        sheets[table.title] = _sheet(rv.tables[table.key], table)
     for month in rv.quarter.months():
         lists = review.monthly_lists(con, month, rv.scope, rv.user)
-        sheets[f"{month.label_zh}公示"] = review.report_frame(lists["publication"], review.PUBLICATION)
-        sheets[f"{month.label_zh}红灰榜"] = review.report_frame(lists["red_grey"], review.RED_GREY)
-    _write_sheets(sheets, out)
+        sheets[f"{month.label_zh}公示"] = _sheet(lists["publication"], review.PUBLICATION)
+        sheets[f"{month.label_zh}红灰榜"] = _sheet(lists["red_grey"], review.RED_GREY)
+    export.write_xlsx(out, sheets)
 
 
 # -- PPTX ------------------------------------------------------------------------------------
@@ -416,8 +404,8 @@ def write_publication(con, month, out, scope=None, scope_label: str = "全县", 
     lists = review.monthly_lists(con, month, scope or COUNTY, user)
     suffix = "." + suffix if suffix else Path(out).suffix.lower()
     if suffix == ".xlsx":
-        _write_sheets({"一月一公示": review.report_frame(lists["publication"], review.PUBLICATION),
-                       "法人单位红灰榜": review.report_frame(lists["red_grey"], review.RED_GREY)}, out)
+        export.write_xlsx(out, {"一月一公示": _sheet(lists["publication"], review.PUBLICATION),
+                                "法人单位红灰榜": _sheet(lists["red_grey"], review.RED_GREY)})
         return
     if suffix != ".pdf":
         raise ValueError(f"公示文件须为 .xlsx 或 .pdf,收到: {suffix}")

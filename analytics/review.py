@@ -148,13 +148,15 @@ def monthly_lists(con, month, scope: Scope = COUNTY, user: access.User | None = 
     return {"publication": rows(con, PUBLICATION, month, scope, user), "red_grey": rows(con, RED_GREY, month, scope, user)}
 
 
-def report_frame(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
-    """The table's columns under their Chinese headers, numbers kept as numbers (for a workbook)."""
-    out = frame[list(table.columns)].rename(columns=table.columns)
-    for column in out.columns:
-        if out[column].dtype == bool:
-            out[column] = out[column].map({True: "是", False: ""})
-    return out
+def _headline_digits(row) -> int:
+    """Decimals of a headline figure as shown: a share in per cent to one, the averages to two."""
+    return 1 if row.unit == "%" else 2 if row.key in ("avg_credit", "median_days") else 0
+
+
+def headline_numbers(row) -> tuple:
+    """A headline figure's value and previous value as numbers in the unit shown (a share in per cent)."""
+    scale, digits = (100 if row.unit == "%" else 1), _headline_digits(row)
+    return tuple(None if v is None or pd.isna(v) else round(v * scale, digits) for v in (row.value, row.previous))
 
 
 def headline_text(headline: pd.DataFrame) -> pd.DataFrame:
@@ -162,7 +164,7 @@ def headline_text(headline: pd.DataFrame) -> pd.DataFrame:
     a share's change in percentage points)."""
     out = []
     for row in headline.itertuples():
-        share, digits = row.unit == "%", 2 if row.key in ("avg_credit", "median_days") else 0
+        share, digits = row.unit == "%", _headline_digits(row)
         if row.value is None or pd.isna(row.value):
             value = "—"
         else:

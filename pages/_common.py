@@ -4,7 +4,6 @@ cached metric results, the global filter bar, and the few widgets every page sha
 import datetime as dt
 import fcntl
 import importlib
-import io
 import os
 import re
 import threading
@@ -17,7 +16,8 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from analytics import access, audit, db, demo, metrics, profile, tickets
+from analytics import access, audit, db, demo, export, metrics, profile, tickets
+from analytics import columns as table_columns
 from analytics.period import Period, Scope, month, parse_period, quarter_of
 
 TTL = 600
@@ -481,12 +481,6 @@ def nothing(message: str = "所选范围和统计期内没有数据。") -> None
     st.info(message, icon=":material/info:")
 
 
-def _xlsx(frame: pd.DataFrame) -> bytes:
-    buffer = io.BytesIO()
-    frame.to_excel(buffer, index=False, engine="openpyxl")
-    return buffer.getvalue()
-
-
 def _percent(frame: pd.DataFrame, config: dict):
     """Every share drawn with one decimal (Streamlit's "percent" drops trailing zeros: 7.74%, 4%).
     A Styler changes only what is drawn: the column still sorts by its numbers."""
@@ -496,9 +490,11 @@ def _percent(frame: pd.DataFrame, config: dict):
 
 
 def table(frame: pd.DataFrame, metric_id: str, filters: Filters, *, columns: dict | None = None,
-          height: int | None = None, key: str | None = None, note: str = "") -> None:
+          height: int | None = None, key: str | None = None, note: str = "", period: Period | None = None,
+          place: str | None = None) -> None:
     """A table exactly as filtered, with its definition and CSV/XLSX downloads of the same rows.
-    columns maps column names to Chinese headers (or column configs); others are hidden."""
+    columns maps column names to Chinese headers (or column configs); others are hidden.
+    period and place: what the rows cover when the page narrows the filters (a month, one community)."""
     if frame.empty:
         nothing()
         return
@@ -507,22 +503,43 @@ def table(frame: pd.DataFrame, metric_id: str, filters: Filters, *, columns: dic
     # A dash for a missing value: Streamlit's own placeholder is the English "None".
     st.dataframe(_percent(shown, config), hide_index=True, width="stretch", column_config=config,
                  height=height or "auto", placeholder="—")
-    export = shown.rename(columns={c: (v if isinstance(v, str) else v.get("label", c))
-                                   for c, v in (columns or {}).items()})
-    downloads(export, metric_id, filters, key=key, note=note)
+    downloads(shown, metric_id, filters, columns=columns, key=key, note=note, period=period, place=place)
 
 
-def downloads(frame: pd.DataFrame, metric_id: str, filters: Filters, *, key: str | None = None, note: str = "") -> None:
-    """CSV and XLSX of exactly these rows, with the metric's definition beside them."""
-    name = f"{metrics.get(metric_id).name}_{filters.period.label}_{filters.scope_label}"
+def _as_shown(columns: dict | None) -> tuple[dict, dict]:
+    """The headers and number formats (Python format specs) a table's column configs show, for its download."""
+    headers, formats = {}, {}
+    for name, config in (columns or {}).items():
+        if isinstance(config, str):
+            headers[name] = config
+            continue
+        headers[name] = config.get("label") or ""
+        shown = (config.get("type_config") or {}).get("format") or ""
+        if shown == "percent":
+            formats[name] = ".1%"  # as _percent draws it
+        elif shown.startswith("%"):
+            formats[name] = shown[1:]
+    return headers, formats
+
+
+def downloads(frame: pd.DataFrame, metric_id: str, filters: Filters, *, columns: dict | None = None,
+              key: str | None = None, note: str = "", period: Period | None = None, place: str | None = None) -> None:
+    """CSV and XLSX of exactly these rows as the table shows them (headers, rounding, 是/否), with the
+    metric's definition beside them; the file named by the metric, the period and the place the rows cover."""
+    m = metrics.get(metric_id)
+    name = export.file_name(m.name, (period or filters.period).label, place or filters.scope_label)
+
+    def rows() -> pd.DataFrame:
+        return table_columns.formatted(frame, *_as_shown(columns), metric_id=metric_id)
+
     with st.container(horizontal=True, vertical_alignment="center"):
         # Files are made only when a button is clicked: a page of long lists reruns fast.
-        st.download_button("CSV", exported(lambda: frame.to_csv(index=False).encode("utf-8-sig"), f"{name}.csv", len(frame), note),
+        st.download_button("CSV", exported(lambda: export.csv_bytes(rows()), f"{name}.csv", len(frame), note),
                            f"{name}.csv", "text/csv",
                            icon=":material/download:", key=f"csv_{key or metric_id}", on_click="ignore",
                            help="下载表中数据(CSV,Excel 可直接打开)")
-        st.download_button("Excel", exported(lambda: _xlsx(frame), f"{name}.xlsx", len(frame), note), f"{name}.xlsx",
-                           "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        st.download_button("Excel", exported(lambda: export.xlsx_bytes({m.name: rows()}), f"{name}.xlsx", len(frame), note),
+                           f"{name}.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                            icon=":material/download:", key=f"xlsx_{key or metric_id}", on_click="ignore",
                            help="下载表中数据(XLSX)")
         st.caption(definition(metric_id), width="stretch")

@@ -1,6 +1,6 @@
 import streamlit as st
 
-from analytics import access, audit
+from analytics import access, audit, export
 from pages._common import current_filters, current_user, cursor, exported, hierarchy, record, sections
 
 current_filters()  # through the frame, even when this is a new server's first request
@@ -90,7 +90,8 @@ def show_audit() -> None:
             "at": "时间", "user_name": "用户", "action_label": "操作", "target": "对象", "detail": "说明", "ok": "结果"})
     st.dataframe(shown, hide_index=True, width="stretch", height=520,
                  column_config={"时间": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss")})
-    st.download_button("CSV", exported(lambda: shown.to_csv(index=False).encode("utf-8-sig"), "审计日志.csv", len(shown)),
+    st.download_button("CSV", exported(lambda: export.csv_bytes(shown.assign(时间=shown["时间"].dt.strftime("%Y-%m-%d %H:%M:%S"))),
+                                       "审计日志.csv", len(shown)),
                        "审计日志.csv", "text/csv", icon=":material/download:", on_click="ignore", key="audit_csv")
 
 

@@ -32,7 +32,7 @@ def show_ranking() -> None:
                           width="stretch", config=CHART)
         left.caption("金色为红旗网格。")
         with right:
-            table(rows, "grid-credit-ranking", filters, key="ranking", columns={
+            table(rows, "grid-credit-ranking", filters, key="ranking", place=communities[chosen], columns={
                 "rank": st.column_config.NumberColumn("名次", format="%d"),
                 "grid_name": "网格",
                 "avg_credit": st.column_config.NumberColumn("人均积分", format="%.2f"),
@@ -51,7 +51,7 @@ def show_ranking() -> None:
                     "names", f"网格积分明细 {st.session_state['credit_ledger_grid']}", period.label),
                 help="仅在本明细中显示完整姓名,打开即记入审计日志;导出的文件同样含完整姓名,请妥善保管。")
         table(metric("grid-ledger", period, scope, grid_id=grid_id, names=names), "grid-ledger", filters, key="ledger",
-              height=320, note="含完整姓名" if names else "",
+              height=320, note="含完整姓名" if names else "", place=grids[grid_id],
               columns={"occurred_at": st.column_config.DatetimeColumn("发生时间", format="YYYY-MM-DD HH:mm"),
                        "name": "居民", "indicator_name": "指标", "category_label": "类别",
                        "points": st.column_config.NumberColumn("积分", format="%+.1f"),
@@ -102,11 +102,12 @@ def show_publication() -> None:
     with tab_pub:
         if may_see_people():
             table(metric("monthly-publication", month, scope), "monthly-publication", filters, key="publication", height=360,
-                  columns={"community_name": "社区", "grid_name": "网格", "name": "姓名", "events": "记录数",
+                  period=month, columns={"community_name": "社区", "grid_name": "网格", "name": "姓名", "events": "记录数",
                            "points": st.column_config.NumberColumn("本月积分", format="%+.1f"),
                            "balance": st.column_config.NumberColumn("累计余额", format="%.1f"), "level_label": "等级"})
     with tab_list:
-        table(metric("red-grey-list", month, scope), "red-grey-list", filters, key="redgrey", height=360, columns={
+        table(metric("red-grey-list", month, scope), "red-grey-list", filters, key="redgrey", height=360, period=month,
+              columns={
             "list_label": "榜单", "org_name": "单位", "org_type_label": "类型", "community_name": "社区",
             "points": st.column_config.NumberColumn("本月积分", format="%+.0f"), "reason": "依据"})
 

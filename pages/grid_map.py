@@ -69,4 +69,4 @@ if grid_id:
         st.markdown("**网格服务团队**(姓名已脱敏)")
         if may_see_people():
             table(metric("grid-team", period, scope, grid_id=grid_id), "grid-team", filters, key="team",
-                  columns={"role_label": "职务", "name": "姓名"})
+                  place=names[grid_id], columns={"role_label": "职务", "name": "姓名"})

@@ -48,7 +48,7 @@ def show_table(key: str, spec: review.Table, limit: int | None = None) -> None:
         if limit and len(frame) > limit:
             st.caption(f"另有 {len(frame) - limit} 行,见会议材料。")
     else:
-        table(frame, spec.metric_id, filters, columns=columns(spec), key=f"review_{key}")
+        table(frame, spec.metric_id, filters, columns=columns(spec), key=f"review_{key}", period=quarter)
     if spec.note:
         st.caption(spec.note)
 
@@ -66,7 +66,8 @@ def community_ranking(community_id: str, name: str) -> None:
         if meeting:
             st.table(review.shown(rows, spec).set_index("名次"))
         else:
-            table(rows, spec.metric_id, filters, columns=columns(spec), key="review_community")
+            table(rows, spec.metric_id, filters, columns=columns(spec), key="review_community", period=quarter,
+                  place=name)
         st.caption(review.RANKING.note)
 
 

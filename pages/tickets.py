@@ -116,16 +116,14 @@ def show_search() -> None:
     if found.empty:
         nothing("没有符合条件的工单。")
     else:
+        columns = {"ticket_id": "编号", "title": st.column_config.TextColumn("标题"), "category_label": "类别",
+                   "channel_label": "渠道", "community_name": "社区", "grid_name": "网格", "status": "状态",
+                   "filed_at": st.column_config.DatetimeColumn("提单时间", format="YYYY-MM-DD HH:mm"),
+                   "published_at": st.column_config.DatetimeColumn("公开时间", format="YYYY-MM-DD HH:mm"),
+                   "days": st.column_config.NumberColumn("用时(天)", format="%.1f"), "department_label": "约请部门"}
         picked = st.dataframe(found, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
-                              placeholder="—", key="tickets_found", column_config={
-                                  "ticket_id": "编号", "title": st.column_config.TextColumn("标题"),
-                                  "category_label": "类别", "channel_label": "渠道", "community_name": "社区",
-                                  "grid_name": "网格", "status": "状态",
-                                  "filed_at": st.column_config.DatetimeColumn("提单时间", format="YYYY-MM-DD HH:mm"),
-                                  "published_at": st.column_config.DatetimeColumn("公开时间", format="YYYY-MM-DD HH:mm"),
-                                  "days": st.column_config.NumberColumn("用时(天)", format="%.1f"),
-                                  "department_label": "约请部门"})
-        downloads(found, "ticket-list", filters, key="ticket_list")
+                              placeholder="—", key="tickets_found", column_config=columns)
+        downloads(found, "ticket-list", filters, columns=columns, key="ticket_list")
         rows = picked.selection.rows
         if rows:
             ticket_id = found["ticket_id"].iat[rows[0]]

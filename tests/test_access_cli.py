@@ -168,7 +168,7 @@ def test_disable_enable_and_passwd_are_audited_with_the_operator(cli, monkeypatc
 ])
 def test_the_ranking_csv_holds_only_the_users_grids(cli, capsys, name, expected):
     assert run(cli, "metric", "grid-credit-ranking", "--period", "2026Q3", "--user", name) == 0
-    grids = {r["grid_id"] for r in table_rows(capsys.readouterr().out)}
+    grids = {r["网格编号"] for r in table_rows(capsys.readouterr().out)}
     if isinstance(expected, int):
         assert len(grids) == expected
         assert name != "sub" or {g[0] for g in grids} == {"2"}
@@ -246,8 +246,8 @@ def test_a_clerks_workbook_has_figures_but_no_lists_of_people(cli, tmp_path):
 
 # --- masking in every export ------------------------------------------------------------------------
 
-PERSONAL = [("excellent-grid-workers", "2026Q3", None, "worker_name"), ("monthly-publication", "2026-09", None, "name"),
-            ("grid-team", "2026Q3", "201-01", "name"), ("grid-ledger", "2026Q3", "201-01", "name")]
+PERSONAL = [("excellent-grid-workers", "2026Q3", None, "网格员"), ("monthly-publication", "2026-09", None, "姓名"),
+            ("grid-team", "2026Q3", "201-01", "姓名"), ("grid-ledger", "2026Q3", "201-01", "姓名")]
 
 
 @pytest.mark.parametrize("name", ["leader", "sec", "gw", None])
@@ -261,7 +261,7 @@ def test_personal_metric_csvs_are_masked_for_every_role(cli, small, capsys, name
         return
     values = {v for r in rows for v in r.values()}
     assert not values & small.full_names
-    people = [r[column] for r in rows if r.get("role_label") != "志愿服务队"]  # grid-team names its team too
+    people = [r[column] for r in rows if r.get("职务") != "志愿服务队"]  # grid-team names its team too
     assert people and all("*" in n for n in people if len(n) >= 2)
 
 

@@ -93,10 +93,10 @@ def test_metric_csv_from_a_database_built_with_plain_sql(tmp_path):
     result = run("metric", "grid-credit-ranking", "--db", str(path), "--period", "2026Q3")
     assert result.returncode == 0, result.stderr
     table = list(csv.DictReader(io.StringIO(result.stdout)))
-    got = [(r["grid_id"], int(r["residents"]), float(r["points"]), float(r["avg_credit"]), int(r["rank"]),
-            int(r["prev_rank"]), int(r["rank_change"]), r["red_flag"] == "True") for r in table]
-    assert got == EXPECTED_Q3
-    assert {r["community_id"] for r in table} == {"C1", "C2"}
+    got = [(r["网格编号"], int(r["居民"]), float(r["积分"]), float(r["人均积分"]), int(r["名次"]),
+            int(r["上期名次"]), int(r["名次变化"]), r["红旗网格"]) for r in table]
+    assert got == [(*row[:-1], "是" if row[-1] else "否") for row in EXPECTED_Q3]
+    assert {r["社区编号"] for r in table} == {"C1", "C2"}
 
 
 def test_metric_formats_list_and_errors(tmp_path, small_path):
@@ -110,7 +110,8 @@ def test_metric_formats_list_and_errors(tmp_path, small_path):
         assert out.stat().st_size > 100
     import openpyxl
     sheet = openpyxl.load_workbook(tmp_path / "r.xlsx").active
-    assert [c.value for c in sheet[1]][:4] == ["grid_id", "grid_name", "community_id", "community_name"]
+    assert [c.value for c in sheet[1]][:4] == ["网格编号", "网格", "社区编号", "社区"]
+    assert sheet.title == "工单办结用时(按网格)"
     for args, message in [
         (["metric", "no-such-metric", "--period", "2026Q3"], "未知的指标"),
         (["metric", "ticket-resolution", "--period", "2026Q9"], "无法识别的统计期"),

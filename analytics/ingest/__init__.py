@@ -387,11 +387,9 @@ def undo_last(db_path=None, user: str | None = None) -> Result:
 
 
 def problems_bytes(problems: pd.DataFrame, fmt: str = "xlsx") -> bytes:
-    """The problems as a downloadable file: xlsx, or csv (UTF-8 with BOM, opens in Excel)."""
-    import io
+    """The problems as a downloadable file: xlsx, or csv (UTF-8 with BOM, opens in Excel); a value
+    from the file is text in either, never a formula."""
+    from .. import export
 
-    if fmt == "csv":
-        return problems.to_csv(index=False).encode("utf-8-sig")
-    buffer = io.BytesIO()
-    problems.to_excel(buffer, index=False, sheet_name="问题清单", engine="openpyxl")
-    return buffer.getvalue()
+    rows = problems.assign(行=pd.to_numeric(problems["行"], errors="coerce").astype("Int64"))
+    return export.csv_bytes(rows) if fmt == "csv" else export.xlsx_bytes({"问题清单": rows})

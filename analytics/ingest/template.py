@@ -1,9 +1,11 @@
 """Import templates: one sheet per table with Chinese headers (required ones marked *) and an
 example row, and a sheet 允许取值 explaining every column and its allowed values."""
 
-import io
 from pathlib import Path
 
+import pandas as pd
+
+from .. import export
 from . import spec
 
 KIND_ZH = {"text": "文本", "int": "整数", "bigint": "整数", "decimal": "数字", "double": "数字",
@@ -40,54 +42,42 @@ def _allowed(f: spec.Field) -> str:
     return ""
 
 
-def build(tables) -> "openpyxl.Workbook":
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.worksheet.datavalidation import DataValidation
+def sheets(tables) -> dict[str, pd.DataFrame]:
+    """Each table's header (required columns marked *) above its example row, and the guide sheet."""
+    out = {}
+    for name in resolve(tables):
+        t = spec.TABLES[name]
+        out[t.zh] = pd.DataFrame([[f.example for f in t.fields]],
+                                 columns=[f.zh + ("*" if f.required else "") for f in t.fields])
+    out[GUIDE_SHEET] = pd.DataFrame(
+        [[t.name, t.zh, f.zh, f.name, KIND_ZH[f.kind], "是" if f.required else "", _allowed(f), f.note]
+         for t in map(spec.TABLES.get, resolve(tables)) for f in t.fields],
+        columns=["表", "工作表", "列", "英文列名", "类型", "必填", "允许取值 / 范围", "说明"])
+    return out
 
-    book = Workbook()
-    book.remove(book.active)
-    bold, fill = Font(bold=True), PatternFill("solid", fgColor="FDE9E7")
-    for name in resolve(tables):
-        t = spec.TABLES[name]
-        ws = book.create_sheet(t.zh)
-        ws.append([f.zh + ("*" if f.required else "") for f in t.fields])
-        ws.append([f.example for f in t.fields])
-        for j, f in enumerate(t.fields, start=1):
-            cell = ws.cell(row=1, column=j)
-            cell.font = bold
-            if f.required:
-                cell.fill = fill
-            ws.column_dimensions[cell.column_letter].width = max(12, 2 * len(f.zh) + 4)
-            if f.choices and len(",".join(f.choices.values())) < 250:
-                dv = DataValidation(type="list", formula1='"' + ",".join(f.choices.values()) + '"', allow_blank=True)
-                dv.add(f"{cell.column_letter}2:{cell.column_letter}100000")
-                ws.add_data_validation(dv)
-        ws.freeze_panes = "A2"
-    guide = book.create_sheet(GUIDE_SHEET)
-    guide.append(["表", "工作表", "列", "英文列名", "类型", "必填", "允许取值 / 范围", "说明"])
-    for cell in guide[1]:
-        cell.font = bold
-    for name in resolve(tables):
-        t = spec.TABLES[name]
-        for f in t.fields:
-            guide.append([t.name, t.zh, f.zh, f.name, KIND_ZH[f.kind], "是" if f.required else "",
-                          _allowed(f), f.note])
-    for letter, width in zip("ABCDEFGH", (22, 14, 16, 20, 10, 6, 60, 30)):
-        guide.column_dimensions[letter].width = width
-    for row in guide.iter_rows(min_row=2):
-        row[6].alignment = Alignment(wrap_text=True)
-    return book
+
+def _decorate(book, sheet, name: str, frame: pd.DataFrame) -> None:
+    """Required headers filled, a drop-down list where a column has few allowed values; the guide wrapped."""
+    if name == GUIDE_SHEET:
+        wrap = book.add_format({"text_wrap": True, "valign": "top"})
+        for j, width in enumerate((22, 14, 16, 20, 10, 6, 60, 30)):
+            sheet.set_column(j, j, width, wrap if j == 6 else None)
+        return
+    required = book.add_format({"bold": True, "bg_color": "#FDE9E7", "border": 1})
+    for j, f in enumerate(spec.table_for_name(name).fields):
+        sheet.set_column(j, j, max(12, 2 * len(f.zh) + 4))
+        if f.required:
+            sheet.write_string(0, j, frame.columns[j], required)
+        if f.choices and len(",".join(f.choices.values())) < 250:
+            sheet.data_validation(1, j, 99_999, j, {"validate": "list", "source": list(f.choices.values())})
 
 
 def write_template(tables, out) -> Path:
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    build(tables).save(out)
+    export.write_xlsx(out, sheets(tables), _decorate)
     return out
 
 
 def template_bytes(tables) -> bytes:
-    buffer = io.BytesIO()
-    build(tables).save(buffer)
-    return buffer.getvalue()
+    return export.xlsx_bytes(sheets(tables), _decorate)

@@ -1,0 +1,134 @@
+"""The one spreadsheet writer: hostile text stays text in every XLSX and is neutralised in every CSV,
+numbers stay numbers, and downloads read as the screen does (rounding, 是/否, Chinese headers)."""
+
+import csv
+import io
+
+import openpyxl
+import pandas as pd
+from openpyxl.utils.escape import unescape
+import pytest
+
+from analytics import columns, export, metrics
+
+# (cell as stored, cell as a CSV must carry it)
+HOSTILE = [
+    ('=HYPERLINK("http://x","李四")', '\'=HYPERLINK("http://x","李四")'),
+    ("+1", "'+1"),
+    ("-1+2", "'-1+2"),
+    ("@SUM(A1)", "'@SUM(A1)"),
+    ("\t=1+1", "'\t=1+1"),
+    ("\r=1+1", "'\r=1+1"),
+    ("＝1+1", "'＝1+1"),
+    ("=****)", "'=****)"),  # a hostile name, masked
+    ("张*明", "张*明"),
+    ("a=1", "a=1"),
+    ("http://example.com", "http://example.com"),
+]
+
+
+def hostile_frame() -> pd.DataFrame:
+    return pd.DataFrame({"名称": [text for text, _ in HOSTILE], "积分": [-3.5] + [1.0] * (len(HOSTILE) - 1),
+                         "名次变化": pd.array([-2] + [1] * (len(HOSTILE) - 1), dtype="Int64")})
+
+
+def read_csv(data: bytes) -> list[list[str]]:
+    assert data.startswith(b"\xef\xbb\xbf")  # Excel needs the byte-order mark to read UTF-8
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+
+
+def formula_cells(data: bytes) -> list[str]:
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    return [f"{s.title}!{c.coordinate}" for s in book.worksheets for row in s.iter_rows() for c in row
+            if c.data_type == "f"]
+
+
+@pytest.mark.parametrize("text, carried", HOSTILE)
+def test_a_csv_carries_formula_leading_text_behind_an_apostrophe(text, carried):
+    rows = read_csv(export.csv_bytes(pd.DataFrame({"名称": [text]})))
+    assert rows == [["名称"], [carried]]
+
+
+def test_negative_numbers_in_numeric_columns_stay_numbers_in_a_csv():
+    rows = read_csv(export.csv_bytes(hostile_frame()))
+    assert rows[1][1:] == ["-3.5", "-2"]
+
+
+def test_an_xlsx_holds_hostile_text_as_text_and_numbers_as_numbers():
+    data = export.xlsx_bytes({"清单": hostile_frame()})
+    assert formula_cells(data) == []
+    sheet = openpyxl.load_workbook(io.BytesIO(data))["清单"]
+    assert [unescape(c.value) for c in sheet["A"][1:]] == [text for text, _ in HOSTILE]  # _x000D_ is a CR
+    assert {c.data_type for c in sheet["A"][1:]} == {"s"}
+    assert (sheet["B2"].value, sheet["B2"].data_type, sheet["C2"].value, sheet["C2"].data_type) == (-3.5, "n", -2, "n")
+    assert sheet.freeze_panes == "A2"
+
+
+@pytest.mark.parametrize("name, taken, expected", [
+    ("网格信用积分排名", set(), "网格信用积分排名"),
+    ("a/b:c*d?e[f]g\\h", set(), "a_b_c_d_e_f_g_h"),
+    ("x" * 40, set(), "x" * 31),
+    ("公示", {"公示"}, "公示_2"),
+])
+def test_sheet_names_are_ones_excel_accepts(name, taken, expected):
+    assert export.sheet_name(name, taken) == expected
+
+
+@pytest.mark.parametrize("parts, expected", [
+    (("网格信用积分排名", "2026Q3", "兴旺社区"), "网格信用积分排名_2026Q3_兴旺社区"),
+    (("清单", "2026-09", "a/b\\c:d"), "清单_2026-09_a_b_c_d"),
+])
+def test_file_names_hold_no_path_characters(parts, expected):
+    assert export.file_name(*parts) == expected
+
+
+@pytest.mark.parametrize("values, spec, expected", [
+    ([1.784774436090226, 2.5], ".2f", [1.78, 2.5]),
+    ([3.14159, None], ".1f", [3.1, None]),
+    ([-2.6, 4.4], "+d", [-3, 4]),
+    ([0.0774, 0.04], ".1%", [7.7, 4.0]),
+    ([1234.4, 99.5], ",.0f", [1234, 100]),
+    ([-0.25, 12.0], "+.1f", [-0.2, 12.0]),  # round half to even, as Python's format rounds what the screen shows
+])
+def test_numbers_are_rounded_as_shown(values, spec, expected):
+    out = columns.formatted(pd.DataFrame({"v": values}), {"v": "值"}, {"v": spec})
+    assert [None if pd.isna(v) else v for v in out.iloc[:, 0]] == expected
+
+
+def test_headers_yes_no_shares_and_times_are_written_as_the_screen_shows_them():
+    frame = pd.DataFrame({
+        "grid_name": ["一网格"], "avg_credit": [1.784774436090226], "red_flag": [True], "share": [0.0774],
+        "filed_at": pd.to_datetime(["2026-09-01 08:30:59"]), "month": pd.to_datetime(["2026-09-01"]),
+        "bottleneck": [False]})
+    out = columns.formatted(frame)
+    assert out.to_dict("records") == [{"网格": "一网格", "人均积分": 1.78, "红旗网格": "是", "占比(%)": 7.7,
+                                       "提单时间": pd.Timestamp("2026-09-01 08:30"), "月份": pd.Timestamp("2026-09-01").date(),
+                                       "瓶颈": "否"}]
+    text = export.csv_bytes(out).decode("utf-8-sig")
+    assert text.splitlines()[1] == "一网格,1.78,是,7.7,2026-09-01 08:30,2026-09-01,否"
+
+
+def test_a_page_header_and_format_win_over_the_dictionary():
+    frame = pd.DataFrame({"label": ["东岳国际社区"], "mean_score": [87.6543]})
+    assert list(columns.formatted(frame, metric_id="volunteers-by-community").columns) == ["社区", "评价均分"]
+    out = columns.formatted(frame, {"label": "物业企业"}, {"mean_score": ".1f"})
+    assert out.to_dict("records") == [{"物业企业": "东岳国际社区", "评价均分": 87.7}]
+    assert columns.formatted(frame, metric_id="property-scores")["平均分"].tolist() == [87.7]
+
+
+def test_every_metric_column_has_a_chinese_header_unique_within_its_metric(small_path):
+    from analytics import db
+
+    with db.connect(small_path, read_only=True) as con:
+        missing, repeated = [], []
+        for m in metrics.REGISTRY:
+            frame = m.compute(con, "2026Q3", grid_id="201-01")
+            missing += [f"{m.id}.{c}" for c in frame.columns if columns.column(c, m.id).header == c]
+            headers = list(columns.formatted(frame, metric_id=m.id).columns)
+            repeated += [f"{m.id}.{h}" for h in headers if headers.count(h) > 1]
+    assert missing == [] and repeated == []
+
+
+def test_two_columns_under_one_header_are_a_programming_error():
+    with pytest.raises(RuntimeError, match="same header"):
+        columns.formatted(pd.DataFrame({"a": [1], "b": [2]}), {"a": "列", "b": "列"})
