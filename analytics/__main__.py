@@ -9,7 +9,6 @@ import unicodedata
 from pathlib import Path
 
 import duckdb
-import pandas as pd
 
 from . import access, audit, db, demo, summary
 from .period import parse_period, parse_scope
@@ -193,7 +192,7 @@ def cmd_publish(args) -> int:
     outs = [args.out] if suffix else [args.out.with_suffix(".xlsx"), args.out.with_suffix(".pdf")]
     names = "、".join(out.name for out in outs)
     with _on_behalf(args, names, _asked(month, args)) as user, db.connect(_existing(args.db), read_only=True) as con:
-        access.require(user, "personal_lists")  # before any file is written
+        access.require_metric(user, "monthly-publication")  # before any file is written
         scope = access.effective_scope(user, scope, con)
         label = review.scope_label(con, scope)
         for out in outs:

@@ -91,6 +91,33 @@ def require(user: User | None, permission: str) -> None:
         raise Denied(f"用户 {user.name}({user.role_info.label})无权{PERMISSIONS[permission]}")
 
 
+# The one table of what each metric's rows need, asked by the pages, the command line, the meeting pack
+# and every export. A metric not listed needs "figures"; a list that names people, or whose text may
+# describe a resident (a ticket's title), needs "personal_lists".
+METRIC_PERMISSIONS = {
+    "excellent-grid-workers": "personal_lists",
+    "monthly-publication": "personal_lists",
+    "grid-team": "personal_lists",
+    "grid-ledger": "personal_lists",
+    "ticket-list": "personal_lists",
+    "open-tickets": "personal_lists",
+}
+
+
+def metric_permission(metric_id: str) -> str:
+    return METRIC_PERMISSIONS.get(metric_id, "figures")
+
+
+def require_metric(user: User | None, metric_id: str) -> None:
+    """Raise Denied unless the user may receive the metric's rows (None: the operator on the server)."""
+    require(user, "figures")
+    require(user, metric_permission(metric_id))
+
+
+def may_see(user: User | None, metric_id: str) -> bool:
+    return user is None or (user.can("figures") and user.can(metric_permission(metric_id)))
+
+
 def effective_scope(user: User | None, requested: Scope, con) -> Scope:
     """What `requested` becomes for this user: the user's own scope when the whole county was asked
     for, the request itself when it lies inside the user's scope; anything else is refused."""

@@ -25,22 +25,25 @@ class Metric:
     function: Callable
     kwargs: dict = field(default_factory=dict)
     needs_grid: bool = False
-    personal: bool = False  # lists people (masked): only roles with the personal_lists permission
+
+    @property
+    def personal(self) -> bool:
+        """Lists people (masked), or text that may describe them: access.METRIC_PERMISSIONS says so."""
+        return access.metric_permission(self.id) == "personal_lists"
 
     @property
     def function_name(self) -> str:
         return f"{self.function.__module__}.{self.function.__qualname__}"
 
     def compute(self, con, period, scope: Scope = COUNTY, grid_id: str | None = None, user=None,
-                names: bool = False) -> pd.DataFrame:
+                names: bool = False, **options) -> pd.DataFrame:
         """The metric for the period and scope; on a user's behalf (access.User), within the
         user's scope and only if the user may see it. names: unmasked names, for a detail view
         (grid-ledger), only for a role that needs them."""
         period = parse_period(period)
-        if self.personal:
-            access.require(user, "personal_lists")
+        access.require_metric(user, self.id)
         scope = access.effective_scope(user, scope, con)
-        kwargs = dict(self.kwargs)
+        kwargs = dict(self.kwargs, **options)
         if names:
             access.require(user, "names")
             kwargs["names"] = True
@@ -86,13 +89,13 @@ REGISTRY: list[Metric] = [
        f"网格信用积分排名中名次不超过每社区红旗网格数(当前设置为{_RED_FLAGS}个,并列均入选)的网格。", "分/人", credit.red_flag_grids),
     _M("excellent-grid-workers", "信用积分", "优秀网格员",
        "统计期末在任的红旗网格专职网格员,并列出该网格统计期内结果公开的工单数、办结用时中位数和评价均分;"
-       "如设定了评价下限,未达到者标为不符合。姓名脱敏。", "人", credit.excellent_grid_workers, personal=True),
+       "如设定了评价下限,未达到者标为不符合。姓名脱敏。", "人", credit.excellent_grid_workers),
     _M("credit-levels", "信用积分", "居民信用等级分布",
        f"按统计期末的信用余额(截至期末全部积分净和)把居民分入等级阶梯:{_LADDER}(阈值在设置中统一设定);"
        "给出各级人数与占比。", "人", credit.credit_level_distribution),
     _M("monthly-publication", "信用积分", "一月一公示名单",
        "统计期(通常为一个月)内积分有变动的居民:本期记录数、本期净得分、截至期末余额与等级;姓名脱敏(张*明),不含证件号和电话。",
-       "分", credit.monthly_publication, personal=True),
+       "分", credit.monthly_publication),
     _M("red-grey-list", "信用积分", "法人单位信用积分红灰榜",
        f"统计期(通常为一个月)内:净得分≥{settings.RED_LIST_MIN_POINTS}且无扣分的单位入红榜;单次扣分达{-settings.GREY_LIST_DEDUCTION}分及以上"
        "或净得分为负的单位入灰榜(规则在设置中统一设定)。",
@@ -103,9 +106,9 @@ REGISTRY: list[Metric] = [
        "分", credit.points_by_category_group),
     _M("grid-team", "网格地图", "网格服务团队",
        "统计期末日在任的网格长、专职网格员和下沉干部,以及该网格的志愿服务队和队员人数;姓名脱敏。", "人", _grid_team,
-       needs_grid=True, personal=True),
+       needs_grid=True),
     _M("grid-ledger", "信用积分", "网格积分明细",
-       "某网格居民在统计期内的全部积分记录(含冲正),合计等于排名中的积分;姓名脱敏。", "分", credit.grid_ledger, needs_grid=True, personal=True),
+       "某网格居民在统计期内的全部积分记录(含冲正),合计等于排名中的积分;姓名脱敏。", "分", credit.grid_ledger, needs_grid=True),
     _M("integrity-flags", "信用积分", "积分异常提示",
        f"对统计期内加分不少于{settings.INTEGRITY_MIN_POINTS}分的网格检查:期末{settings.QUARTER_END_DAYS}天加分占比超过"
        f"{settings.QUARTER_END_SHARE:.0%}(期末突击赋分);一名记录人赋分占比超过{settings.RECORDER_SHARE:.0%}(单人集中赋分);"

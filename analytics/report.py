@@ -399,7 +399,7 @@ def write_publication(con, month, out, scope=None, scope_label: str = "全县", 
     on a user's behalf only if the role may see lists of people, and within the user's scope."""
     from .period import COUNTY, parse_period
 
-    access.require(user, "personal_lists")
+    access.require_metric(user, review.PUBLICATION.metric_id)
     month = parse_period(month)
     lists = review.monthly_lists(con, month, scope or COUNTY, user)
     suffix = "." + suffix if suffix else Path(out).suffix.lower()

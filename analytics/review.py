@@ -108,7 +108,7 @@ def rows(con, table: Table, period, scope: Scope = COUNTY, user: access.User | N
     """The metric's rows for the period and scope (every column, so a caller can still filter).
     A list of people that the user may not see comes back with its columns and no rows."""
     metric = metrics.get(table.metric_id)
-    if metric.personal and user is not None and not user.can("personal_lists"):
+    if not access.may_see(user, metric.id):
         return metric.compute(con, period, access.effective_scope(user, scope, con)).iloc[0:0]
     return metric.compute(con, period, scope, user=user)
 

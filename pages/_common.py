@@ -113,9 +113,15 @@ def allowed(permission: str) -> bool:
     return user is not None and user.can(permission)
 
 
-def may_see_people() -> bool:
-    """Whether this user may see lists that name people; if not, says so where the list would be."""
-    if allowed("personal_lists"):
+def may_see(metric_id: str) -> bool:
+    """Whether the signed-in user may receive the metric's rows (access.METRIC_PERMISSIONS)."""
+    user = current_user()
+    return user is not None and access.may_see(user, metric_id)
+
+
+def may_see_people(metric_id: str) -> bool:
+    """Whether this user may see the metric's list of people; if not, says so where the list would be."""
+    if may_see(metric_id):
         return True
     st.info("您的角色不查看涉及个人的名单(如需查看,请联系系统管理员调整角色)。", icon=":material/lock:")
     return False
@@ -201,19 +207,23 @@ def compute(function, period: Period, scope: Scope, **kwargs) -> pd.DataFrame:
                     tuple(sorted(kwargs.items())))
 
 
-def metric(metric_id: str, period: Period, scope: Scope, grid_id: str | None = None, names: bool = False) -> pd.DataFrame:
-    """A registered metric on the user's behalf, cached; the same function the command line and exports run."""
+def metric(metric_id: str, period: Period, scope: Scope, grid_id: str | None = None, names: bool = False,
+           **options) -> pd.DataFrame:
+    """A registered metric on the user's behalf, cached; the same function the command line and exports run.
+    options go to the metric's function (the ticket list's search)."""
     m = metrics.get(metric_id)
+    access.require_metric(signed_in(), metric_id)
     if m.personal or m.needs_grid:
-        return _user_metric(_db_key(), metric_id, period.label, scope, grid_id, signed_in(), names)
-    return compute(m.function, period, scope, **m.kwargs)
+        return _user_metric(_db_key(), metric_id, period.label, scope, grid_id, signed_in(), names,
+                            tuple(sorted(options.items())))
+    return compute(m.function, period, scope, **m.kwargs, **options)
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def _user_metric(key, metric_id: str, period_label: str, scope: Scope, grid_id: str | None,
-                 user: access.User | None, names: bool) -> pd.DataFrame:
+                 user: access.User | None, names: bool, options: tuple) -> pd.DataFrame:
     return metrics.get(metric_id).compute(cursor(), parse_period(period_label), scope, grid_id=grid_id, user=user,
-                                          names=names)
+                                          names=names, **dict(options))
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
@@ -222,7 +232,7 @@ def _ticket_history(key, ticket_id: str, scope: Scope, names: bool) -> pd.DataFr
 
 
 def ticket_history(ticket_id: str, scope: Scope, names: bool = False) -> pd.DataFrame:
-    access.require(signed_in(), "personal_lists")
+    access.require_metric(signed_in(), "ticket-list")  # the drill-down of a ticket in the list
     if names:
         access.require(signed_in(), "names")
     return _ticket_history(_db_key(), ticket_id, scoped(scope), names)

@@ -41,7 +41,7 @@ def show_ranking() -> None:
                 "red_flag": st.column_config.CheckboxColumn("红旗网格")})
 
         st.subheader("排名背后的积分明细")
-        if not may_see_people():
+        if not may_see_people("grid-ledger"):
             return
         grids = dict(zip(rows["grid_id"], rows["grid_name"]))
         with st.container(horizontal=True, vertical_alignment="bottom"):
@@ -60,7 +60,7 @@ def show_ranking() -> None:
 
 def show_awards() -> None:
     st.subheader("优秀网格员")
-    if may_see_people():
+    if may_see_people("excellent-grid-workers"):
         table(metric("excellent-grid-workers", period, scope), "excellent-grid-workers", filters, key="workers", columns={
             "community_name": "社区", "grid_name": "红旗网格", "worker_name": "网格员",
             "avg_credit": st.column_config.NumberColumn("人均积分", format="%.2f"),
@@ -100,7 +100,7 @@ def show_publication() -> None:
                                 key="credit_month")]
     tab_pub, tab_list = st.tabs(["一月一公示(姓名已脱敏)", "法人单位红灰榜"])
     with tab_pub:
-        if may_see_people():
+        if may_see_people("monthly-publication"):
             table(metric("monthly-publication", month, scope), "monthly-publication", filters, key="publication", height=360,
                   period=month, columns={"community_name": "社区", "grid_name": "网格", "name": "姓名", "events": "记录数",
                            "points": st.column_config.NumberColumn("本月积分", format="%+.1f"),

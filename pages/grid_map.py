@@ -67,6 +67,6 @@ if grid_id:
                                        text_format="d", height=300), width="stretch", config={"displayModeBar": False})
     with right:
         st.markdown("**网格服务团队**(姓名已脱敏)")
-        if may_see_people():
+        if may_see_people("grid-team"):
             table(metric("grid-team", period, scope, grid_id=grid_id), "grid-team", filters, key="team",
                   place=names[grid_id], columns={"role_label": "职务", "name": "姓名"})

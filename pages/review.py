@@ -2,8 +2,8 @@ import streamlit as st
 
 from analytics import charts, report, review
 from analytics.period import quarter_of
-from pages._common import (allowed, compute, current_filters, current_user, cursor, exported, headline_figures,
-                           may_see_people, nothing, page_header, plain, sections, table)
+from pages._common import (compute, current_filters, current_user, cursor, exported, headline_figures,
+                           may_see, may_see_people, nothing, page_header, plain, sections, table)
 
 CHART = {"displayModeBar": False}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -88,7 +88,7 @@ def show_awards() -> None:
     st.subheader(review.RED_FLAGS.title)
     show_table("red_flags", review.RED_FLAGS)
     st.subheader(review.WORKERS.title)
-    if may_see_people():
+    if may_see_people(review.WORKERS.metric_id):
         show_table("workers", review.WORKERS)
 
 
@@ -106,7 +106,7 @@ def show_work() -> None:
 
 
 def show_pack() -> None:
-    people = "个人姓名已脱敏" if allowed("personal_lists") else "不含个人名单"
+    people = "个人姓名已脱敏" if may_see(review.WORKERS.metric_id) else "不含个人名单"
     st.markdown(f"**{quarter.label_zh}会议材料**(范围:{plain(filters.scope_label)};与本页数字出自同一组函数;{people})")
     stem = f"季度考评_{quarter.label}_{filters.scope_label}"
     with st.container(horizontal=True):
@@ -115,7 +115,7 @@ def show_pack() -> None:
             st.download_button(label, exported(lambda fmt=fmt: report.pack_bytes(cursor(), rv, fmt), f"{stem}.{fmt}"),
                                f"{stem}.{fmt}", mime,
                                icon=":material/download:", key=f"pack_{fmt}", on_click="ignore")
-    if not allowed("personal_lists"):
+    if not may_see(review.PUBLICATION.metric_id):
         return
     st.markdown("**一月一公示与红灰榜**(逐月张贴)")
     for month in quarter.months():
@@ -135,7 +135,7 @@ def slides() -> dict:
     for community_id, name in rv.communities():
         out[f"{name} · 网格排名"] = lambda c=community_id, n=name: community_ranking(c, n)
     out[review.RED_FLAGS.title] = lambda: show_table("red_flags", review.RED_FLAGS, 12)
-    if allowed("personal_lists"):
+    if may_see(review.WORKERS.metric_id):
         out[review.WORKERS.title] = lambda: show_table("workers", review.WORKERS, 12)
     out[review.TICKETS.title] = lambda: show_table("tickets", review.TICKETS, 15)
     out[review.VOLUNTEERS.title] = lambda: show_table("volunteers", review.VOLUNTEERS, 15)

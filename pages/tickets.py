@@ -1,6 +1,6 @@
 import streamlit as st
 
-from analytics import charts, overview, tickets
+from analytics import charts, overview
 from pages._common import (allowed, compute, current_filters, downloads, figure, may_see_people, metric, nothing,
                            page_header, plain, record, sections, table, ticket_history)
 
@@ -109,10 +109,10 @@ def show_quality() -> None:
 
 
 def show_search() -> None:
-    if not may_see_people():  # titles and step notes may describe residents
+    if not may_see_people("ticket-list"):
         return
     search = st.text_input("按编号、标题或网格搜索", placeholder="例如 充电、T2026-0012、第3网格", key="tickets_search")
-    found = compute(tickets.ticket_list, period, scope, search=search)
+    found = metric("ticket-list", period, scope, search=search)
     if found.empty:
         nothing("没有符合条件的工单。")
     else:
