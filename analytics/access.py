@@ -5,7 +5,9 @@ never a password. The scope is enforced here, for every query made on a user's b
 `effective_scope` narrows what was asked for to what the user may see, and refuses anything outside.
 """
 
+import contextlib
 import datetime as dt
+import fcntl
 import json
 import os
 import re
@@ -166,7 +168,8 @@ def default_users_path(db_path: Path | str | None = None) -> Path:
 
 
 class UserStore:
-    """The users file. Every change rewrites it whole, atomically, readable by its owner only."""
+    """The users file. Every change rewrites it whole, atomically, readable by its owner only, under a lock
+    so that changes made at once by several processes all land."""
 
     def __init__(self, path: Path | str | None = None):
         self.path = Path(path) if path else default_users_path()
@@ -183,13 +186,27 @@ class UserStore:
     def get(self, name: str) -> User | None:
         return next((u for u in self.all() if u.name == name), None)
 
-    def _save(self, users: list[User]) -> None:
+    @contextlib.contextmanager
+    def _locked(self):
+        """One change at a time across processes; each reads the file as the change before left it."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".users-", suffix=".json")
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump({"users": [asdict(u) for u in users]}, out, ensure_ascii=False, indent=1)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, self.path)
+        fd = os.open(f"{self.path}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # and with it the lock
+
+    def _save(self, users: list[User]) -> None:
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".users-", suffix=".json")  # mode 0600
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                json.dump({"users": [asdict(u) for u in users]}, out, ensure_ascii=False, indent=1)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, self.path)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
 
     def add(self, name: str, role: str, password: str | None = None, place: str = "", display_name: str = "",
             identity: str = "", con=None) -> User:
@@ -199,7 +216,9 @@ class UserStore:
         user = User(name=name, role=role, place=place, display_name=display_name, identity=identity,
                     password_hash=hash_password(password) if password else "",
                     created_at=dt.datetime.now().isoformat(timespec="seconds"))
-        self._save([*self.all(), user])
+        with self._locked():
+            self.check_new(name, role, place)  # the name may have been taken while the password was hashed
+            self._save([*self.all(), user])
         return user
 
     def check_new(self, name: str, role: str, place: str = "", con=None) -> str:
@@ -222,12 +241,13 @@ class UserStore:
         return place
 
     def _change(self, name: str, **changes) -> User:
-        users = self.all()
-        for i, u in enumerate(users):
-            if u.name == name:
-                users[i] = replace(u, **changes)
-                self._save(users)
-                return users[i]
+        with self._locked():
+            users = self.all()
+            for i, u in enumerate(users):
+                if u.name == name:
+                    users[i] = replace(u, **changes)
+                    self._save(users)
+                    return users[i]
         raise ValueError(f"没有用户 {name}")
 
     def disable(self, name: str) -> User:
@@ -282,10 +302,6 @@ def locked_out(failures: list[dt.datetime], now: dt.datetime | None = None) -> b
     """Whether a name with these failed logins must wait: FAILED_LOGINS within LOCKOUT_MINUTES."""
     since = (now or dt.datetime.now()) - dt.timedelta(minutes=LOCKOUT_MINUTES)
     return sum(at >= since for at in failures) >= FAILED_LOGINS
-
-
-def valid_name(name: str) -> bool:
-    return bool(_NAME.fullmatch(name or ""))
 
 
 def session_minutes() -> int:

@@ -17,7 +17,7 @@ from . import db
 
 ACTIONS = {
     "login": "登录", "login_failed": "登录失败", "logout": "退出", "timeout": "超时退出",
-    "export": "导出", "names": "查看完整姓名", "denied": "越权访问被拒", "import": "导入", "undo": "撤销导入",
+    "export": "导出", "names": "查看完整姓名", "denied": "越权访问被拒", "import": "导入", "undo": "撤销导入", "restore": "恢复备份",
     "user_add": "新增用户", "user_disable": "停用用户", "user_enable": "启用用户", "user_password": "修改密码",
 }
 
@@ -27,10 +27,20 @@ def default_path(db_path: Path | str | None = None) -> Path:
     return Path(os.environ.get("GRIDGOV_AUDIT") or Path(db_path or db.default_db_path()).with_name("audit.sqlite"))
 
 
+def private_file(path: Path) -> None:
+    """Create path readable by its owner only (0600), or take group's and others' access away from one of
+    ours made before; SQLite gives its journal the file's mode."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    stat = path.stat()
+    if stat.st_uid == os.getuid() and stat.st_mode & 0o077:
+        path.chmod(0o600)
+
+
 @contextlib.contextmanager
 def _open(path: Path):
     """A connection that commits and is closed on leaving (sqlite3's own `with` only commits)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_file(path)
     con = sqlite3.connect(path, timeout=30)
     try:
         with con:

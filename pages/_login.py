@@ -43,26 +43,38 @@ def sign_in_form() -> None:
             sign_in(user, "统一身份认证")
         return
     with st.form("login", enter_to_submit=True, border=True):
-        name = st.text_input("用户名", autocomplete="username")
-        password = st.text_input("密码", type="password", autocomplete="current-password")
-        if st.form_submit_button("登录", type="primary", icon=":material/login:", width="stretch"):
-            name = name.strip()
-            # A password typed into the name field must not land in the audit log: only a possible name is kept.
-            who = name if access.valid_name(name) else "(无效的用户名)"
-            failures = audit.read(limit=access.FAILED_LOGINS, action="login_failed", user=who)["at"].tolist()
-            if access.locked_out(failures):
-                audit.record("login_failed", who, detail="尝试过于频繁,已拒绝", ok=False)
-                st.error(f"该账号连续登录失败,请 {access.LOCKOUT_MINUTES} 分钟后再试。", icon=":material/lock_clock:")
-                return
-            user = store.authenticate(name, password)
-            if user is None:
-                audit.record("login_failed", who, detail="密码", ok=False)
-                st.error("用户名或密码错误,或账号已停用。", icon=":material/error:")
-            else:
-                sign_in(user, "密码")
+        st.text_input("用户名", autocomplete="username", key="login_name")
+        st.text_input("密码", type="password", autocomplete="current-password", key="login_password")
+        st.form_submit_button("登录", type="primary", icon=":material/login:", width="stretch", on_click=_attempt,
+                              args=(store,))
+    outcome = st.session_state.pop("login_outcome", None)
+    if isinstance(outcome, access.User):
+        sign_in(outcome, "密码")
+    elif outcome:
+        st.error(outcome, icon=":material/error:")
     if not store.all() and not is_demo():
         st.info("本系统还没有用户。请系统管理员在服务器上创建第一个管理员账号:", icon=":material/person_add:")
         st.code(f"python -m analytics users add admin --role admin --users {store.path}", language="bash")
+
+
+def _attempt(store: access.UserStore) -> None:
+    """The login form's submit: the password is taken out of the session at once, and a failure is
+    logged under the name typed only if that is an existing user's (a password typed into the name
+    field, or a mistyped name, is never stored)."""
+    name, password = st.session_state["login_name"].strip(), st.session_state["login_password"]
+    st.session_state["login_password"] = ""
+    who = name if store.get(name) is not None else "(未知用户名)"
+    failures = audit.read(limit=access.FAILED_LOGINS, action="login_failed", user=who)["at"].tolist()
+    if access.locked_out(failures):
+        audit.record("login_failed", who, detail="尝试过于频繁,已拒绝", ok=False)
+        st.session_state["login_outcome"] = f"该账号连续登录失败,请 {access.LOCKOUT_MINUTES} 分钟后再试。"
+        return
+    user = store.authenticate(name, password)
+    if user is None:
+        audit.record("login_failed", who, detail="密码", ok=False)
+        st.session_state["login_outcome"] = "用户名或密码错误,或账号已停用。"
+    else:
+        st.session_state["login_outcome"] = user
 
 
 def demo_buttons() -> None:

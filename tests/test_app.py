@@ -465,10 +465,14 @@ def test_five_failed_logins_lock_the_name_for_a_while(monkeypatch, demo_path, us
     app.text_input[1].input("correct horse")
     app.button[0].click().run()
     assert any("连续登录失败" in e.value for e in app.error) and not app.metric
-    app.text_input[0].input("correct horse")  # a password typed into the name field is not logged
-    app.button[0].click().run()
+    for typed in ("correct horse", "Secret-an1"):  # a password typed into the name field, looking like one or not
+        app.text_input[0].input(typed)
+        app.button[0].click().run()
     names = set(audit.read(path=audit_log)["user_name"])
-    assert names == {"wang.wu", "(无效的用户名)"}
+    assert names == {"wang.wu", "(未知用户名)"}
+    stored = audit_log.read_bytes() + users.path.read_bytes()
+    assert [p for p in ("correct horse", "Secret-an1", "wrong password") if p.encode() in stored] == []
+    assert app.session_state["login_password"] == ""  # not kept in the session either
 
 
 def test_a_download_after_the_session_ended_gives_no_data(monkeypatch, audit_log, users):
