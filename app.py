@@ -5,8 +5,8 @@ import logging
 import streamlit as st
 
 from analytics import db
-from pages._common import (announce_first_run, ensure_database, filter_bar, record, remember_requested_page,
-                           return_to_requested_page, still_signed_in, user_box)
+from pages._common import (announce_first_run, database_problem, ensure_database, filter_bar, record,
+                           remember_requested_page, return_to_requested_page, still_signed_in, user_box)
 from pages._login import show as login_screen
 
 st.set_page_config(page_title="网格治理驾驶舱 · 桓台县", page_icon=":material/account_tree:", layout="wide")
@@ -32,6 +32,11 @@ PAGES = {
         (None, st.Page("pages/definitions.py", title="指标说明", icon=":material/menu_book:")),
     ],
 }
+if problem := database_problem():
+    # Nobody can sign in or read a figure; whoever opens the dashboard is told what the administrator must do.
+    st.navigation([p for entries in PAGES.values() for _, p in entries], position="hidden")
+    st.error(problem, icon=":material/report:")
+    st.stop()
 user = still_signed_in()
 if user is None:
     announce_first_run()

@@ -221,17 +221,28 @@ def _print_problems(problems, limit: int = 50) -> None:
         print(f"  ……共 {len(problems):,} 个问题,只显示前 {limit} 个;用 --errors 文件.xlsx 导出全部", file=sys.stderr)
 
 
+def _importer(args, target: str) -> tuple[str, str]:
+    """(the audit log's user, the import log's user) for an import or undo: --user must name an enabled
+    user allowed to import, recorded with the operator beside it; without it, the operator."""
+    if not args.user:
+        return _operator(), _operator()
+    with _on_behalf(args, target, "导入或撤销导入") as user:
+        access.require(user, "import")
+    return user.name, f"{user.name}({_operator()})"
+
+
 def cmd_import(args) -> int:
     from . import ingest
 
+    who, logged = _importer(args, Path(args.file).name)
     try:
         result = ingest.import_file(args.file, args.db, table=args.table, mapping=args.mapping,
-                                    dry_run=args.dry_run, user=args.user)
+                                    dry_run=args.dry_run, user=logged)
     except ingest.Busy as exc:
         print(f"错误: {exc}", file=sys.stderr)
         return 2
     if not args.dry_run:
-        audit.record("import", args.user or _operator(), Path(args.file).name, result.message,
+        audit.record("import", who, Path(args.file).name, f"{result.message}({_operator()})",
                      ok=result.status in ("imported", "unchanged"), path=_audit_path(args))
     if args.errors and not result.problems.empty:
         fmt = "csv" if str(args.errors).lower().endswith(".csv") else "xlsx"
@@ -252,13 +263,30 @@ def cmd_import(args) -> int:
 def cmd_undo(args) -> int:
     from . import ingest
 
+    who, logged = _importer(args, "撤销导入")
     try:
-        result = ingest.undo_last(args.db, user=args.user)
+        result = ingest.undo_last(args.db, user=logged)
     except ingest.Busy as exc:
         print(f"错误: {exc}", file=sys.stderr)
         return 2
-    audit.record("undo", args.user or _operator(), result.file_name, result.message, path=_audit_path(args))
+    audit.record("undo", who, result.file_name, f"{result.message}({_operator()})", path=_audit_path(args))
     print(result.message)
+    return 0
+
+
+def cmd_restore(args) -> int:
+    from . import ingest, recovery
+
+    source = recovery.restore(args.db, args.source)
+    audit.record("restore", _operator(), Path(args.db).name, f"从备份 {source.name} 恢复", path=_audit_path(args))
+    print(f"已从备份 {source} 恢复数据库 {args.db};被替换的文件留在 {Path(args.db).parent / 'backups'}。")
+    with db.connect(args.db, read_only=True) as con:
+        log = ingest.import_log(con)
+    done = log[log["status"] == "imported"]
+    if not done.empty:
+        last = done.iloc[0]
+        print(f"恢复后的数据库中最近一次导入为第 {int(last['import_id'])} 次({last['file_name']},"
+              f"{last['finished_at']:%Y-%m-%d %H:%M});此后导入的文件请重新导入。")
     return 0
 
 
@@ -408,7 +436,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=demo.DEFAULT_SEED, help="随机种子,相同种子生成相同数据")
     p.add_argument("--end", type=_date, default=None, help="数据截至日期 YYYY-MM-DD,默认今天")
     p.add_argument("--force", action="store_true", help="覆盖已有的非演示数据库")
-    p.set_defaults(func=cmd_demo)
+    p.set_defaults(func=cmd_demo, checks_db=False)  # says itself what it finds in the file
 
     p = sub.add_parser("refresh", help="由基础表重建全部汇总表(用其他工具或 SQL 写入数据之后)")
     p.add_argument("--db", type=Path, default=db.default_db_path(), help="数据库文件路径")
@@ -457,13 +485,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", type=Path, default=db.default_db_path(), help="数据库文件路径")
     p.add_argument("--dry-run", action="store_true", help="只检查,不写入")
     p.add_argument("--errors", type=Path, help="把全部问题写入文件(.xlsx 或 .csv)")
-    p.add_argument("--user", help="操作人,记入导入日志")
+    _importer_arguments(p)
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("undo", help="撤销最近一次导入(恢复导入前的备份)")
     p.add_argument("--db", type=Path, default=db.default_db_path(), help="数据库文件路径")
-    p.add_argument("--user", help="操作人,记入导入日志")
+    _importer_arguments(p)
     p.set_defaults(func=cmd_undo)
+
+    p = sub.add_parser("restore", help="数据库文件损坏时,从 backups/ 中最近一次完好的备份恢复")
+    p.add_argument("--db", type=Path, default=db.default_db_path(), help="数据库文件路径")
+    p.add_argument("--from", dest="source", type=Path, help="指定要恢复的备份文件(默认:最近一次完好的备份)")
+    p.set_defaults(func=cmd_restore, checks_db=False)
 
     p = sub.add_parser("imports", help="列出导入日志")
     p.add_argument("--db", type=Path, default=db.default_db_path(), help="数据库文件路径")
@@ -485,7 +518,7 @@ def build_parser() -> argparse.ArgumentParser:
             q.add_argument("--password-stdin", action="store_true", help="从标准输入读一行作为密码(不提示)")
         q.add_argument("--users", type=Path, help="用户文件,默认 GRIDGOV_USERS 或数据库旁的 users.json")
         q.add_argument("--db", type=Path, default=db.default_db_path(), help="数据库文件路径(用于核对所属编号)")
-        q.set_defaults(func=cmd_users)
+        q.set_defaults(func=cmd_users, checks_db=False)  # users are managed even beside a damaged file
 
     p = sub.add_parser("audit", help="审计日志:登录、导出、越权、导入与用户变更,最新的在前")
     p.add_argument("--action", help="只看某种操作: " + "、".join(f"{k}({v})" for k, v in audit.ACTIONS.items()))
@@ -494,8 +527,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["table", "csv"], default="table", help="输出格式,默认 table")
     p.add_argument("--db", type=Path, default=db.default_db_path(),
                    help="数据库文件路径(审计日志为其旁的 audit.sqlite,或 GRIDGOV_AUDIT)")
-    p.set_defaults(func=cmd_audit)
+    p.set_defaults(func=cmd_audit, checks_db=False)
     return parser
+
+
+def _importer_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--user", help="操作人:须为有导入权限的已有用户,与服务器上的执行人一并记入导入日志")
+    p.add_argument("--users", type=Path, help="用户文件,默认 GRIDGOV_USERS 或数据库旁的 users.json")
 
 
 def _behalf_arguments(p: argparse.ArgumentParser) -> None:
@@ -503,9 +541,23 @@ def _behalf_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--users", type=Path, help="用户文件,默认 GRIDGOV_USERS 或数据库旁的 users.json")
 
 
+def _at_start(args) -> None:
+    """Before a command reads or writes the database: what killed imports left is swept, and a damaged
+    file is refused with what to do (commands that only name the file beside it are not held up)."""
+    path = getattr(args, "db", None)
+    if path is None or not getattr(args, "checks_db", True) or not Path(path).exists():
+        return
+    from . import recovery
+    from .ingest import load
+
+    load.sweep(Path(path))
+    recovery.check(path)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        _at_start(args)
         return args.func(args)
     except access.Denied as exc:
         print(f"错误: 无权访问。{exc}", file=sys.stderr)

@@ -16,8 +16,9 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from analytics import access, audit, db, demo, export, metrics, profile, tickets
+from analytics import access, audit, db, demo, export, metrics, profile, recovery, tickets
 from analytics import columns as table_columns
+from analytics.ingest import load
 from analytics.period import Period, Scope, month, parse_period, quarter_of
 
 TTL = 600
@@ -67,6 +68,22 @@ def ensure_database(path: Path) -> None:
         st.error(f"演示数据生成失败:{build.error}")
         st.stop()
     st.rerun()
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _damage(path: str, mtime: float) -> str | None:
+    load.sweep(Path(path))  # what killed imports left, once per file version
+    return recovery.problem(path)
+
+
+def database_problem() -> str | None:
+    """What is wrong with the database file, in Chinese with what to do; None when it reads (or is
+    still to be built)."""
+    path = db.default_db_path()
+    if not path.exists():
+        return None
+    why = _damage(*_db_key())
+    return recovery.advice(path, why) if why else None
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)

@@ -5,7 +5,7 @@ from pathlib import Path
 import streamlit as st
 
 from analytics import access, db, ingest
-from analytics.ingest import spec
+from analytics.ingest import load, spec
 from pages._common import current_filters, current_user, cursor, data_span, nothing, plain, record
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -34,7 +34,7 @@ st.caption(f"数据截至 {data_span()[1]:%Y年%m月%d日} · 导入本县的台
 @contextlib.contextmanager
 def as_files(*uploads):
     """The uploads as files of their own names (the problem list names them), removed afterwards."""
-    with tempfile.TemporaryDirectory(prefix="gridgov-upload-") as folder:
+    with tempfile.TemporaryDirectory(prefix=load.temp_prefix("upload")) as folder:
         paths = []
         for upload in uploads:
             if upload is None:

@@ -336,11 +336,12 @@ def test_imports_and_undo_from_the_command_line_are_audited(tiny, tmp_path, monk
     bad = tmp_path / "bad.csv"
     bad.write_text(LEDGER_HEADER + "11,个人,P9,I1,5,2026-09-01\n", encoding="utf-8")
     assert main(["import", str(good), "--db", str(tiny), "--dry-run"]) == 0
-    assert main(["import", str(bad), "--db", str(tiny), "--user", "赵六"]) == 1
+    access.UserStore(tmp_path / "users.json").add("zhao.liu", "clerk", PASSWORD)
+    assert main(["import", str(bad), "--db", str(tiny), "--user", "zhao.liu", "--users", str(tmp_path / "users.json")]) == 1
     assert main(["import", str(good), "--db", str(tiny)]) == 0
     assert main(["undo", "--db", str(tiny)]) == 0
     log = audit.read(path=tmp_path / "audit.sqlite")
     operator = f"命令行:{getpass.getuser()}"
     assert list(zip(log["action"], log["user_name"], log["target"], log["ok"])) == [
-        ("undo", operator, "good.csv", True), ("import", operator, "good.csv", True), ("import", "赵六", "bad.csv", False)]
+        ("undo", operator, "good.csv", True), ("import", operator, "good.csv", True), ("import", "zhao.liu", "bad.csv", False)]
     assert log["detail"].iloc[1].startswith("导入完成") and "已撤销" in log["detail"].iloc[0]

@@ -13,7 +13,7 @@ import duckdb
 import openpyxl
 import pytest
 
-from analytics import db, ingest
+from analytics import access, db, ingest
 from analytics.ingest import load, read
 
 read_number_rows = read.number_rows
@@ -511,9 +511,10 @@ def test_command_line_exit_codes_and_error_file(tiny, tmp_path):
     assert "主体编号不存在" in errors.read_text(encoding="utf-8-sig")
     result = run("import", str(good), "--db", str(tiny), "--dry-run")
     assert result.returncode == 0 and "检查通过" in result.stdout
-    result = run("import", str(good), "--db", str(tiny), "--user", "赵六")
+    access.UserStore(tmp_path / "users.json").add("zhao.liu", "clerk", "grid gov 2026")
+    result = run("import", str(good), "--db", str(tiny), "--user", "zhao.liu", "--users", str(tmp_path / "users.json"))
     assert result.returncode == 0, result.stderr
-    assert "赵六" in run("imports", "--db", str(tiny)).stdout
+    assert "zhao.liu(命令行:" in run("imports", "--db", str(tiny)).stdout
     assert run("import", str(tmp_path / "missing.csv"), "--db", str(tiny)).returncode == 2
     assert run("undo", "--db", str(tiny)).returncode == 0
     result = run("undo", "--db", str(tiny))

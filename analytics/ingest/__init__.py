@@ -78,7 +78,7 @@ class _Session:
         self.mapping = _mapping.load_mapping(mapping) if isinstance(mapping, (str, Path)) else mapping
         self.scanned = read.scan_soon(self.path) if self.path.exists() else None
         self.con = duckdb.connect()
-        self.workdir = tempfile.mkdtemp(prefix="gridgov-import-")
+        self.workdir = tempfile.mkdtemp(prefix=load.temp_prefix("import"))
         self.tables: dict[str, list] = {}
         self.labels: dict = {}
         self.sheet_names: dict = {}
@@ -337,12 +337,16 @@ def import_log(con) -> pd.DataFrame:
 
 def undo_last(db_path=None, user: str | None = None) -> Result:
     """Restore the database as it was before the last import not yet undone (copy-on-write).
-    Raises ValueError with a Chinese message when there is nothing to undo."""
+    Raises ValueError with a Chinese message when there is nothing to undo, or when the database or
+    the backup is damaged (recovery.Damaged: restore it instead)."""
+    from .. import recovery
+
     db_path = Path(db_path or db.default_db_path())
     if not db_path.exists():
         raise ValueError(f"数据库文件不存在: {db_path}")
     started = dt.datetime.now()
     with load.exclusive(db_path):
+        recovery.check(db_path)
         with db.connect(db_path, read_only=True) as con:
             log = import_log(con)
         undone = set(log["undoes"].dropna().astype(int)) if not log.empty else set()
@@ -353,6 +357,8 @@ def undo_last(db_path=None, user: str | None = None) -> Result:
         backup = last["backup_path"] if last["backup_path"] and Path(last["backup_path"]).exists() else None
         if backup is None:
             raise ValueError(f"找不到第 {int(last['import_id'])} 次导入之前的备份,无法撤销")
+        if (why := recovery.problem(backup)) is not None:
+            raise ValueError(f"第 {int(last['import_id'])} 次导入之前的备份 {backup} 已损坏({why}),无法撤销")
         tmp = db_path.with_name(f".{db_path.name}.undo-{os.getpid()}")
         shutil.copyfile(backup, tmp)
         try:

@@ -10,9 +10,11 @@ import contextlib
 import datetime as dt
 import errno
 import fcntl
+import glob
 import json
 import os
 import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -60,6 +62,47 @@ def working_copy(db_path: Path) -> Path:
     return tmp
 
 
+def temp_prefix(kind: str) -> str:
+    """The name start of a temporary folder (tempfile.mkdtemp(prefix=...)): the process id in it lets
+    sweep() tell the folders of processes that are gone."""
+    return f"gridgov-{kind}-{os.getpid()}-"
+
+
+def sweep(db_path: Path) -> list[Path]:
+    """Remove what killed imports left: working copies beside the database (only while no import holds
+    its lock: a running import owns its copy) and temporary folders of processes that are gone.
+    Called at start by the command line and the dashboard; returns what it removed."""
+    removed = []
+    try:
+        with exclusive(db_path, timeout=0):
+            for kind in ("import", "undo", "restore"):
+                for tmp in db_path.parent.glob(f".{glob.escape(db_path.name)}.{kind}-*"):
+                    tmp.unlink(missing_ok=True)
+                    removed.append(tmp)
+    except Busy:
+        pass
+    for folder in Path(tempfile.gettempdir()).glob("gridgov-*-*-*"):
+        pid = folder.name.split("-")[2]
+        try:
+            mine = folder.is_dir() and folder.stat().st_uid == os.getuid()
+        except FileNotFoundError:  # removed meanwhile by its own process
+            continue
+        if mine and pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
 def discard(tmp: Path) -> None:
     tmp.unlink(missing_ok=True)
     Path(str(tmp) + ".wal").unlink(missing_ok=True)
@@ -77,14 +120,22 @@ def install(tmp: Path, db_path: Path, backup: str | None) -> None:
     """Keep the current file as backup and move tmp over it."""
     if backup is not None and db_path.exists():
         backup = Path(backup)
-        backup.parent.mkdir(exist_ok=True)
+        private_folder(backup.parent)
         try:
             os.link(db_path, backup)  # the old file stays where readers have it open
         except OSError:
             shutil.copy2(db_path, backup)
+        backup.chmod(0o600)  # names and ledgers of residents: the owner's only
         prune_backups(backup.parent, db_path.stem)
     Path(str(db_path) + ".wal").unlink(missing_ok=True)
     os.replace(tmp, db_path)
+
+
+def private_folder(folder: Path) -> None:
+    """folder, made or kept accessible to its owner only (0700)."""
+    folder.mkdir(mode=0o700, exist_ok=True)
+    if folder.stat().st_uid == os.getuid() and folder.stat().st_mode & 0o077:
+        folder.chmod(0o700)
 
 
 def prune_backups(folder: Path, stem: str, keep: int = KEEP_BACKUPS) -> None:
