@@ -168,14 +168,16 @@ def _existing(path: Path) -> Path:
 
 
 def cmd_report(args) -> int:
-    from . import report, review
+    from . import export, report, review
 
     quarter, scope = parse_period(args.quarter), parse_scope(args.scope)
-    out = args.out or Path(f"季度考评_{quarter.label}.{args.format}")
-    with _on_behalf(args, out.name, _asked(quarter, args)) as user, \
+    with _on_behalf(args, args.out.name if args.out else f"季度考评_{quarter.label}", _asked(quarter, args)) as user, \
             db.connect(_existing(args.db), read_only=True) as con:
         scope = access.effective_scope(user, scope, con)
-        rv = report.write_pack(con, quarter, args.format, out, scope, review.scope_label(con, scope), user=user)
+        label = review.scope_label(con, scope)
+        # Named by the scope the pack holds, which for a user held to a place is that place.
+        out = args.out or Path(export.file_name("季度考评", quarter.label, label) + f".{args.format}")
+        rv = report.write_pack(con, quarter, args.format, out, scope, label, user=user)
     _exported(args, user, out.name, quarter, rv.scope_label)
     print(f"{rv.quarter.label_zh}考评材料({args.format.upper()},{rv.scope_label})已写入 {out}:"
           f"{len(rv.tables['ranking'])} 个网格参与排名,{len(rv.tables['red_flags'])} 个红旗网格")
@@ -459,7 +461,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quarter", required=True, help="季度,如 2026Q3")
     p.add_argument("--scope", default="", help="范围: S:街道编号,C:社区编号,G:网格编号(逗号分隔),默认全县")
     p.add_argument("--format", choices=["pptx", "pdf", "xlsx"], default="pptx", help="文件格式,默认 pptx")
-    p.add_argument("--out", type=Path, help="输出文件,默认 季度考评_季度.格式")
+    p.add_argument("--out", type=Path, help="输出文件,默认 季度考评_季度_范围.格式")
     p.add_argument("--db", type=Path, default=db.default_db_path(), help="数据库文件路径")
     _behalf_arguments(p)
     p.set_defaults(func=cmd_report)

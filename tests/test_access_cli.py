@@ -345,3 +345,11 @@ def test_imports_and_undo_from_the_command_line_are_audited(tiny, tmp_path, monk
     assert list(zip(log["action"], log["user_name"], log["target"], log["ok"])) == [
         ("undo", operator, "good.csv", True), ("import", operator, "good.csv", True), ("import", "zhao.liu", "bad.csv", False)]
     assert log["detail"].iloc[1].startswith("导入完成") and "已撤销" in log["detail"].iloc[0]
+
+
+def test_a_packs_default_name_states_the_scope_it_holds(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert run(cli, "report", "--quarter", "2026Q3", "--format", "xlsx", "--user", "sec") == 0  # held to 201
+    assert run(cli, "report", "--quarter", "2026Q3", "--format", "xlsx", "--scope", "G:201-01") == 0
+    assert sorted(p.name for p in tmp_path.glob("季度考评_*")) == ["季度考评_2026Q3_东岳国际社区.xlsx",
+                                                                 "季度考评_2026Q3_东岳国际社区第1网格.xlsx"]
