@@ -35,6 +35,7 @@ PAGES = {
 if problem := database_problem():
     # Nobody can sign in or read a figure; whoever opens the dashboard is told what the administrator must do.
     st.navigation([p for entries in PAGES.values() for _, p in entries], position="hidden")
+    st.title("网格治理驾驶舱")
     st.error(problem, icon=":material/report:")
     st.stop()
 user = still_signed_in()
