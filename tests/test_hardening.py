@@ -16,6 +16,7 @@ from analytics import credit, db, ingest, report, tickets
 from analytics.__main__ import main
 from analytics.period import Scope
 from analytics.privacy import mask_name
+from tests.helpers import import_lock_held
 from tests.test_ingest import LEDGER_HEADER, contents, tiny  # noqa: F401  (tiny is a fixture)
 
 PAYLOADS = [
@@ -210,20 +211,12 @@ def test_a_second_import_while_the_lock_is_held_changes_nothing(tiny, tmp_path, 
     path = tmp_path / "ledger.csv"
     path.write_text(LEDGER_HEADER + "10,个人,P1,I1,5,2026-09-01\n", encoding="utf-8")
     before, digest = contents(tiny), hashlib.sha256(tiny.read_bytes()).hexdigest()
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from pathlib import Path; from analytics.ingest import load\n"
-         "with load.exclusive(Path(sys.argv[1])):\n    print('held', flush=True)\n    sys.stdin.read()", str(tiny)],
-        cwd=db.ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "held"
+    with import_lock_held(tiny):
         with pytest.raises(ingest.Busy, match="另一个导入正在进行"):
             ingest.import_file(path, tiny)
         assert main(["import", str(path), "--db", str(tiny)]) == 2
         assert main(["undo", "--db", str(tiny)]) == 2
         err = capsys.readouterr().err
         assert err.count("错误: 另一个导入正在进行,请稍后再试") == 2 and "Traceback" not in err
-    finally:
-        holder.communicate("", timeout=60)
-    assert holder.returncode == 0
     assert contents(tiny) == before and hashlib.sha256(tiny.read_bytes()).hexdigest() == digest
     assert ingest.import_file(path, tiny).status == "imported"  # the lock released, the same file goes in

@@ -15,6 +15,7 @@ import pytest
 from analytics import access, audit, db, ingest, recovery
 from analytics.__main__ import main
 from analytics.ingest import load
+from tests.helpers import import_lock_held
 from tests.test_hardening import big_ledger
 from tests.test_ingest import LEDGER_HEADER, contents, tiny  # noqa: F401  (tiny is a fixture)
 
@@ -129,15 +130,8 @@ def test_a_killed_import_leaves_copies_that_the_next_start_sweeps(tiny, tmp_path
 def test_copies_are_kept_while_an_import_holds_the_lock(tiny):  # noqa: F811
     copy = tiny.with_name(f".{tiny.name}.import-1-2")
     copy.write_bytes(b"in use")
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from pathlib import Path; from analytics.ingest import load\n"
-         "with load.exclusive(Path(sys.argv[1])):\n    print('held', flush=True)\n    sys.stdin.read()", str(tiny)],
-        cwd=db.ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "held"
+    with import_lock_held(tiny):
         assert load.sweep(tiny) == [] and copy.exists()
-    finally:
-        holder.communicate("", timeout=60)
     assert load.sweep(tiny) == [copy] and not copy.exists()
 
 
