@@ -62,7 +62,7 @@ def cursor(con) -> duckdb.DuckDBPyConnection:
     is queried: con may be shared by every session's thread, and a query on it from two threads at
     once fails (ResourceInUseException)."""
     cur = con.cursor()
-    if cur.execute("SELECT count(*) FROM duckdb_databases() WHERE database_name = ?", [CATALOG]).fetchone()[0]:
+    if cur.execute("SELECT count(*) FROM duckdb_databases() WHERE database_name = ?", [CATALOG]).fetchall()[0][0]:
         cur.execute(f"USE {CATALOG}")
     return cur
 
