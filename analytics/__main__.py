@@ -71,6 +71,9 @@ def cmd_refresh(args) -> int:
         db.migrate(con)
         counts = summary.refresh(con)
     print("已重建汇总表: " + ", ".join(f"{name} {n:,} 行" for name, n in counts.items()))
+    if duplicates := counts["summary_ledger_duplicates"]:
+        print(f"注意:信用台账中有 {duplicates:,} 个记录编号出现不止一次,积分被重复计入;"
+              "明细见“协商议事 → 数据质量”,请以冲销记录更正", file=sys.stderr)
     return 0
 
 
