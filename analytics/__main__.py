@@ -247,13 +247,13 @@ def cmd_import(args) -> int:
                      ok=result.status in ("imported", "unchanged"), path=_audit_path(args))
     if args.errors and not result.problems.empty:
         fmt = "csv" if str(args.errors).lower().endswith(".csv") else "xlsx"
-        Path(args.errors).write_bytes(ingest.problems_bytes(result.problems, fmt))
+        Path(args.errors).write_bytes(ingest.problems_bytes(result.details, fmt))
     if result.problems.empty:
         print(result.message)
         if result.import_id:
             print(f"导入编号 {result.import_id};如需撤销: python -m analytics undo --db {args.db}")
         return 0
-    unusable = len(result.problems) == 1 and result.problems["行"].isna().all()
+    unusable = result.details["行"].isna().all()
     print(f"{args.file}: {result.message}", file=sys.stderr)
     _print_problems(result.problems)
     if args.errors:
