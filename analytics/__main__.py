@@ -70,6 +70,9 @@ def cmd_refresh(args) -> int:
         db.migrate(con)
         counts = summary.refresh(con)
     print("已重建汇总表: " + ", ".join(f"{name} {n:,} 行" for name, n in counts.items()))
+    if duplicates := counts["summary_ledger_duplicates"]:
+        print(f"注意:信用台账中有 {duplicates:,} 个记录编号出现不止一次,积分被重复计入;"
+              "明细见“协商议事 → 数据质量”,请以冲销记录更正", file=sys.stderr)
     return 0
 
 
@@ -248,13 +251,13 @@ def cmd_import(args) -> int:
                      ok=result.status in ("imported", "unchanged"), path=_audit_path(args))
     if args.errors and not result.problems.empty:
         fmt = "csv" if str(args.errors).lower().endswith(".csv") else "xlsx"
-        Path(args.errors).write_bytes(ingest.problems_bytes(result.problems, fmt))
+        Path(args.errors).write_bytes(ingest.problems_bytes(result.details, fmt))
     if result.problems.empty:
         print(result.message)
         if result.import_id:
             print(f"导入编号 {result.import_id};如需撤销: python -m analytics undo --db {args.db}")
         return 0
-    unusable = len(result.problems) == 1 and result.problems["行"].isna().all()
+    unusable = result.details["行"].isna().all()
     print(f"{args.file}: {result.message}", file=sys.stderr)
     _print_problems(result.problems)
     if args.errors:

@@ -42,23 +42,28 @@ def connect(path: Path | str | None = None, read_only: bool = False) -> duckdb.D
     return duckdb.connect(str(path), read_only=read_only)
 
 
+CATALOG = "gridgov"
+
+
 def attach_read_only(path) -> duckdb.DuckDBPyConnection:
     """The file attached read-only to an in-memory instance of its own, as catalog `gridgov`.
     A plain duckdb.connect(path) would hand back an instance already open on the same path, even
     after an import has replaced the file there; a new instance per version reads the new file
     while sessions on the old one finish undisturbed."""
     con = duckdb.connect()
-    con.execute("ATTACH $path AS gridgov (READ_ONLY)", {"path": str(path)})
-    con.execute("USE gridgov")
+    con.execute(f"ATTACH $path AS {CATALOG} (READ_ONLY)", {"path": str(path)})
+    con.execute(f"USE {CATALOG}")
     return con
 
 
 def cursor(con) -> duckdb.DuckDBPyConnection:
-    """A new cursor on con's database. A cursor starts in its instance's default catalog, which is not
-    the data when the file is ATTACHed (as the dashboard does), so it is pointed at con's."""
+    """A new cursor on con's instance, pointed at the data. A cursor starts in its instance's default
+    catalog, which is not the data when the file is attached (attach_read_only). Only the new cursor
+    is queried: con may be shared by every session's thread, and a query on it from two threads at
+    once fails (ResourceInUseException)."""
     cur = con.cursor()
-    name = con.execute("SELECT current_database()").fetchone()[0]
-    cur.execute(f'USE "{name}"')  # a catalog name from DuckDB itself, never from input
+    if cur.execute("SELECT count(*) FROM duckdb_databases() WHERE database_name = ?", [CATALOG]).fetchall()[0][0]:
+        cur.execute(f"USE {CATALOG}")
     return cur
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from . import geo, names, settings, vocab
+from . import clock, geo, names, settings, vocab
 from .db import connect, migrate, table_counts
 from .summary import refresh
 
@@ -1031,7 +1031,7 @@ class _Builder:
     def meta(self):
         facts = {"source": "demo", "demo_seed": str(self.seed), "demo_scale": str(self.scale),
                  "as_of": self.end.date().isoformat(), "history_start": self.start.date().isoformat(),
-                 "county": "桓台县", "built_at": dt.datetime.now().isoformat(timespec="seconds")}
+                 "county": "桓台县", "built_at": clock.now().isoformat(timespec="seconds")}
         self.write("meta", pd.DataFrame({"key": list(facts), "value": list(facts.values())}))
 
 
@@ -1058,7 +1058,7 @@ def build_demo(con, scale: float = 1.0, seed: int = DEFAULT_SEED, end: dt.date |
     """Fill an empty, migrated database with the demo county, in one transaction."""
     if scale <= 0:
         raise ValueError("规模系数必须大于 0")
-    end = end or dt.date.today()
+    end = end or clock.today()
     migrate(con)
     if con.execute("SELECT count(*) FROM grids").fetchone()[0]:
         raise ValueError("数据库中已有数据,演示数据只能写入空数据库")

@@ -152,7 +152,11 @@ REGISTRY: list[Metric] = [
        "统计期内完成的各步骤中在时限内完成的比例及用时中位数(工作日)。", "%、工作日", workdays.deadline_compliance),
     _M("data-quality-flags", "协商议事", "数据质量提示",
        f"统计期内有问题的记录,每个问题一行并说明原因:办结过快(提单到公开不足{settings.TOO_FAST_MINUTES}分钟)、步骤顺序错乱、缺少或不存在的网格、"
-       "缺少提单记录、人员不在登记册、积分对象或指标不存在、冲正对象不存在。", "条", tickets.data_quality_flags),
+       "缺少提单记录、人员不在登记册、积分对象或指标不存在、冲正对象不存在、积分记录编号重复(其他程序或直接写库造成)。", "条",
+       tickets.data_quality_flags),
+    _M("calendar-coverage", "协商议事", "节假日安排录入情况",
+       "从有工单数据的第一年到统计期的下一年,逐年列出数据库中国务院节假日安排的录入情况(放假日数、调休上班日数);"
+       "未录入的年份按周一至周五计算工作日,凡办理时限涉及该年的页面都会提示。", "天", workdays.calendar_coverage),
     # Redemptions
     _M("redemptions-by-scenario", "积分兑换", "积分兑换(按场景)",
        "统计期内各应用场景的兑换人次、兑换人数、消耗积分和折合金额。", "人次、分、元", redemptions.redemptions_by_scenario),

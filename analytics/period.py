@@ -4,6 +4,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from . import clock
+
 
 @dataclass(frozen=True)
 class Period:
@@ -69,10 +71,18 @@ def quarter_of(day: dt.date) -> Period:
 
 
 def parse_period(text: str | Period) -> Period:
-    """'2026Q3', '2026-09', or 'YYYY-MM-DD..YYYY-MM-DD' (both days included)."""
+    """'2026Q3', '2026-09', or 'YYYY-MM-DD..YYYY-MM-DD' (both days included), within the years an
+    import accepts (clock.earliest() to clock.latest())."""
     if isinstance(text, Period):
         return text
-    value = str(text).strip()
+    period = _parse(str(text).strip())
+    first, last = clock.earliest(), clock.latest()
+    if period.start < first or period.start > last:
+        raise ValueError(f"统计期 {text!r} 不在合理范围内:应在 {first.year} 年至 {last:%Y年%m月%d日} 之间")
+    return period
+
+
+def _parse(value: str) -> Period:
     if m := re.fullmatch(r"(\d{4})\s*[Qq]([1-4])", value):
         return quarter(int(m[1]), int(m[2]))
     if m := re.fullmatch(r"(\d{4})-(\d{1,2})", value):

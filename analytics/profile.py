@@ -4,6 +4,7 @@ import datetime as dt
 
 import pandas as pd
 
+from . import clock
 from .db import get_meta
 
 # group, key, label, unit, query; each query may use the year's start and the as-of date.
@@ -39,7 +40,7 @@ def as_of_date(con) -> dt.date:
     newest = con.execute(
         "SELECT greatest((SELECT max(occurred_at) FROM ticket_events), (SELECT max(occurred_at) FROM credit_events))"
     ).fetchone()[0]
-    return newest.date() if newest else dt.date.today()
+    return newest.date() if newest else clock.today()
 
 
 def county_profile(con, as_of: dt.date | None = None) -> pd.DataFrame:

@@ -18,7 +18,7 @@ from xml.sax.saxutils import escape
 
 import pandas as pd
 
-from . import access, charts, columns, db, export, review
+from . import access, charts, clock, columns, db, export, review
 from .review import Review, Table
 
 log = logging.getLogger(__name__)
@@ -200,7 +200,7 @@ def write_pptx(con, rv: Review, out, images: dict[str, bytes | None] | None = No
     s = deck.slides.add_slide(blank)
     text(s, 0.8, 2.3, 11.7, 1.2, title(rv, county), 44, True, red)
     text(s, 0.8, 3.7, 11.7, 0.6, f"范围:{rv.scope_label}", 24)
-    text(s, 0.8, 4.4, 11.7, 0.6, f"生成日期:{dt.date.today():%Y年%m月%d日} · 网格治理驾驶舱", 18, color=grey)
+    text(s, 0.8, 4.4, 11.7, 0.6, f"生成日期:{clock.today():%Y年%m月%d日} · 网格治理驾驶舱", 18, color=grey)
 
     # County summary: the overview page's six headline figures.
     s = slide("总体情况")
@@ -292,7 +292,7 @@ def _pdf(out, heading: str, stamp: str, build) -> None:
         "body": ParagraphStyle("body", fontName=font, fontSize=10.5, leading=15),
         "note": ParagraphStyle("note", fontName=font, fontSize=9, leading=13, textColor=colors.HexColor("#595959")),
     }
-    generated = f"生成于 {dt.date.today():%Y年%m月%d日}"
+    generated = f"生成于 {clock.today():%Y年%m月%d日}"
 
     def decorate(canvas, doc):
         canvas.saveState()

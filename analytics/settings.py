@@ -54,3 +54,17 @@ CHARGING_FACILITIES = ("charging_shed", "charging_pile")
 # The grid map draws without any tile server. A county with a reachable tile service may set a
 # basemap style URL here (for example its own map server); None keeps the map offline.
 MAP_BASEMAP: str | None = None
+
+# Time. Every time is stored and shown in the county's zone, whatever the server's; a time written
+# with an offset (2020-01-31T20:00:00-08:00, ...Z) is converted to it on import.
+COUNTY_TIMEZONE = "Asia/Shanghai"
+# Dates an import believes: from the first day of this year...
+EARLIEST_YEAR = 2000
+# ...to this many years after today (planned dates: a term's end, a catalogue's expiry).
+LATEST_YEARS_AHEAD = 1
+# Times of what happened (a ledger event, a ticket step) may lie this many days after the import day.
+FUTURE_TOLERANCE_DAYS = 1
+
+# Reading and checking an uploaded file runs in a child process with these limits (ingest.guard).
+IMPORT_MEMORY_MB = 4096
+IMPORT_SECONDS = 900

@@ -100,12 +100,20 @@ GRID_RESIDENTS = """
     SELECT grid_id, count(*) AS residents FROM people WHERE grid_id IS NOT NULL GROUP BY grid_id
 """
 
+# Ledger ids stored more than once. The ledger keeps no unique index (an index would cost every
+# append and hold all ids in memory): the importer never stores an id twice, and refresh finds what
+# other writers did, for the data-quality flags.
+LEDGER_DUPLICATES = """
+    SELECT event_id, count(*) AS copies FROM credit_events GROUP BY event_id HAVING count(*) > 1
+"""
+
 SUMMARIES = {
     "summary_grid_residents": (GRID_RESIDENTS, "grid_id"),
     "summary_grid_month_credit": (GRID_MONTH_CREDIT, "grid_id, month"),
     "summary_ticket_facts": (TICKET_FACTS, "published_at, ticket_id"),
     "summary_person_month": (PERSON_MONTH, "month, grid_id, person_id"),
     "summary_grid_month_levels": (GRID_MONTH_LEVELS, "month, grid_id, level"),
+    "summary_ledger_duplicates": (LEDGER_DUPLICATES, "event_id"),
 }
 
 

@@ -249,6 +249,7 @@ QUALITY_FLAGS = {
     "unknown_subject": "积分对象不存在",
     "unknown_indicator": "指标不存在",
     "dangling_reversal": "冲正对象不存在",
+    "duplicate_event": "记录编号重复",
 }
 
 
@@ -260,7 +261,8 @@ def data_quality_flags(con, period, scope: Scope = COUNTY, *,
     within too_fast_minutes of filing), out_of_order (a step earlier than the step before it),
     missing_grid, unknown_grid, no_filed_step, unknown_person (an actor or filer not in the
     register). Ledger events in the period: unknown_subject, unknown_indicator,
-    dangling_reversal. Columns: source ('ticket'/'credit'), record_id, grid_id, flag,
+    dangling_reversal, duplicate_event (an id stored more than once, by a writer other than the
+    importer; one row per copy). Columns: source ('ticket'/'credit'), record_id, grid_id, flag,
     flag_label, reason, grid_name.
     """
     period = parse_period(period)
@@ -306,13 +308,18 @@ def data_quality_flags(con, period, scope: Scope = COUNTY, *,
         FROM ev WHERE NOT known AND $all_grids
         UNION ALL
         SELECT 'credit', event_id::VARCHAR, grid_id, 'unknown_indicator', '指标 ' || indicator_code || ' 不在指标目录中'
-        FROM ev WHERE indicator_code NOT IN (SELECT indicator_code FROM credit_indicators)
+        FROM ev WHERE indicator_code IS NOT NULL AND indicator_code NOT IN (SELECT indicator_code FROM credit_indicators)
           AND (known AND {IN_SCOPE.format(col="grid_id")} OR (NOT known AND $all_grids))
         UNION ALL
         SELECT 'credit', event_id::VARCHAR, grid_id, 'dangling_reversal', '冲正的原记录 ' || reverses_event_id || ' 不存在'
         FROM ev WHERE reverses_event_id IS NOT NULL
           AND reverses_event_id NOT IN (SELECT event_id FROM credit_events)
           AND (known AND {IN_SCOPE.format(col="grid_id")} OR (NOT known AND $all_grids))
+        UNION ALL
+        SELECT 'credit', event_id::VARCHAR, grid_id, 'duplicate_event',
+               '记录编号 ' || event_id || ' 在台账中出现 ' || d.copies || ' 次(积分被重复计入)'
+        FROM ev JOIN {summary.relation(con, "summary_ledger_duplicates")} d USING (event_id)
+        WHERE (known AND {IN_SCOPE.format(col="grid_id")} OR (NOT known AND $all_grids))
         ORDER BY source DESC, flag, record_id
     """, {**bind(con, period, scope), "too_fast": too_fast_minutes}).df()
     frame.insert(4, "flag_label", frame["flag"].map(QUALITY_FLAGS))

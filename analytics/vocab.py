@@ -151,3 +151,6 @@ EMERGENCY_GROUPS = {
     "volunteer": "志愿服务组",
     "response": "应急处置组",
 }
+
+# The holiday calendar (节假日安排): a day off, or a make-up working day (调休上班).
+HOLIDAY_KINDS = {"off": "休", "work": "班"}

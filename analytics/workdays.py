@@ -1,15 +1,18 @@
 """Deadlines on a working-day clock: which open tickets are overdue or near due, and how often
 each step was completed in time.
 
-The clock counts official working days (chinese_calendar: public holidays and the make-up
-working days 调休); each working day counts 1.0, spread evenly over its 24 hours, and other days
-count 0. The working days allowed per step and category are in `settings`.
+The clock counts official working days: Monday to Friday, less the public holidays, plus the
+make-up working days (调休), as the database's `holidays` table gives them year by year (seeded
+with the years chinese-calendar knew, imported as the State Council publishes a new year). Each
+working day counts 1.0, spread evenly over its 24 hours; other days count 0. A year the table does
+not cover is counted Monday to Friday, and `missing_years` tells the pages to say so. The working
+days allowed per step and category are in `settings`.
 """
 
 import datetime as dt
 import functools
+from dataclasses import dataclass
 
-import chinese_calendar
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -21,79 +24,121 @@ from .vocab import WORKFLOW_STEPS
 # The SQL clock counts from here; ticket data older than this has no clock (NULL).
 CALENDAR_FIRST_YEAR = 2000
 STATUSES = ("overdue", "near_due", "on_time")
+# Deadlines run at most this far past the end of a period (the longest is 30 working days).
+DEADLINE_REACH = dt.timedelta(days=60)
 
 # County-wide viewers also see tickets whose grid is missing (as in tickets.py).
 _TICKET_SCOPE = "(" + IN_SCOPE.format(col="f.grid_id") + " OR ($all_grids AND f.grid_id IS NULL))"
 
 
-# The years chinese_calendar knows; calling its is_workday per day is slow (it rescans its
-# tables each call), so the same rule is applied to its published tables here.
-_COVERED = range(min(chinese_calendar.holidays).year, max(chinese_calendar.holidays).year + 1)
+@dataclass(frozen=True)
+class Calendar:
+    """The official calendar: holidays (off), make-up working days (work) and the years whose
+    schedule is known."""
+    off: frozenset = frozenset()
+    work: frozenset = frozenset()
+    years: frozenset = frozenset()
+
+    def is_workday(self, day: dt.date) -> bool:
+        """An official working day; in a year not covered, Monday to Friday."""
+        return day in self.work or (day.weekday() < 5 and day not in self.off)
+
+    def missing(self, first: dt.date, last: dt.date) -> list[int]:
+        """The years from first to last that the calendar does not cover."""
+        return [y for y in range(first.year, last.year + 1) if y not in self.years]
+
+    def frame(self, start: dt.date, end: dt.date) -> pd.DataFrame:
+        """One row per day from start to end, both included: day (date), is_workday (bool) and
+        workday_index (int: working days from start up to the day, the day itself excluded)."""
+        if end < start:
+            return _days(self, start.year, start.year).iloc[:0].copy()
+        full = _days(self, start.year, end.year)
+        first = (start - dt.date(start.year, 1, 1)).days
+        frame = full.iloc[first:first + (end - start).days + 1].reset_index(drop=True).copy()
+        frame["workday_index"] -= frame["workday_index"].iloc[0]
+        return frame
+
+    def between(self, t0: dt.datetime, t1: dt.datetime) -> float:
+        """Working days elapsed from t0 to t1 (negative when t1 is earlier)."""
+        days = _days(self, min(t0.year, t1.year), max(t0.year, t1.year))
+        return _clock(t1, days) - _clock(t0, days)
+
+    def add(self, t0: dt.datetime, n: float) -> dt.datetime:
+        """The earliest moment at which n working days have elapsed since t0 (the due moment of a
+        step started at t0); n may be negative. A step due at the end of a Friday is due then, not
+        on Monday morning."""
+        if n == 0:
+            return t0
+        # About 250 working days a year: years enough for n either way, plus a margin.
+        span = int(abs(n) // 200) + 1
+        days = _days(self, t0.year - span, t0.year + span)
+        index, work = days["workday_index"].to_numpy(), days["is_workday"].to_numpy()
+        target = _clock(t0, days) + n
+        i = int(np.searchsorted(index + work, target, side="left"))
+        return dt.datetime.combine(days["day"].iat[i], dt.time()) + dt.timedelta(days=target - index[i])
 
 
-def is_workday(day: dt.date) -> bool:
-    """An official working day; outside the years chinese_calendar knows, Monday to Friday."""
-    if day.year in _COVERED:
-        return day in chinese_calendar.workdays or (day.weekday() < 5 and day not in chinese_calendar.holidays)
-    return day.weekday() < 5
+def calendar(con) -> Calendar:
+    """The calendar the database holds; an empty one (nothing covered) in a file older than it."""
+    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'holidays' "
+                       "AND database_name = current_database()").fetchall()[0][0]:
+        return Calendar()
+    rows = con.execute("SELECT day, kind FROM holidays").fetchall()
+    return Calendar(frozenset(d for d, k in rows if k == "off"), frozenset(d for d, k in rows if k == "work"),
+                    frozenset(d.year for d, _ in rows))
+
+
+def missing_years(con, period, scope: Scope = COUNTY, as_of: dt.date | None = None) -> list[int]:
+    """The years a period's working-day figures reach (its deadlines run up to DEADLINE_REACH past
+    its end, or past as_of) that the calendar does not cover: figures there count Monday to Friday.
+    The calendar is the county's: scope changes nothing."""
+    period = parse_period(period)
+    last = max(period.last_day, as_of or period.last_day) + DEADLINE_REACH
+    return calendar(con).missing(period.start, last)
+
+
+def calendar_coverage(con, period, scope: Scope = COUNTY) -> pd.DataFrame:
+    """The holiday calendar year by year, from the first year of ticket data (or the period's) to
+    the year after the period: year, covered (bool), days_off (holidays, weekends in them
+    included), makeup_days (调休 working days), status_label (已录入 / 缺少,请导入当年节假日安排)."""
+    period = parse_period(period)
+    first = con.execute(f"SELECT min(filed_at) FROM {summary.relation(con, 'summary_ticket_facts')} f").fetchall()[0][0]
+    first_year = min(first.year if first else period.start.year, period.start.year)
+    counts = {}
+    if calendar(con).years:
+        counts = {y: (off, work) for y, off, work in con.execute(
+            "SELECT year(day), count(*) FILTER (kind = 'off'), count(*) FILTER (kind = 'work') FROM holidays GROUP BY 1"
+        ).fetchall()}
+    years = range(first_year, period.last_day.year + 2)
+    frame = pd.DataFrame({"year": list(years), "covered": [y in counts for y in years],
+                          "days_off": [counts.get(y, (0, 0))[0] for y in years],
+                          "makeup_days": [counts.get(y, (0, 0))[1] for y in years]})
+    frame["status_label"] = frame["covered"].map({True: "已录入", False: "缺少,请导入当年节假日安排"})
+    return frame
 
 
 @functools.lru_cache(maxsize=16)
-def _calendar(first_year: int, last_year: int) -> pd.DataFrame:
+def _days(cal: Calendar, first_year: int, last_year: int) -> pd.DataFrame:
     """Every day of the years, workday_index counted from 1 January of first_year. Shared: copy
     before changing it."""
     first = dt.date(first_year, 1, 1)
     days = [first + dt.timedelta(i) for i in range((dt.date(last_year + 1, 1, 1) - first).days)]
-    work = np.array([is_workday(d) for d in days], dtype=bool)
+    work = np.array([cal.is_workday(d) for d in days], dtype=bool)
     index = np.concatenate(([0], np.cumsum(work)[:-1])).astype("int64")
     return pd.DataFrame({"day": days, "is_workday": work, "workday_index": index})
 
 
 @functools.lru_cache(maxsize=4)
-def _calendar_arrow(first_year: int, last_year: int) -> pa.Table:
+def _days_arrow(cal: Calendar, first_year: int, last_year: int) -> pa.Table:
     # Arrow keeps `day` a DATE for DuckDB without converting Python objects on every scan.
-    return pa.Table.from_pandas(_calendar(first_year, last_year), preserve_index=False)
+    return pa.Table.from_pandas(_days(cal, first_year, last_year), preserve_index=False)
 
 
-def calendar_frame(start: dt.date, end: dt.date) -> pd.DataFrame:
-    """One row per day from start to end, both included: day (date), is_workday (bool) and
-    workday_index (int: working days from start up to the day, the day itself excluded)."""
-    if end < start:
-        return _calendar(start.year, start.year).iloc[:0].copy()
-    full = _calendar(start.year, end.year)
-    first = (start - dt.date(start.year, 1, 1)).days
-    frame = full.iloc[first:first + (end - start).days + 1].reset_index(drop=True).copy()
-    frame["workday_index"] -= frame["workday_index"].iloc[0]
-    return frame
-
-
-def _clock(ts: dt.datetime, cal: pd.DataFrame) -> float:
-    """Working days from the first day of `cal` to ts."""
-    i = (ts.date() - cal["day"].iat[0]).days
+def _clock(ts: dt.datetime, days: pd.DataFrame) -> float:
+    """Working days from the first day of `days` to ts."""
+    i = (ts.date() - days["day"].iat[0]).days
     seconds = ts.hour * 3600 + ts.minute * 60 + ts.second + ts.microsecond / 1e6
-    return float(cal["workday_index"].iat[i]) + (seconds / 86400 if cal["is_workday"].iat[i] else 0.0)
-
-
-def workdays_between(t0: dt.datetime, t1: dt.datetime) -> float:
-    """Working days elapsed from t0 to t1 (negative when t1 is earlier)."""
-    cal = _calendar(min(t0.year, t1.year), max(t0.year, t1.year))
-    return _clock(t1, cal) - _clock(t0, cal)
-
-
-def add_workdays(t0: dt.datetime, n: float) -> dt.datetime:
-    """The earliest moment at which n working days have elapsed since t0 (the due moment of a
-    step started at t0); n may be negative. A step due at the end of a Friday is due then, not on
-    Monday morning."""
-    if n == 0:
-        return t0
-    # About 250 working days a year: years enough for n either way, plus a margin.
-    span = int(abs(n) // 200) + 1
-    cal = _calendar(t0.year - span, t0.year + span)
-    index, work = cal["workday_index"].to_numpy(), cal["is_workday"].to_numpy()
-    target = _clock(t0, cal) + n
-    i = int(np.searchsorted(index + work, target, side="left"))
-    due = dt.datetime.combine(cal["day"].iat[i], dt.time()) + dt.timedelta(days=target - index[i])
-    return due
+    return float(days["workday_index"].iat[i]) + (seconds / 86400 if days["is_workday"].iat[i] else 0.0)
 
 
 def allowed_workdays(category: str, step: str, step_deadlines: dict | None = None,
@@ -124,7 +169,7 @@ def _cursor(con, last_year: int, step_deadlines, category_deadlines):
     """A cursor with the calendar and the rules registered as views: nothing is written, so this
     works on a read-only file, and each call's views stay on its own cursor."""
     cur = db.cursor(con)
-    cur.register("workday_calendar", _calendar_arrow(CALENDAR_FIRST_YEAR, last_year + 2))
+    cur.register("workday_calendar", _days_arrow(calendar(cur), CALENDAR_FIRST_YEAR, last_year + 2))
     cur.register("deadline_rules", _rules(step_deadlines, category_deadlines))
     return cur
 

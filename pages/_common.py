@@ -16,7 +16,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from analytics import access, audit, db, demo, export, metrics, profile, recovery, tickets
+from analytics import access, audit, db, demo, export, metrics, profile, recovery, tickets, workdays
 from analytics import columns as table_columns
 from analytics.ingest import load
 from analytics.period import Period, Scope, month, parse_period, quarter_of
@@ -592,3 +592,12 @@ def exported(make, file_name: str, rows: int | None = None, note: str = ""):
 def _still_enabled(name: str) -> bool:
     stored = access.UserStore().get(name)
     return stored is not None and not stored.disabled
+
+
+def calendar_notice(period: Period, scope: Scope) -> None:
+    """Says when a working-day figure reaches a year whose holidays are not in the database."""
+    missing = compute(workdays.missing_years, period, scope)
+    if missing:
+        st.warning(f"{'、'.join(str(y) for y in missing)} 年的节假日安排尚未录入:这些年份的工作日暂按周一至周五计算,"
+                   "办理时限可能不准。请在“数据管理”导入国务院公布的当年节假日安排(导入模板“节假日安排”)。",
+                   icon=":material/event_busy:")

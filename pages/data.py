@@ -2,6 +2,7 @@ import contextlib
 import tempfile
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
 from analytics import access, db, ingest
@@ -51,19 +52,37 @@ def checked_upload(upload, mapping, table):
     key = (upload.file_id, mapping.file_id if mapping else None, table, db.default_db_path().stat().st_mtime)
     if st.session_state.get("_checked_key") != key:
         with st.spinner("正在检查……"), as_files(upload, mapping) as (path, mapping_path):
-            st.session_state["_checked"] = ingest.check(path, db.default_db_path(), table, mapping_path)
+            st.session_state["_checked"] = ingest.isolated(ingest.check, path, db.default_db_path(), table, mapping_path)
         st.session_state["_checked_key"] = key
     return st.session_state["_checked"]
 
 
-def show_problems(problems, stem: str) -> None:
-    st.error(f"发现 {len(problems):,} 个问题,数据库未作任何改动。请按下表逐行改正后重新上传。", icon=":material/error:")
-    st.dataframe(problems, hide_index=True, width="stretch", height=min(420, 38 * (len(problems) + 1)),
-                 placeholder="", column_config={"行": st.column_config.NumberColumn("行", format="%d")})
+FEW_PROBLEMS = 5
+
+
+def where(row) -> str:
+    """Where a problem is, as the clerk finds it in the file: sheet, row, column."""
+    located = [row["工作表"], f"第 {int(row['行'])} 行" if pd.notna(row["行"]) else "", f"“{row['列']}”列" if row["列"] else ""]
+    return " ".join(p for p in located if p) or row["文件"]
+
+
+def show_problems(checked, stem: str) -> None:
+    problems, details = checked.problems, checked.details
+    if len(problems) <= FEW_PROBLEMS:  # each in full, where a table would cut the sentence
+        lines = [f"- **{plain(where(r))}**{'(值 ' + plain(r['值']) + ')' if r['值'] else ''}:{plain(r['问题'])}"
+                 for _, r in problems.iterrows()]
+        st.error(f"发现 {len(problems):,} 个问题,数据库未作任何改动。请改正后重新上传:\n\n" + "\n".join(lines),
+                 icon=":material/error:")
+    else:
+        st.error(f"发现 {len(problems):,} 个问题,数据库未作任何改动。请按下表改正后重新上传"
+                 f"{'(下载的问题清单逐行列出)' if len(details) > len(problems) else ''}。", icon=":material/error:")
+        st.dataframe(problems, hide_index=True, width="stretch", height=min(420, 38 * (len(problems) + 1)),
+                     placeholder="", column_config={"行": st.column_config.NumberColumn("行", format="%d"),
+                                                    "问题": st.column_config.TextColumn("问题", width="large")})
     with st.container(horizontal=True):
-        st.download_button("问题清单 Excel", lambda: ingest.problems_bytes(problems, "xlsx"), f"{stem}_问题清单.xlsx",
+        st.download_button("问题清单 Excel", lambda: ingest.problems_bytes(details, "xlsx"), f"{stem}_问题清单.xlsx",
                            XLSX, icon=":material/download:", on_click="ignore", key="problems_xlsx")
-        st.download_button("问题清单 CSV", lambda: ingest.problems_bytes(problems, "csv"), f"{stem}_问题清单.csv",
+        st.download_button("问题清单 CSV", lambda: ingest.problems_bytes(details, "csv"), f"{stem}_问题清单.csv",
                            "text/csv", icon=":material/download:", on_click="ignore", key="problems_csv")
 
 
@@ -91,7 +110,7 @@ def show_import() -> None:
     checked = checked_upload(upload, mapping, table)
     stem = Path(upload.name).stem
     if not checked.ok:
-        show_problems(checked.problems, stem)
+        show_problems(checked, stem)
         return
     if not checked.counts:
         nothing("文件中没有可导入的数据。")
@@ -107,7 +126,8 @@ def show_import() -> None:
     if st.button("确认导入", type="primary", icon=":material/upload:", key="confirm_import"):
         try:
             with st.spinner("正在导入(先备份数据库)……"), as_files(upload, mapping) as (path, mapping_path):
-                result = ingest.import_file(path, db.default_db_path(), table, mapping_path, user=current_user().name)
+                result = ingest.isolated(ingest.import_file, path, db.default_db_path(), table, mapping_path,
+                                         user=current_user().name)
         except ingest.Busy as exc:
             record("import", upload.name, str(exc), ok=False)
             st.error(plain(exc), icon=":material/hourglass:")
@@ -118,7 +138,7 @@ def show_import() -> None:
         elif result.problems.empty:
             st.info(plain(result.message), icon=":material/info:")
         else:
-            show_problems(result.problems, stem)
+            show_problems(result, stem)
 
 
 def show_log() -> None:

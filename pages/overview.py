@@ -2,8 +2,8 @@ import streamlit as st
 
 from analytics import charts, credit, overview
 from analytics.period import Scope
-from pages._common import (compute, current_filters, definition, headline_figures, metric, nothing, page_header, plain,
-                           table)
+from pages._common import (calendar_notice, compute, current_filters, definition, headline_figures, metric, nothing,
+                           page_header, plain, table)
 
 filters = current_filters()
 page_header("总览", filters)
@@ -24,6 +24,7 @@ with left:
                              config={"displayModeBar": False})
 with right:
     st.subheader("需要关注")
+    calendar_notice(filters.period, filters.scope)
     for alert in compute(overview.alerts, filters.period, filters.scope).itertuples():
         icon = ":material/check_circle:" if alert.count == 0 else ":material/warning:"
         box = st.container(border=True)

@@ -1,8 +1,8 @@
 import streamlit as st
 
 from analytics import charts, overview
-from pages._common import (allowed, compute, current_filters, downloads, figure, may_see_people, metric, nothing,
-                           page_header, plain, record, sections, table, ticket_history)
+from pages._common import (allowed, calendar_notice, compute, current_filters, downloads, figure, may_see_people, metric,
+                           nothing, page_header, plain, record, sections, table, ticket_history)
 
 filters = current_filters()
 period, scope = filters.period, filters.scope
@@ -87,6 +87,7 @@ def show_ratings() -> None:
 
 
 def show_deadlines() -> None:
+    calendar_notice(period, scope)
     status = st.segmented_control("清单", ["超期", "临期", "在办(按环节)"], default="超期", key="tickets_deadline") or "超期"
     if status == "在办(按环节)":
         table(metric("ticket-backlog", period, scope), "ticket-backlog", filters, key="backlog", columns={
@@ -106,6 +107,11 @@ def show_deadlines() -> None:
 def show_quality() -> None:
     table(metric("data-quality-flags", period, scope), "data-quality-flags", filters, key="quality", columns={
         "record_id": "记录编号", "flag_label": "问题", "reason": "说明", "grid_name": "网格"})
+    st.subheader("节假日安排")
+    calendar_notice(period, scope)
+    table(metric("calendar-coverage", period, scope), "calendar-coverage", filters, key="calendar", columns={
+        "year": st.column_config.NumberColumn("年份", format="%d"), "status_label": "录入情况",
+        "days_off": "放假日数", "makeup_days": "调休上班日数"})
 
 
 def show_search() -> None:

@@ -4,6 +4,7 @@ import contextlib
 import math
 import subprocess
 import sys
+from pathlib import Path
 
 from analytics import db
 
@@ -30,3 +31,9 @@ def norm(rows, places: int = 6):
             return None if math.isnan(value) else round(value, places)
         return value
     return [tuple(one(v) for v in row) for row in rows]
+
+
+def write(tmp_path, name: str, text: str, encoding: str = "utf-8") -> Path:
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path

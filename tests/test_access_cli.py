@@ -14,7 +14,7 @@ from pypdf import PdfReader
 
 from analytics import access, audit, db
 from analytics.__main__ import main
-from tests.test_ingest import LEDGER_HEADER, tiny  # noqa: F401  (tiny is a fixture)
+from tests.test_ingest import LEDGER_HEADER
 from tests.test_report import pptx_text, unmasked
 
 PASSWORD = "grid gov 2026"

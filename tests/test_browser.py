@@ -327,3 +327,24 @@ def test_an_administrator_signs_in_with_a_password_and_reads_the_audit_log(demo_
         screenshot(page, "admin")
         assert audit.read(action="login", path=own.audit)["user_name"].tolist() == ["root"]
         page.close()
+
+
+def test_a_workbook_that_aborts_the_reader_does_not_stop_the_dashboard(server, page, browser, tmp_path):
+    """A clerk uploads a 5 KB workbook whose far cell makes the reader abort; the check dies in its
+    child process, the clerk reads why, and a leader keeps using the dashboard."""
+    from tests.test_ingest_read import far_cell_workbook
+
+    open_page(page, server, "/data", "数据录入员")
+    page.locator("[data-testid=stFileUploaderDropzoneInput]").first.set_input_files(
+        far_cell_workbook(tmp_path / "积分台账.xlsx", honest=False))
+    expect(page.locator("[data-testid=stMain]")).to_contain_text("意外退出", timeout=60 * MS)
+    problem = settle(page)
+    assert not problem, problem + server.log_tail()
+    screenshot(page, "data_far_cell")
+    leader = browser.new_page(viewport={"width": 1280, "height": 720})
+    open_page(leader, server, "/", "县级领导")
+    expect(leader.locator("[data-testid=stMain] h1").first).to_have_text("总览")
+    leader.close()
+    page.locator("[data-testid=stFileUploaderDropzoneInput]").first.set_input_files(
+        far_cell_workbook(tmp_path / "范围过大.xlsx"))
+    expect(page.locator("[data-testid=stMain]")).to_contain_text("XFD1048576", timeout=60 * MS)

@@ -128,3 +128,33 @@ def test_the_ledger_migration_keeps_every_row_and_drops_the_index(tmp_path):
         with pytest.raises(duckdb.ConstraintException):
             con.execute("INSERT INTO credit_events (event_id, subject_type, subject_id, points, occurred_at) "
                         "VALUES (3, 'robot', 'P1', 1, now())")
+
+
+# Metrics the pages run the most, on the figures a dashboard shows right after an import.
+CONCURRENT_METRICS = ("grid-credit-ranking", "ticket-resolution", "overdue-tickets", "volunteers-by-grid",
+                      "redemptions-by-scenario", "service-coverage")
+
+
+def test_many_sessions_read_one_shared_connection_at_once(small_path):
+    """Every Streamlit session is a thread; all of them share the one attach_read_only connection."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from analytics import metrics
+
+    shared = db.attach_read_only(small_path)
+    expected = {m: metrics.get(m).compute(db.cursor(shared), "2026Q3", grid_id="101-01") for m in CONCURRENT_METRICS}
+
+    def calls(worker: int) -> list[str]:
+        wrong = []
+        for k in range(60):
+            metric_id = CONCURRENT_METRICS[(worker + k) % len(CONCURRENT_METRICS)]
+            got = metrics.get(metric_id).compute(db.cursor(shared), "2026Q3", grid_id="101-01")
+            if not got.equals(expected[metric_id]):
+                wrong.append(metric_id)
+        return wrong
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(calls, range(8)))  # an exception in any call is raised here
+    assert results == [[]] * 8
+    assert len(expected["grid-credit-ranking"]) > 0
+    shared.close()

@@ -17,7 +17,7 @@ from analytics.__main__ import main
 from analytics.period import Scope
 from analytics.privacy import mask_name
 from tests.helpers import import_lock_held
-from tests.test_ingest import LEDGER_HEADER, contents, tiny  # noqa: F401  (tiny is a fixture)
+from tests.test_ingest import LEDGER_HEADER, contents
 
 PAYLOADS = [
     "'; DROP TABLE tickets; --",

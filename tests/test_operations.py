@@ -17,7 +17,7 @@ from analytics.__main__ import main
 from analytics.ingest import load
 from tests.helpers import import_lock_held
 from tests.test_hardening import big_ledger
-from tests.test_ingest import LEDGER_HEADER, contents, tiny  # noqa: F401  (tiny is a fixture)
+from tests.test_ingest import LEDGER_HEADER, contents
 
 PASSWORD = "grid gov 2026"
 
@@ -39,7 +39,7 @@ def umask_022():
 
 
 @pytest.fixture
-def beside(tiny, monkeypatch):  # noqa: F811
+def beside(tiny, monkeypatch):
     """The users file and audit log beside the tiny database, as on a server."""
     monkeypatch.delenv("GRIDGOV_USERS", raising=False)
     monkeypatch.delenv("GRIDGOV_AUDIT", raising=False)
@@ -101,7 +101,7 @@ def dead_pid() -> int:
     return child.pid  # a process that has ended
 
 
-def test_a_killed_import_leaves_copies_that_the_next_start_sweeps(tiny, tmp_path):  # noqa: F811
+def test_a_killed_import_leaves_copies_that_the_next_start_sweeps(tiny, tmp_path):
     before = contents(tiny)
     path = big_ledger(tmp_path, 300_000)
     leftovers = lambda: sorted(tiny.parent.glob(f".{tiny.name}.import-*"))  # noqa: E731
@@ -127,7 +127,7 @@ def test_a_killed_import_leaves_copies_that_the_next_start_sweeps(tiny, tmp_path
     assert ingest.import_file(path, tiny).status == "imported"
 
 
-def test_copies_are_kept_while_an_import_holds_the_lock(tiny):  # noqa: F811
+def test_copies_are_kept_while_an_import_holds_the_lock(tiny):
     copy = tiny.with_name(f".{tiny.name}.import-1-2")
     copy.write_bytes(b"in use")
     with import_lock_held(tiny):
@@ -172,7 +172,7 @@ def test_the_import_log_names_the_user_and_the_operator_beside_it(beside, tmp_pa
 # --- a damaged database ---------------------------------------------------------------------------
 
 @pytest.fixture
-def imported(tiny, tmp_path):  # noqa: F811
+def imported(tiny, tmp_path):
     """The tiny county with one import done (so backups/ holds the file as it was before it)."""
     path = tmp_path / "ledger.csv"
     path.write_text(LEDGER_HEADER + "10,个人,P1,I1,5,2026-09-01\n", encoding="utf-8")

@@ -151,3 +151,20 @@ def test_data_quality_flags(con):
     assert flags.set_index("record_id").loc["T7", "reason"] == "从提单到结果公开仅用 30 分钟"
     scoped = tickets.data_quality_flags(con, "2026Q3", Scope(communities=("C1",)))
     assert set(scoped["record_id"]) == {"T6"}
+
+
+def test_ledger_lines_written_around_the_importer_are_flagged(con):
+    # Plain SQL bypasses the importer's checks: id 7 is stored twice (P1 of grid G1), id 8 reverses
+    # an event that was never stored. The ledger keeps no unique index, so the flags are the guard.
+    con.execute("""INSERT INTO credit_events (event_id, subject_type, subject_id, points, occurred_at, reverses_event_id)
+                   VALUES (7, 'person', 'P1', 5, '2026-07-01', NULL), (7, 'person', 'P1', 5, '2026-07-02', NULL),
+                          (8, 'person', 'P1', -5, '2026-07-03', 99), (9, 'person', 'P1', 5, '2026-07-04', NULL)""")
+    for refreshed in (False, True):  # the summaries stale after the write, then rebuilt by `refresh`
+        if refreshed:
+            assert summary.refresh(con)["summary_ledger_duplicates"] == 1
+        flags = tickets.data_quality_flags(con, "2026Q3")
+        credit = flags[flags["source"] == "credit"]
+        assert sorted(zip(credit["record_id"], credit["flag"])) == [
+            ("7", "duplicate_event"), ("7", "duplicate_event"), ("8", "dangling_reversal")]
+        assert set(credit.loc[credit["flag"] == "duplicate_event", "reason"]) == {"记录编号 7 在台账中出现 2 次(积分被重复计入)"}
+        assert set(tickets.data_quality_flags(con, "2026Q3", Scope(communities=("C2",)))["source"]) == {"ticket"}

@@ -10,9 +10,17 @@ from analytics.period import Scope
 T = dt.datetime
 D = dt.date
 
-# Official 2026 arrangement (chinese_calendar 1.11.0): Mid-Autumn Festival 9-25..9-27 and
-# National Day 10-1..10-7 off; Sunday 9-20 and Saturday 10-10 are make-up working days;
-# New Year 1-1..1-3 off with Sunday 1-4 worked. 2027 and 2003 are not covered: weekends only.
+# Official 2026 arrangement (the calendar migration 004 seeds, from chinese_calendar 1.11.0):
+# Mid-Autumn Festival 9-25..9-27 and National Day 10-1..10-7 off; Sunday 9-20 and Saturday 10-10
+# are make-up working days; New Year 1-1..1-3 off with Sunday 1-4 worked. 2027 and 2003 are not
+# covered: weekends only.
+
+
+@pytest.fixture(scope="module")
+def cal(tmp_path_factory):
+    with db.connect(tmp_path_factory.mktemp("cal") / "c.duckdb") as con:
+        db.migrate(con)
+        return workdays.calendar(con)
 
 
 @pytest.mark.parametrize("t0, t1, expected", [
@@ -28,8 +36,8 @@ D = dt.date
     (T(2026, 12, 31, 12), T(2027, 1, 4, 12), 2.0),     # 2027-01-01 (Friday) counts: not covered
     (T(2003, 9, 30, 12), T(2003, 10, 8, 12), 6.0),     # 2003: Monday to Friday only
 ])
-def test_workdays_between(t0, t1, expected):
-    assert workdays.workdays_between(t0, t1) == expected
+def test_workdays_between(cal, t0, t1, expected):
+    assert cal.between(t0, t1) == expected
 
 
 @pytest.mark.parametrize("t0, n, expected", [
@@ -43,10 +51,10 @@ def test_workdays_between(t0, t1, expected):
     (T(2026, 10, 8, 6), -0.5, T(2026, 9, 30, 18)),
     (T(2027, 1, 1, 12), 1, T(2027, 1, 4, 12)),
 ])
-def test_add_workdays_is_the_inverse(t0, n, expected):
-    due = workdays.add_workdays(t0, n)
+def test_add_workdays_is_the_inverse(cal, t0, n, expected):
+    due = cal.add(t0, n)
     assert due == expected
-    assert workdays.workdays_between(t0, due) == n
+    assert cal.between(t0, due) == n
 
 
 @pytest.mark.parametrize("start, end, is_workday, index", [
@@ -55,17 +63,18 @@ def test_add_workdays_is_the_inverse(t0, n, expected):
     (D(2026, 12, 31), D(2027, 1, 4), [1, 1, 0, 0, 1], [0, 1, 2, 2, 2]),
     (D(2026, 10, 2), D(2026, 10, 1), [], []),
 ])
-def test_calendar_frame(start, end, is_workday, index):
-    frame = workdays.calendar_frame(start, end)
+def test_calendar_frame(cal, start, end, is_workday, index):
+    frame = cal.frame(start, end)
     assert list(frame.columns) == ["day", "is_workday", "workday_index"]
     assert frame["day"].tolist() == [start + dt.timedelta(i) for i in range(len(is_workday))]
     assert frame["is_workday"].tolist() == [bool(w) for w in is_workday]
     assert frame["workday_index"].tolist() == index
 
 
-def test_is_workday_agrees_with_chinese_calendar_over_its_last_year():
-    days = [D(2026, 1, 1) + dt.timedelta(i) for i in range(365)]
-    assert [workdays.is_workday(d) for d in days] == [chinese_calendar.is_workday(d) for d in days]
+def test_the_seeded_calendar_is_chinese_calendars_for_every_year_it_knows(cal):
+    days = [D(2004, 1, 1) + dt.timedelta(i) for i in range((D(2027, 1, 1) - D(2004, 1, 1)).days)]
+    assert [cal.is_workday(d) for d in days] == [chinese_calendar.is_workday(d) for d in days]
+    assert cal.years == frozenset(range(2004, 2027))
 
 
 @pytest.mark.parametrize("category, step, steps, overrides, expected", [
@@ -254,3 +263,33 @@ def test_works_on_a_read_only_file_with_a_fresh_summary(path):
         assert workdays.deadline_compliance(con, "2026-10")["on_time"].tolist() == [5, 3, 2, 2, 1]
     finally:
         con.close()
+
+
+def test_a_deadline_across_spring_festival_2027_counts_the_holiday_once_its_calendar_is_imported(tmp_path):
+    """A noise ticket decided on Wednesday 3 February 2027 at 10:00 must be rated within 10 working
+    days. By the end of 18 February: Monday to Friday alone gives 14/24 + 2 (4–5 Feb) + 5 (8–12 Feb)
+    + 4 (15–18 Feb) = 11.58 days, overdue. With the festival (6–12 Feb off, here a test schedule)
+    imported, the week of 8–12 Feb drops out: 6.58 days, on time."""
+    from analytics import ingest
+
+    path = tmp_path / "g.duckdb"
+    with db.connect(path) as con:
+        db.migrate(con)
+        con.execute("""
+            INSERT INTO subdistricts VALUES ('S1', '少海街道', NULL);
+            INSERT INTO communities VALUES ('C1', 'S1', '宝发社区', NULL, NULL, NULL);
+            INSERT INTO grids VALUES ('G1', 'C1', '宝发社区第1网格', NULL, 100, NULL);
+            INSERT INTO tickets (ticket_id, grid_id, category, channel, title) VALUES ('T1', 'G1', 'noise', 'hotline', 'x');
+            INSERT INTO ticket_events (ticket_id, step, occurred_at) VALUES
+                ('T1', 'filed', '2027-02-03 08:00'), ('T1', 'decided', '2027-02-03 10:00');""")
+
+    def status():
+        with db.connect(path, read_only=True) as con:
+            row = workdays.deadline_status(con, "2027Q1", as_of=D(2027, 2, 18)).iloc[0]
+            return row["status"], round(row["used_workdays"], 4), workdays.missing_years(con, "2027Q1", as_of=D(2027, 2, 18))
+
+    assert status() == ("overdue", round(14 / 24 + 11, 4), [2027])
+    schedule = tmp_path / "节假日安排.csv"
+    schedule.write_text("日期,类型,名称\n" + "".join(f"2027-02-{d:02d},休,春节\n" for d in range(6, 13)), encoding="utf-8")
+    assert ingest.import_file(schedule, path).status == "imported"
+    assert status() == ("on_time", round(14 / 24 + 6, 4), [])

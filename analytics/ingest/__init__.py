@@ -2,6 +2,7 @@
 
     check(path, db_path, table=None, mapping=None) -> Checked      what an import would do; writes nothing
     import_file(path, db_path, ..., dry_run=False, user=None) -> Result
+    isolated(check or import_file, path, db_path, ...)             either, in a child process (an upload)
     undo_last(db_path, user=None) -> Result
     import_log(con) -> DataFrame
     write_template(tables, out) / template_bytes(tables) -> bytes
@@ -11,6 +12,7 @@ Every message a clerk reads is Chinese; problems come as a DataFrame with the co
 """
 
 import datetime as dt
+import errno
 import getpass
 import os
 import shutil
@@ -21,14 +23,14 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from .. import db
-from . import load, mapping as _mapping, read, spec, validate
+from .. import clock, db
+from . import guard, load, mapping as _mapping, read, spec, validate
 from .load import Busy
 from .mapping import MappingError
 from .read import FileError
 from .template import template_bytes, write_template
 
-__all__ = ["check", "import_file", "undo_last", "import_log", "write_template", "template_bytes",
+__all__ = ["check", "import_file", "isolated", "undo_last", "import_log", "write_template", "template_bytes",
            "Checked", "Result", "FileError", "MappingError", "Busy", "PROBLEM_COLUMNS", "problems_bytes"]
 
 PROBLEM_COLUMNS = validate.PROBLEM_COLUMNS
@@ -39,9 +41,18 @@ PREVIEW_ROWS = 50
 class Checked:
     file_name: str
     sha256: str
-    problems: pd.DataFrame                       # 文件, 工作表, 行, 列, 值, 问题
+    problems: pd.DataFrame                       # 文件, 工作表, 行, 列, 值, 问题; a problem of many rows once
     counts: dict = field(default_factory=dict)   # table -> {added, updated, skipped[, removed]}
     rows: dict = field(default_factory=dict)     # table -> rows read from the file
+    skipped: dict = field(default_factory=dict)  # table -> rows the mapping's skip rules left out
+    details: pd.DataFrame | None = None          # the problems row by row (the list to work through)
+
+    def __post_init__(self):
+        if self.details is None:
+            self.details = self.problems
+
+    def refuse(self, problems: pd.DataFrame, details: pd.DataFrame | None = None) -> None:
+        self.problems, self.details = problems, problems if details is None else details
     preview: dict = field(default_factory=dict)  # table -> first rows, Chinese headers
 
     @property
@@ -65,8 +76,19 @@ def _file_sha256(path: Path) -> str:
     return read.scan(path).sha256 if path.is_file() else ""
 
 
-def _file_problem(file_name: str, message: str) -> pd.DataFrame:
-    return pd.DataFrame([(file_name, "", None, "", "", message)], columns=PROBLEM_COLUMNS)
+WHOLE_FILE = "(整个文件)"
+
+
+def _file_problem(file_name: str, error: FileError | str) -> pd.DataFrame:
+    """A problem of the whole file, or of the mapping (each of its items), placed where it is known."""
+    if isinstance(error, MappingError):
+        rows = [(error.file_name or file_name, "", None, where or WHOLE_FILE, value, message if where else str(error))
+                for where, value, message in error.items]
+    elif isinstance(error, FileError) and (error.row is not None or error.column or error.sheet):
+        rows = [(file_name, error.sheet, error.row, error.column, "", str(error))]
+    else:
+        rows = [(file_name, WHOLE_FILE, None, "", "", str(error))]
+    return pd.DataFrame(rows, columns=PROBLEM_COLUMNS)
 
 
 class _Session:
@@ -79,10 +101,12 @@ class _Session:
         self.scanned = read.scan_soon(self.path) if self.path.exists() else None
         self.con = duckdb.connect()
         self.workdir = tempfile.mkdtemp(prefix=load.temp_prefix("import"))
-        self.tables: dict[str, list] = {}
+        self.tables: dict[str, list] = {}                   # table -> fields present
+        self.staged: dict[str, validate.Staged] = {}
         self.labels: dict = {}
         self.sheet_names: dict = {}
         self.rows: dict = {}
+        self.skipped: dict = {}
 
     def sha256(self) -> str:
         try:
@@ -100,7 +124,7 @@ class _Session:
         try:
             return self._read(direct=True)
         except read.Indirect:
-            self.tables, self.labels, self.sheet_names, self.rows = {}, {}, {}, {}
+            self.tables, self.staged, self.labels, self.sheet_names, self.rows, self.skipped = {}, {}, {}, {}, {}, {}
             return self._read(direct=False)
 
     def _read(self, direct: bool) -> pd.DataFrame:
@@ -109,6 +133,8 @@ class _Session:
                                 encoding=m.encoding if m else None, delimiter=m.delimiter if m else None,
                                 scanned=self.scanned, direct=direct)
         plans, found = _mapping.plan_sheets(sheets, self.table, m)
+        found += [{"工作表": sheet.name or "", "行": row, "列": column, "值": value, "问题": message}
+                  for sheet in sheets for row, column, value, message in sheet.problems]
         frame = pd.DataFrame(found, columns=["工作表", "行", "列", "值", "问题"])
         frame.insert(0, "文件", self.path.name)
         if not plans:
@@ -122,25 +148,27 @@ class _Session:
         params: dict = {}
         for name in spec.ORDER:
             if name in by_table:
-                present, staged, used, untrimmed = validate.stage(self.con, spec.TABLES[name], by_table[name], params)
+                staged = validate.stage(self.con, spec.TABLES[name], by_table[name], params)
                 sheet = by_table[name][0].sheet
                 try:
-                    validate.typed(self.con, spec.TABLES[name], present, staged, used, untrimmed)
+                    validate.typed(self.con, spec.TABLES[name], staged)
                 except duckdb.Error:
                     if sheet.direct:  # DuckDB's reader refused the file: the careful reader may take it
                         raise read.Indirect from None
                     raise
                 if sheet.direct:
                     read.number_rows(self.con, f"memory.main.typ_{name}", sheet.direct)
-                self.tables[name] = present
+                self.tables[name], self.staged[name] = staged.present, staged
                 self.rows[name] = self.con.execute(f"SELECT count(*) FROM memory.main.typ_{name}").fetchall()[0][0]
+                if staged.skipped:
+                    self.skipped[name] = staged.skipped
         if not any(self.rows.values()) and frame.empty:
             frame = _file_problem(self.path.name, "文件中没有数据行(只有列头或是空表)")
         return frame
 
-    def check(self, alias: str | None, present_tables: set) -> pd.DataFrame:
-        return validate.problems(self.con, self.tables, alias, present_tables, self.labels, self.sheet_names,
-                                 self.path.name)
+    def check(self, alias: str | None, present_tables: set) -> tuple[pd.DataFrame, pd.DataFrame]:
+        return validate.problems(self.con, self.staged, alias, present_tables, self.labels, self.sheet_names,
+                                 self.path.name, self.mapping.file_name if self.mapping else "")
 
     def classify(self, alias: str | None) -> dict:
         counts: dict = {}
@@ -180,25 +208,26 @@ def check(path, db_path=None, table: str | None = None, mapping=None) -> Checked
     try:
         session = _Session(path, table, mapping)
     except FileError as exc:
-        result.problems, result.sha256 = _file_problem(path.name, str(exc)), _file_sha256(path)
+        result.refuse(_file_problem(path.name, exc))
+        result.sha256 = _file_sha256(path)
         return result
     try:
-        result.problems = _run_checks(session, db_path, result)
+        _run_checks(session, db_path, result)
     except FileError as exc:
-        result.problems = _file_problem(path.name, str(exc))
-    except Exception as exc:  # whatever the file, the clerk gets a message, not a traceback
-        result.problems = _file_problem(path.name, f"无法读取或检查该文件({type(exc).__name__}: {exc})")
+        result.refuse(_file_problem(path.name, exc))
     finally:
         result.sha256 = session.sha256()
         session.close()
     return result
 
 
-def _run_checks(session: _Session, db_path: Path, result: Checked, attached: str | None = None) -> pd.DataFrame:
+def _run_checks(session: _Session, db_path: Path, result: Checked, attached: str | None = None) -> None:
+    """Read and check the file into result: its problems, rows, what it would change and a preview."""
     problems = session.read()
-    result.rows = dict(session.rows)
+    result.rows, result.skipped = dict(session.rows), dict(session.skipped)
     if not session.tables:
-        return problems
+        result.refuse(problems)
+        return
     alias, tables = attached, set()
     try:
         if alias is None and db_path.exists():
@@ -207,13 +236,13 @@ def _run_checks(session: _Session, db_path: Path, result: Checked, attached: str
         elif alias is not None:
             tables = load.live_tables(session.con, alias)
     except duckdb.Error as exc:
-        raise FileError(f"无法读取数据库 {db_path.name}({exc})") from None
-    found = session.check(alias if tables else None, tables)
-    problems = pd.concat([problems, found], ignore_index=True) if not problems.empty else found
-    if problems.empty:
+        raise FileError(f"无法读取数据库 {db_path.name}:文件可能已损坏或正被其他程序改写,请联系系统管理员") from None
+    grouped, details = session.check(alias if tables else None, tables)
+    result.refuse(*(pd.concat([problems, found], ignore_index=True) if not problems.empty else found
+                    for found in (grouped, details)))
+    if result.ok:
         result.counts = session.classify(alias if "tickets" in tables or tables else None)
     result.preview = session.preview()
-    return problems
 
 
 def import_file(path, db_path=None, table: str | None = None, mapping=None, dry_run: bool = False,
@@ -221,7 +250,7 @@ def import_file(path, db_path=None, table: str | None = None, mapping=None, dry_
     """Import a file in one transaction: all its rows or none. Returns what happened; problems are
     listed in the result, never raised. Raises Busy when another import holds the database."""
     path, db_path = Path(path), Path(db_path or db.default_db_path())
-    started = dt.datetime.now()
+    started = clock.now()
     result = Result(path.name, "", validate.empty_problems())
     if dry_run:
         checked = check(path, db_path, table, mapping)
@@ -232,7 +261,8 @@ def import_file(path, db_path=None, table: str | None = None, mapping=None, dry_
     try:
         session = _Session(path, table, mapping)
     except FileError as exc:
-        result.problems, result.sha256 = _file_problem(path.name, str(exc)), _file_sha256(path)
+        result.refuse(_file_problem(path.name, exc))
+        result.sha256 = _file_sha256(path)
         result.message = "文件无法导入"
         return result
     try:
@@ -243,7 +273,7 @@ def import_file(path, db_path=None, table: str | None = None, mapping=None, dry_
                 session.con.execute("USE new")
                 db.migrate(session.con)
                 session.con.execute("USE memory")
-                result.problems = _run_checks(session, db_path, result, attached="new")
+                _run_checks(session, db_path, result, attached="new")
                 if not result.ok or not session.tables:
                     result.status = "rejected"
                     result.message = _summary(result, "未导入")
@@ -272,7 +302,7 @@ def import_file(path, db_path=None, table: str | None = None, mapping=None, dry_
                 result.import_id = load.next_import_id(con)
                 result.backup_path = load.backup_path(db_path, f"import{result.import_id}")
                 load.log_entry(
-                    con, import_id=result.import_id, started_at=started, finished_at=dt.datetime.now(), user_name=user or _user(),
+                    con, import_id=result.import_id, started_at=started, finished_at=clock.now(), user_name=user or _user(),
                     file_name=path.name, file_sha256=session.sha256(), tables=result.counts,
                     rows_added=totals["added"], rows_updated=totals["updated"], rows_skipped=totals["skipped"],
                     rows_rejected=0, status="imported", backup_path=result.backup_path, message=result.message)
@@ -288,18 +318,33 @@ def import_file(path, db_path=None, table: str | None = None, mapping=None, dry_
                     pass
                 load.discard(tmp)
     except FileError as exc:
-        result.problems = _file_problem(path.name, str(exc))
+        result.refuse(_file_problem(path.name, exc))
         result.status, result.message = "rejected", "文件无法导入"
         return result
-    except Busy:
-        raise
-    except Exception as exc:  # whatever the file, the database is untouched and the clerk told why
-        result.problems = _file_problem(path.name, f"导入失败,已全部撤回,数据库未改动({type(exc).__name__}: {exc})")
+    except (OSError, duckdb.IOException) as exc:  # the disk, not the file: the database is untouched
+        result.refuse(_file_problem(path.name, f"导入失败,已全部撤回,数据库未改动:{_disk_trouble(exc)}"))
         result.status, result.message = "rejected", "未导入"
         return result
     finally:
         result.sha256 = session.sha256()
         session.close()
+
+
+def isolated(function, path, db_path, *args, **kwargs) -> Checked:
+    """check or import_file of an uploaded file in a child process (guard.run), so that no file can
+    end the dashboard's process; a child that dies or runs out of time is a problem of the file."""
+    try:
+        return guard.run(function, path, db_path, *args, db_path=db_path, **kwargs)
+    except guard.Failed as exc:
+        result = Result(Path(path).name, "", validate.empty_problems(), message="文件无法导入")
+        result.refuse(_file_problem(Path(path).name, exc))
+        return result
+
+
+def _disk_trouble(exc: Exception) -> str:
+    reason = {errno.ENOSPC: "磁盘空间不足", errno.EACCES: "没有写入数据库所在文件夹的权限", errno.EPERM: "没有写入权限",
+              errno.EROFS: "磁盘是只读的"}.get(getattr(exc, "errno", None))
+    return reason or "读写数据库文件时出错,请检查磁盘后重试"
 
 
 def _user() -> str:
@@ -315,13 +360,15 @@ def _totals(counts: dict) -> dict:
 
 def _summary(result: Checked, head: str) -> str:
     if not result.ok:
-        return f"{head}:发现 {len(result.problems):,} 个问题,数据库未改动"
+        rows = f"(共 {len(result.details):,} 处)" if len(result.details) > len(result.problems) else ""
+        return f"{head}:发现 {len(result.problems):,} 个问题{rows},数据库未改动"
     parts = []
     for name, c in result.counts.items():
         text = f"{spec.TABLES[name].zh} 新增 {c.get('added', 0):,} 行、更新 {c.get('updated', 0):,} 行、未变 {c.get('skipped', 0):,} 行"
         if c.get("removed"):
             text += f"、删除 {c['removed']:,} 行"
         parts.append(text)
+    parts += [f"按对照表跳过{spec.TABLES[name].zh} {n:,} 行" for name, n in result.skipped.items()]
     return f"{head}:" + ";".join(parts)
 
 
@@ -344,7 +391,7 @@ def undo_last(db_path=None, user: str | None = None) -> Result:
     db_path = Path(db_path or db.default_db_path())
     if not db_path.exists():
         raise ValueError(f"数据库文件不存在: {db_path}")
-    started = dt.datetime.now()
+    started = clock.now()
     with load.exclusive(db_path):
         recovery.check(db_path)
         with db.connect(db_path, read_only=True) as con:
@@ -376,7 +423,7 @@ def undo_last(db_path=None, user: str | None = None) -> Result:
                 message = f"已撤销第 {int(last['import_id'])} 次导入({last['file_name']}),数据恢复到该次导入之前"
                 import_id = load.next_import_id(con)
                 backup_now = load.backup_path(db_path, f"undo{import_id}")
-                load.log_entry(con, import_id=import_id, started_at=started, finished_at=dt.datetime.now(),
+                load.log_entry(con, import_id=import_id, started_at=started, finished_at=clock.now(),
                                            user_name=user or _user(), file_name=last["file_name"],
                                            file_sha256=last["file_sha256"], tables=None, status="undone",
                                            backup_path=backup_now, message=message, undoes=int(last["import_id"]))
@@ -397,5 +444,5 @@ def problems_bytes(problems: pd.DataFrame, fmt: str = "xlsx") -> bytes:
     from the file is text in either, never a formula."""
     from .. import export
 
-    rows = problems.assign(行=pd.to_numeric(problems["行"], errors="coerce").astype("Int64"))
+    rows = problems.assign(行=problems["行"].astype("Int64")) if pd.api.types.is_numeric_dtype(problems["行"]) else problems
     return export.csv_bytes(rows) if fmt == "csv" else export.xlsx_bytes({"问题清单": rows})

@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .. import db, summary
+from .. import clock, db, summary
 from . import spec
 from .validate import FLAT_STEP_CODES, STEP_SEQ
 
@@ -52,13 +52,18 @@ def exclusive(db_path: Path, timeout: float | None = None):
 
 
 def working_copy(db_path: Path) -> Path:
-    """A copy of the database (with its write-ahead log, if any) beside it; a new file if none."""
+    """A copy of the database (with its write-ahead log, if any) beside it; a new file if none.
+    A copy cut short (a full disk) is removed."""
     tmp = db_path.with_name(f".{db_path.name}.import-{os.getpid()}-{time.time_ns()}")
-    if db_path.exists():
-        shutil.copyfile(db_path, tmp)
-        wal = Path(str(db_path) + ".wal")
-        if wal.exists():
-            shutil.copyfile(wal, Path(str(tmp) + ".wal"))
+    try:
+        if db_path.exists():
+            shutil.copyfile(db_path, tmp)
+            wal = Path(str(db_path) + ".wal")
+            if wal.exists():
+                shutil.copyfile(wal, Path(str(tmp) + ".wal"))
+    except BaseException:
+        discard(tmp)
+        raise
     return tmp
 
 
@@ -108,11 +113,17 @@ def discard(tmp: Path) -> None:
     Path(str(tmp) + ".wal").unlink(missing_ok=True)
 
 
+def discard_of(db_path: Path, pid: int) -> None:
+    """The working copies a process that ended without cleaning up left beside the database."""
+    for tmp in db_path.parent.glob(f".{db_path.name}.import-{pid}-*"):
+        tmp.unlink(missing_ok=True)
+
+
 def backup_path(db_path: Path, tag: str) -> str | None:
     """Where the file as it is now will be kept once an import or undo replaces it."""
     if not db_path.exists():
         return None
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    stamp = clock.now().strftime("%Y%m%d-%H%M%S-%f")
     return str(db_path.parent / "backups" / f"{db_path.stem}-{stamp}-{tag}.duckdb")
 
 
@@ -324,7 +335,7 @@ def update_meta(con, newest: dt.datetime | None) -> None:
         con.execute("INSERT OR REPLACE INTO meta VALUES ('source', 'import')")
     if db.get_meta(con, "county") is None:
         con.execute("INSERT OR REPLACE INTO meta VALUES ('county', '桓台县')")
-    con.execute("INSERT OR REPLACE INTO meta VALUES ('last_import', ?)", [dt.datetime.now().isoformat(timespec="seconds")])
+    con.execute("INSERT OR REPLACE INTO meta VALUES ('last_import', ?)", [clock.now().isoformat(timespec="seconds")])
 
 
 def next_import_id(con) -> int:

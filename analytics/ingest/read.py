@@ -11,10 +11,11 @@ import datetime as dt
 import hashlib
 import io
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -28,7 +29,12 @@ BINARY = "文件不是表格文件(含有二进制内容),请上传 Excel(.xlsx)
 
 
 class FileError(ValueError):
-    """A file that cannot be read as a table at all; the message is for the clerk."""
+    """A file that cannot be read as a table at all; the message is for the clerk, row and column
+    where in the file the reading stopped, when known."""
+
+    def __init__(self, message: str, row: int | None = None, column: str = "", sheet: str = ""):
+        super().__init__(message)
+        self.row, self.column, self.sheet = row, column, sheet
 
 
 class Indirect(Exception):
@@ -50,6 +56,7 @@ class RawSheet:
     header_row: int           # 1-based row of the header in the file (0: none, Parquet)
     rows: int | None          # None when direct
     direct: Direct | None = None
+    problems: list = field(default_factory=list)  # (row, column, value, message) of rows the reader could not take whole
 
 
 def sniff_kind(path: Path) -> str:
@@ -65,20 +72,63 @@ def sniff_kind(path: Path) -> str:
 
 
 def detect_encoding(path: Path) -> str:
-    """'utf-8', 'utf-8-sig' or 'gb18030' (a superset of GBK): whichever decodes the whole file."""
+    """'utf-8', 'utf-8-sig' or 'gb18030' (a superset of GBK): whichever decodes the whole file into
+    plausible text. GB18030 decodes almost any bytes, Big5 and Shift-JIS among them, so its text is
+    checked too (see implausible)."""
     with open(path, "rb") as f:
         bom = f.read(3) == codecs.BOM_UTF8
     for encoding in (("utf-8-sig",) if bom else ("utf-8", "gb18030")):
         decoder = codecs.getincrementaldecoder(encoding)("strict")
+        line = 1
         try:
             with open(path, "rb") as f:
-                while chunk := f.read(CHUNK):
-                    decoder.decode(chunk)
-                decoder.decode(b"", final=True)
-            return encoding
+                while True:
+                    chunk = f.read(CHUNK)
+                    text = decoder.decode(chunk, final=not chunk)
+                    if encoding == "gb18030" and (found := implausible(text)):
+                        at, why = found
+                        where = line + text.count("\n", 0, at)
+                        raise FileError(f"第 {where} 行:{why}。文件可能是繁体 Big5、日文 Shift-JIS 等其他编码,"
+                                        "请在 Excel 或记事本中另存为“UTF-8”编码后再导入(或在对照表中写明 encoding)",
+                                        row=where)
+                    line += text.count("\n")
+                    if not chunk:
+                        return encoding
         except UnicodeDecodeError:
             continue
     raise FileError("无法识别文件编码:既不是 UTF-8 也不是 GBK/GB18030,请另存为 UTF-8 编码的 CSV")
+
+
+_PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
+_NON_ASCII = re.compile("[^\x00-\x7f]+")
+
+
+def implausible(text: str) -> tuple[int, str] | None:
+    """(offset, reason) when text decoded as GB18030 is not Chinese text: a private-use character,
+    or mostly characters outside GB2312 (the common simplified set), as Big5 and Shift-JIS give."""
+    if m := _PRIVATE_USE.search(text):
+        return m.start(), f"按 GBK/GB18030 解读出现无法显示的字符(私用区 U+{ord(m.group()):04X})"
+    wide = "".join(_NON_ASCII.findall(text))
+    outside = len(wide) - len(wide.encode("gb2312", errors="ignore")) // 2
+    if outside >= 3 and outside > len(wide) / 2:
+        first = next(m.start() for m in _NON_ASCII.finditer(text)
+                     if len(m.group().encode("gb2312", errors="ignore")) < 2 * len(m.group()))
+        return first, f"按 GBK/GB18030 解读,{outside} 个汉字中多数是生僻字"
+    return None
+
+
+def decode_text(data: bytes) -> str:
+    """A small text file (a mapping) as detect_encoding reads a data file."""
+    for bom, encoding in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+        if data.startswith(bom):
+            return data.decode(encoding)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("gb18030")
+    if found := implausible(text):
+        raise FileError(found[1])
+    return text
 
 
 def _transcode(path: Path, encoding: str, directory: str) -> tuple[Path, tuple[int, bool]]:
@@ -126,8 +176,9 @@ def _cell(v):
         return "true" if v else "false"
     if isinstance(v, float):
         return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
-    if isinstance(v, dt.datetime):
-        return v.isoformat(sep=" ")
+    if isinstance(v, dt.datetime):  # an Excel serial time, rounded to the second as Excel shows it
+        return (v + dt.timedelta(microseconds=500_000)).replace(microsecond=0).isoformat(sep=" ") if v.microsecond \
+            else v.isoformat(sep=" ")
     if isinstance(v, (dt.date, dt.time)):
         return v.isoformat()
     return str(v)
@@ -147,19 +198,64 @@ def _register(con, relation: str, header: list, body: list[list], first_row: int
     return len(frame)
 
 
+# The reader holds a sheet's whole rectangle in memory (about 32 bytes a cell): one cell at XFD1048576
+# makes a 5 KB file a rectangle of 17 billion cells, and the process is aborted, not refused. Excel and
+# the usual writers state the rectangle in the sheet's <dimension>; a file that lies about it is read
+# in a child process on the dashboard (see ingest.guard).
+MAX_SHEET_CELLS = 30_000_000
+_DIMENSION = re.compile(rb"<(?:\w+:)?dimension\b[^>]*\bref=\"\$?([A-Z]{1,3})\$?([0-9]+)(?::\$?([A-Z]{1,3})\$?([0-9]+))?\"")
+
+
+def sheet_extents(path: Path) -> dict[str, tuple[int, str]]:
+    """Sheet name -> (cells of the rectangle its <dimension> states, its far corner), from the first
+    bytes of each worksheet's XML, before any reader allocates the rectangle."""
+    import zipfile
+    from xml.etree import ElementTree
+
+    main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    rel = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+    out = {}
+    with zipfile.ZipFile(path) as book:
+        rels = {r.get("Id"): r.get("Target") for r in ElementTree.fromstring(book.read("xl/_rels/workbook.xml.rels"))}
+        for sheet in ElementTree.fromstring(book.read("xl/workbook.xml")).iter(f"{main}sheet"):
+            target = rels.get(sheet.get(rel), "")
+            member = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+            if member not in book.namelist():
+                continue
+            with book.open(member) as xml:
+                m = _DIMENSION.search(xml.read(8192))
+            if m and m[3]:
+                rows = int(m[4]) - int(m[2]) + 1
+                cols = _column_number(m[3]) - _column_number(m[1]) + 1
+                out[sheet.get("name")] = (abs(rows) * abs(cols), (m[3] + m[4]).decode())
+    return out
+
+
+def _column_number(letters: bytes) -> int:
+    n = 0
+    for c in letters:
+        n = n * 26 + c - 64
+    return n
+
+
 def read_excel(con, path: Path, known: set[str], prefix: str) -> list[RawSheet]:
     from python_calamine import CalamineError, CalamineWorkbook
 
     try:
+        extents = sheet_extents(path)
         book = CalamineWorkbook.from_path(str(path))
-    except (CalamineError, Exception) as exc:  # calamine raises several unrelated types
-        raise FileError(f"无法打开 Excel 文件,文件可能已损坏或不是 Excel 格式({exc})") from None
+    except (CalamineError, Exception) as exc:  # calamine and zipfile raise several unrelated types
+        raise FileError("无法打开 Excel 文件:文件可能已损坏,或不是 Excel(.xlsx)格式") from None
     sheets = []
     for k, name in enumerate(book.sheet_names):
+        cells, far = extents.get(name, (0, ""))
+        if cells > MAX_SHEET_CELLS:
+            raise FileError(f"工作表“{name}”的范围延伸到单元格 {far},整张表约 {cells:,} 个单元格,超出可读取的大小。"
+                            "请在 Excel 中删除数据区以外的行和列(或把数据复制到一张新工作表)后再导入", column=far, sheet=name)
         try:
             rows = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
-        except Exception as exc:
-            raise FileError(f"无法读取工作表“{name}”({exc})") from None
+        except Exception:  # calamine raises several unrelated types for a damaged sheet
+            raise FileError(f"无法读取工作表“{name}”:工作表可能已损坏") from None
         h = find_header(rows, known)
         if h < 0:
             continue
@@ -201,13 +297,15 @@ def read_csv(con, path: Path, known: set[str], prefix: str, workdir: str, encodi
         utf8 = encoding.replace("_", "-").lower() in ("utf-8", "utf8", "utf-8-sig")
         try:
             source, copy = (path, None) if utf8 else _transcode(path, encoding, workdir)
-        except (UnicodeDecodeError, LookupError) as exc:
-            raise FileError(f"按 {encoding} 编码无法读取文件({exc})") from None
+        except LookupError:
+            raise FileError(f"“{encoding}”不是可识别的编码名称(可写 utf-8、gb18030、big5、utf-16 等)") from None
+        except UnicodeDecodeError as exc:
+            raise FileError(f"按 {encoding} 编码无法读取文件:第 {exc.start + 1:,} 个字节起的内容不符合该编码") from None
         try:
             sheets = _read_utf8(con, source, known, prefix, delimiter, lines, direct)
-        except _NotUtf8 as exc:
+        except _NotUtf8:
             if not (guessed and utf8):
-                raise FileError(f"按 {encoding} 编码无法读取文件({exc})") from None
+                raise FileError(f"按 {encoding} 编码无法读取文件:文件中有不符合该编码的内容") from None
             guessed, encoding = False, detect_encoding(path)
             continue
         if not direct:
@@ -232,19 +330,34 @@ class _NotUtf8(Exception):
 
 
 def _head_encoding(path: Path) -> str | None:
-    """'utf-16' after its BOM (Excel's "Unicode text"), 'utf-8' when the first block decodes as
-    UTF-8 (with or without BOM), else None; FileError when it is binary."""
+    """'utf-16' after its BOM (Excel's "Unicode text"), 'utf-16-le' or 'utf-16-be' without one,
+    'utf-8' when the first block decodes as UTF-8 (with or without BOM), else None; FileError when
+    it is binary."""
     with open(path, "rb") as f:
         head = f.read(CHUNK)
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
     if b"\x00" in head:
-        raise FileError(BINARY)
+        return _utf16_without_bom(head)
     try:
         codecs.getincrementaldecoder("utf-8")("strict").decode(head, final=False)
     except UnicodeDecodeError:
         return None
     return "utf-8"
+
+
+def _utf16_without_bom(head: bytes) -> str:
+    """UTF-16 text without a BOM puts a NUL beside every ASCII character, in the odd bytes (LE) or
+    the even ones (BE); anything else holding NULs is binary."""
+    sample = head[:4096] if len(head) % 2 == 0 else head[:4095]
+    for encoding, zeros, others in (("utf-16-le", sample[1::2], sample[0::2]), ("utf-16-be", sample[0::2], sample[1::2])):
+        if zeros.count(0) > 0.3 * len(zeros) and others.count(0) < 0.05 * len(others):
+            try:
+                codecs.getincrementaldecoder(encoding)("strict").decode(head[:len(head) - len(head) % 2], final=False)
+            except UnicodeDecodeError:
+                break
+            return encoding
+    raise FileError(BINARY)
 
 
 def _read_utf8(con, source: Path, known: set[str], prefix: str, delimiter: str | None, lines,
@@ -280,14 +393,14 @@ def _read_utf8(con, source: Path, known: set[str], prefix: str, delimiter: str |
     relation = f"{prefix}_0"
     width = len(header)
     columns = "{" + ", ".join(f"'c{j}': 'VARCHAR'" for j in range(width)) + "}"
+    # Strict: a row of another length or a quote left open is refused (the exact reader then names
+    # its line); otherwise DuckDB drops cells past the header and swallows lines into an open quote.
     options = (f"header = false, all_varchar = true, quote = '\"', escape = '\"', columns = {columns}, "
-               f"auto_detect = false, strict_mode = false")
+               f"auto_detect = false, strict_mode = true, null_padding = false")
     if direct:
-        # Read once, while staging: a view takes no parameters, so the values are literals. Without
-        # null padding DuckDB reads a quarter faster, and refuses short rows: the careful way takes them.
+        # Read once, while staging: a view takes no parameters, so the values are literals.
         con.execute(f"CREATE OR REPLACE VIEW {relation} AS SELECT NULL::BIGINT AS _row, * FROM read_csv("
-                    f"{sql_text(str(source))}, skip = {int(header_line) + 1}, delim = {sql_text(delim)}, "
-                    f"null_padding = false, {options})")
+                    f"{sql_text(str(source))}, skip = {int(header_line) + 1}, delim = {sql_text(delim)}, {options})")
         rows = lambda: lines() - header_line - 1  # noqa: E731
         return [RawSheet(None, relation, header, header_line + 1, None, Direct(header_line + 2, rows))]
     con.execute(f"DROP VIEW IF EXISTS {relation}")  # left by a direct attempt
@@ -297,7 +410,7 @@ def _read_utf8(con, source: Path, known: set[str], prefix: str, delimiter: str |
         try:
             con.execute(f"""
                 CREATE OR REPLACE TABLE {relation}_cells AS SELECT * FROM read_csv($path, skip = $skip,
-                    delim = $delim, parallel = $parallel, null_padding = true, {options})
+                    delim = $delim, parallel = $parallel, {options})
             """, {"path": str(source), "skip": header_line + 1, "delim": delim, "parallel": parallel})
             n = con.execute(f"SELECT count(*) FROM {relation}_cells").fetchall()[0][0]
             break
@@ -312,9 +425,10 @@ def _read_utf8(con, source: Path, known: set[str], prefix: str, delimiter: str |
     else:
         con.execute(f"DROP TABLE IF EXISTS {relation}_cells")
         try:
-            n = _read_csv_exact(con, source, relation, delim, header_line + 1, width)
+            n, problems = _read_csv_exact(con, source, relation, delim, header_line + 1, width)
         except UnicodeDecodeError as exc:
             raise _NotUtf8(exc) from None
+        return [RawSheet(None, relation, header, header_line + 1, n, problems=problems)]
     return [RawSheet(None, relation, header, header_line + 1, n)]
 
 
@@ -345,12 +459,13 @@ def scan(path: Path) -> Scan:
     return Scan(digest.hexdigest(), count + (last != b"\n"), nul)
 
 
-def _read_csv_exact(con, path: Path, relation: str, delim: str, skip: int, width: int) -> int:
-    """Row by row through Python's csv module, for files with blank lines or cells spanning lines:
-    slower, but each row keeps the line number it starts on."""
-    body, numbers = [], []
+def _read_csv_exact(con, path: Path, relation: str, delim: str, skip: int, width: int) -> tuple[int, list]:
+    """Row by row through Python's csv module, for files with blank lines, cells spanning lines or
+    rows of the wrong length: slower, but each row keeps the line number it starts on, and a row
+    that does not fit the header is a problem of that row, never a silent loss. (rows, problems)"""
+    body, numbers, problems = [], [], []
     with open(path, encoding="utf-8-sig", newline="") as f:
-        reader = csv.reader(f, delimiter=delim)
+        reader = csv.reader(f, delimiter=delim, strict=True)
         line = 0
         try:
             for row in reader:
@@ -358,11 +473,37 @@ def _read_csv_exact(con, path: Path, relation: str, delim: str, skip: int, width
                 line = reader.line_num
                 if start <= skip or not any(c.strip() for c in row):
                     continue
+                if problem := _row_shape(row, width, delim, line - start):
+                    problems.append((start, *problem))  # its cells cannot be told apart: nothing else is checked
+                    continue
                 body.append(row)
                 numbers.append(start)
         except csv.Error as exc:
-            raise FileError(f"CSV 文件第 {line + 1} 行格式错误({exc})") from None
-    return _register(con, relation, [""] * width, body, 0, numbers)
+            where = line + 1
+            if "end of data" in str(exc):
+                raise FileError(f"第 {where} 行的引号没有闭合:从这里到文件末尾都被读成了一个单元格。"
+                                "请检查这一行的引号(单元格内的引号应写成两个 \"\")", row=where) from None
+            raise FileError(f"第 {where} 行的引号用法不对:单元格内的引号应写成两个 \"\",整个单元格再用引号括起来",
+                            row=where) from None
+    return _register(con, relation, [""] * width, body, 0, numbers), problems
+
+
+def _row_shape(row: list, width: int, delim: str, spans: int) -> tuple | None:
+    """(column, value, message) when a row does not fit a header of width cells. Empty cells past the
+    header (a trailing delimiter) lose nothing and pass."""
+    extra = [c for c in row[width:] if c.strip()]
+    if extra:
+        return ("", delim.join(row[width:]).strip(delim),
+                f"这一行有 {len(row)} 个单元格,比列头的 {width} 列多,多出的内容无处存放;"
+                f"可能是单元格里有“{delim}”却没有用引号括起来")
+    if len(row) < width:
+        return ("", delim.join(row), f"这一行只有 {len(row)} 个单元格,列头有 {width} 列;缺少的单元格无法对应到列")
+    if spans:
+        swallowed = [part for cell in row for part in cell.split("\n")[1:] if part.count(delim) >= max(1, width - 1)]
+        if swallowed:
+            return ("", swallowed[0][:80], f"引号内的内容跨了 {spans + 1} 行,且含有像数据行的内容:"
+                                           "这一行的引号可能没有闭合,后面的行被并进了一个单元格")
+    return None
 
 
 def read_parquet(con, path: Path, prefix: str) -> list[RawSheet]:
@@ -371,7 +512,7 @@ def read_parquet(con, path: Path, prefix: str) -> list[RawSheet]:
         headers = [r[0] for r in con.execute("DESCRIBE SELECT * FROM read_parquet($p)", {"p": str(path)}).fetchall()]
         n = con.execute("SELECT count(*) FROM read_parquet($p)", {"p": str(path)}).fetchall()[0][0]
     except duckdb.Error as exc:
-        raise FileError(f"无法读取 Parquet 文件({exc})") from None
+        raise FileError("无法读取 Parquet 文件:文件可能已损坏,或不是 Parquet 格式") from None
     # A view: DuckDB reads the file in parallel while staging it, and file_row_number keeps each
     # row's place for the problem list. The column names come from the file, so they are quoted
     # as identifiers, and the path is a literal because a view takes no parameters.

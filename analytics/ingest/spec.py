@@ -300,6 +300,11 @@ def _tables() -> list[Table]:
             _ts("filed_at", "提出时间", example="2026-09-01 09:00"),
             _ts("fulfilled_at", "实现时间", note="尚未实现不填", example="2026-09-03 10:00"),
         ), key=("wish_id",), order_checks=(("filed_at", "fulfilled_at"),)),
+        Table("holidays", "节假日安排", (
+            _date("day", "日期", required=True, example="2027-02-06"),
+            _choice("kind", "类型", vocab.HOLIDAY_KINDS, required=True, example="休", note="休:放假;班:调休上班"),
+            _t("name", "名称", example="春节"),
+        ), key=("day",), aliases=("节假日", "放假安排", "节假日安排表")),
         Table("emergency_assignments", "应急编组", (
             _id("person_id", "人员编号", ref="people", required=True, example="P000001"),
             _id("community_id", "编入社区", ref="communities", required=True, aliases=("社区编号",), example="201"),
