@@ -141,7 +141,8 @@ REGISTRY: list[Metric] = [
     _M("open-tickets", "协商议事", "在办工单清单",
        "统计期末仍未结果公开的工单明细,按提单时间从早到晚。", "单", tickets.open_tickets),
     _M("deadline-status", "协商议事", "办理时限状态",
-       "统计期末在办工单下一步骤的时限(按工作日计,扣除法定节假日、计入调休上班日;各步骤及类别时限在设置中统一设定):"
+       "截至数据截至日(而非统计期末:列出的是现在要办的)仍在办的工单下一步骤的时限(按工作日计,扣除法定节假日、计入调休上班日;"
+       "各步骤及类别时限在设置中统一设定):"
        f"已用时占时限的比例,超过100%为超期,达到{settings.NEAR_DUE_SHARE:.0%}为临期;超期倍数=已用时÷时限。", "工作日", workdays.deadline_status),
     _M("overdue-tickets", "协商议事", "超期工单", "办理时限状态为超期的工单,按超期倍数从高到低。", "单", workdays.overdue_tickets),
     _M("near-due-tickets", "协商议事", "临期工单", f"办理时限状态为临期(已用时达到时限的{settings.NEAR_DUE_SHARE:.0%})的工单。", "单", workdays.near_due_tickets),

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from . import db, settings, summary, vocab
+from . import db, profile, settings, summary, vocab
 from .period import COUNTY, IN_SCOPE, Scope, parse_period
 from .vocab import WORKFLOW_STEPS
 
@@ -186,9 +186,9 @@ _ALLOWED_SQL = """
 """
 
 
-def _as_of(period, as_of) -> dt.datetime:
+def _as_of(con, as_of) -> dt.datetime:
     if as_of is None:
-        return dt.datetime.combine(period.end, dt.time())
+        as_of = profile.as_of_date(con)
     if not isinstance(as_of, dt.datetime):
         # A date means the end of that day.
         return dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
@@ -200,8 +200,9 @@ def deadline_status(con, period, scope: Scope = COUNTY, *, as_of: dt.datetime | 
                     near_due_share: float | None = None) -> pd.DataFrame:
     """The tickets open at the clock time as_of, with the deadline of their next step.
 
-    as_of defaults to the end of the period (midnight after its last day); a date means the end
-    of that day. An event has happened if it occurred before as_of. A ticket is open if it was
+    as_of defaults to the end of the data's date (meta.as_of): the lists say what needs doing now,
+    whatever the period (a past period's tickets closed since are not listed; a period in progress
+    is not judged at a future date). A date means the end of that day. An event has happened if it occurred before as_of. A ticket is open if it was
     filed and not published (its last publication, unless reopened afterwards) by then. A
     ticket's time at each step is when it first reached it, so a reopened ticket is judged by its
     first pass. One row per open ticket, sorted by share_used, highest first:
@@ -221,7 +222,7 @@ def deadline_status(con, period, scope: Scope = COUNTY, *, as_of: dt.datetime | 
     - grid_name
     """
     period = parse_period(period)
-    as_of = _as_of(period, as_of)
+    as_of = _as_of(con, as_of)
     near = settings.NEAR_DUE_SHARE if near_due_share is None else near_due_share
     cur = _cursor(con, as_of.year, step_deadlines, category_deadlines)
     try:
