@@ -167,6 +167,27 @@ def ticket_ratings_by_grid(con, period, scope: Scope = COUNTY) -> pd.DataFrame:
                                        where="WHERE d.grid_id IS NOT NULL"), bind(con, period, scope)).df()
 
 
+def rework_by_grid(con, period, scope: Scope = COUNTY) -> pd.DataFrame:
+    """返工: per grid, the tickets published in the period and how many of them were reopened after
+    that publication (up to the data's end). Columns: grid_id, published, reworked, rework_share (0-1)."""
+    period = parse_period(period)
+    return con.execute(f"""
+        WITH published AS (
+            SELECT e.ticket_id, min(e.occurred_at) AS published_at FROM ticket_events e
+            WHERE e.step = 'published' AND e.occurred_at >= $start AND e.occurred_at < $end GROUP BY e.ticket_id
+        ),
+        reopened AS (
+            SELECT DISTINCT p.ticket_id FROM published p JOIN ticket_events e USING (ticket_id)
+            WHERE e.step = 'reopened' AND e.occurred_at > p.published_at
+        )
+        SELECT f.grid_id, count(*) AS published, count(r.ticket_id) AS reworked,
+               count(r.ticket_id) / count(*) AS rework_share
+        FROM published p JOIN {_facts(con)} f USING (ticket_id) LEFT JOIN reopened r USING (ticket_id)
+        WHERE f.grid_id IS NOT NULL AND {_TICKET_SCOPE}
+        GROUP BY f.grid_id ORDER BY f.grid_id
+    """, bind(con, period, scope)).df()
+
+
 def decision_publication(con, period, scope: Scope = COUNTY) -> pd.DataFrame:
     """结果公开: of the tickets decided in the period, how many are published and how fast.
 
