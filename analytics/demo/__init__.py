@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from . import clock, geo, names, settings, vocab
-from .db import connect, migrate, table_counts
-from .summary import refresh
+from .. import clock, geo, names, settings, vocab
+from ..db import connect, migrate, table_counts
+from ..summary import refresh
 
 DEFAULT_SEED = 2022
 
