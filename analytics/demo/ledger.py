@@ -1,5 +1,5 @@
-"""Credit in the grid (信用进网格): the indicator catalogue and the points
-ledger, append-only, with its reversals."""
+"""Credit in the grid (信用进网格): the indicator catalogue and the points ledger,
+append-only, with its reversals."""
 
 import numpy as np
 import pandas as pd

@@ -1,5 +1,5 @@
-"""Merchants, property companies, co-building units, social organisations and
-enterprises, and the property companies' staff on the ground."""
+"""Merchants, property companies, co-building units, social organisations and enterprises,
+and the property companies' staff on the ground."""
 
 from dataclasses import dataclass
 

@@ -1,5 +1,5 @@
-"""The residents and the roles they hold, from red building leaders and grid
-workers to community workers and the emergency force (一办七组); and the `person_roles` table.
+"""The residents and the roles they hold, from red building leaders and grid workers to
+community workers and the emergency force (一办七组); and the `person_roles` table.
 
 Each stage that appoints people takes the adults still without a role (`unassigned`) and returns
 those it left, so that nobody holds two of these roles.
@@ -24,7 +24,7 @@ class Residents:
     roles: tuple[pd.DataFrame, ...]  # red building and unit leaders, grid leaders, grid workers
     grid_leader: pd.Series  # grid_id -> person_id
     grid_worker: pd.Series  # grid_id -> person_id, the current one
-    unassigned: pd.DataFrame
+    unassigned: pd.DataFrame  # the adults aged 25-75 left without a role, as rows of people
 
     def tables(self) -> dict[str, pd.DataFrame]:
         return {"people": self.people.drop(columns=["age", "grid_idx"])}

@@ -1,5 +1,5 @@
-"""Service in the grid (服务进网格): the service points, the quarterly
-evaluations of property companies (三评两公示) and the micro-wishes (微心愿)."""
+"""Service in the grid (服务进网格): the service points, the quarterly evaluations of
+property companies (三评两公示) and the micro-wishes (微心愿)."""
 
 from dataclasses import dataclass
 

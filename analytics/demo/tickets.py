@@ -1,5 +1,5 @@
-"""Consultation in the grid (协商进网格): the tickets of 五单一公开, every step of each
-(with escalations to departments, reopenings and the flaws of data as it arrives) and the ratings."""
+"""Consultation in the grid (协商进网格): the tickets of 五单一公开, every step of each (with
+escalations to departments, reopenings and the flaws of data as it arrives) and the ratings."""
 
 from dataclasses import dataclass
 
