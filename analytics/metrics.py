@@ -11,7 +11,8 @@ from typing import Callable
 
 import pandas as pd
 
-from . import access, credit, facilities, maps, overview, profile, redemptions, settings, tickets, volunteers, workdays
+from . import (access, credit, evaluation, facilities, maps, overview, profile, redemptions, settings, tickets,
+               volunteers, workdays)
 from .period import COUNTY, Scope, parse_period
 
 
@@ -71,6 +72,7 @@ _M = Metric
 _LADDER = "、".join(f"{label}≥{low}" if low is not None else f"{label}<{prev}"
                    for (_, label, low), (_, _, prev) in zip(settings.CREDIT_LEVELS, [(0, 0, None)] + settings.CREDIT_LEVELS))
 _RED_FLAGS = settings.RED_FLAGS_PER_COMMUNITY
+_WEIGHTS = "、".join(f"{evaluation.COMPONENTS[k]}{v:.0%}" for k, v in settings.EVALUATION_WEIGHTS.items())
 REGISTRY: list[Metric] = [
     _M("county-profile", "总览", "全县治理架构与服务力量",
        "社区、网格党支部、红色楼长、红色单元长、志愿服务队及队员、红色议事厅、庭院议事会、物业企业党支部、信用应用场景、"
@@ -144,15 +146,28 @@ REGISTRY: list[Metric] = [
     _M("open-tickets", "协商议事", "在办工单清单",
        "统计期末仍未结果公开的工单明细,按提单时间从早到晚。", "单", tickets.open_tickets),
     _M("deadline-status", "协商议事", "办理时限状态",
-       "统计期末在办工单下一步骤的时限(按工作日计,扣除法定节假日、计入调休上班日;各步骤及类别时限在设置中统一设定):"
+       "截至数据截至日(而非统计期末:列出的是现在要办的)仍在办的工单下一步骤的时限(按工作日计,扣除法定节假日、计入调休上班日;"
+       "各步骤及类别时限在设置中统一设定):"
        f"已用时占时限的比例,超过100%为超期,达到{settings.NEAR_DUE_SHARE:.0%}为临期;超期倍数=已用时÷时限。", "工作日", workdays.deadline_status),
     _M("overdue-tickets", "协商议事", "超期工单", "办理时限状态为超期的工单,按超期倍数从高到低。", "单", workdays.overdue_tickets),
     _M("near-due-tickets", "协商议事", "临期工单", f"办理时限状态为临期(已用时达到时限的{settings.NEAR_DUE_SHARE:.0%})的工单。", "单", workdays.near_due_tickets),
     _M("deadline-compliance", "协商议事", "按时办结率",
        "统计期内完成的各步骤中在时限内完成的比例及用时中位数(工作日)。", "%、工作日", workdays.deadline_compliance),
+    _M("on-time-by-grid", "协商议事", "按时办结率(按网格)",
+       "统计期内各网格完成的步骤中在时限内完成的比例(工作日,时限同“办理时限状态”)。", "%", workdays.on_time_by_grid),
+    _M("rework-by-grid", "协商议事", "返工率(按网格)",
+       "统计期内结果公开的工单中,公开之后又被重新打开(返工)的比例。", "%", tickets.rework_by_grid),
+    _M("grid-evaluation", "信用积分", "网格综合考评",
+       "各网格四项得分(0–100):信用=本网格居民人均积分÷本社区最高的人均积分;按时=按时办结率;返工=1−返工率;"
+       f"满意=党员群众评单均分÷5。综合得分=各项得分按设置中的权重({_WEIGHTS})加权平均(某项无数据时按其余各项的权重计算);"
+       "名次=在所属社区内按综合得分从高到低排名。红旗网格仍按居民人均信用积分评定。",
+       "分", evaluation.grid_evaluation),
+    _M("worker-service", "协商议事", "网格员办理质量",
+       "统计期末在任的各网格专职网格员,及其网格在统计期内的按时办结率和返工率(姓名已脱敏)。", "%",
+       evaluation.worker_service, personal=True),
     _M("data-quality-flags", "协商议事", "数据质量提示",
        f"统计期内有问题的记录,每个问题一行并说明原因:办结过快(提单到公开不足{settings.TOO_FAST_MINUTES}分钟)、步骤顺序错乱、缺少或不存在的网格、"
-       "缺少提单记录、人员不在登记册、积分对象或指标不存在、冲正对象不存在、积分记录编号重复(其他程序或直接写库造成)。", "条",
+       "缺少提单记录、人员不在登记册、积分对象或指标不存在、冲正对象不存在、积分记录编号重复(其他程序或直接写库造成)、积分与指标目录的分值或有效期不符(含已批准的调整)。", "条",
        tickets.data_quality_flags),
     _M("calendar-coverage", "协商议事", "节假日安排录入情况",
        "从有工单数据的第一年到统计期的下一年,逐年列出数据库中国务院节假日安排的录入情况(放假日数、调休上班日数);"

@@ -1,9 +1,11 @@
 """The overview: headline figures against the previous period, monthly trends, and the alerts
 that need a decision. Built from the metric functions so every figure matches its own page."""
 
+import datetime as dt
+
 import pandas as pd
 
-from . import credit, facilities, redemptions, summary, tickets, volunteers, workdays
+from . import credit, facilities, profile, redemptions, summary, tickets, volunteers, workdays
 from .db import query
 from .period import COUNTY, IN_SCOPE, Period, Scope, parse_period
 
@@ -43,18 +45,24 @@ HEADLINES = [
 ]
 
 
-def headline(con, period, scope: Scope = COUNTY) -> pd.DataFrame:
-    """The overview's figures: key, label, unit, metric_id, value, previous (the period
-    before), change (value - previous), higher_is_better. Coverage is a share (0-1)."""
+def headline(con, period, scope: Scope = COUNTY, as_of: dt.date | None = None) -> pd.DataFrame:
+    """The overview's figures: key, label, unit, metric_id, value, previous, change (value -
+    previous), higher_is_better, compared_with ('上期' or '上期同期') and compared_span (the span of
+    previous, e.g. 2026年11月01日至2026年11月01日). Coverage is a share (0-1). previous is the period before; while the period is in progress (the data, running to
+    as_of, default meta.as_of, stop before its last day) it is the same span of the period before,
+    so that a month of one day is not compared with a whole month."""
     period = parse_period(period)
-    now, before = _figures(con, period, scope), _figures(con, period.previous(), scope)
+    as_of = as_of or profile.as_of_date(con)
+    before = period.same_span_before(as_of) if period.in_progress(as_of) else period.previous()
+    compared_with = "上期同期" if period.in_progress(as_of) else "上期"
+    now, then = _figures(con, period, scope), _figures(con, before, scope)
     rows = []
     for key, label, unit, metric_id, higher in HEADLINES:
-        value, prev = now[key], before[key]
+        value, prev = now[key], then[key]
         change = value - prev if value is not None and prev is not None else None
-        rows.append((key, label, unit, metric_id, value, prev, change, higher))
+        rows.append((key, label, unit, metric_id, value, prev, change, higher, compared_with, before.label_zh))
     return pd.DataFrame(rows, columns=["key", "label", "unit", "metric_id", "value", "previous", "change",
-                                       "higher_is_better"])
+                                       "higher_is_better", "compared_with", "compared_span"])
 
 
 def monthly_trend(con, period, scope: Scope = COUNTY, months: int = 12) -> pd.DataFrame:
@@ -99,16 +107,18 @@ def monthly_trend(con, period, scope: Scope = COUNTY, months: int = 12) -> pd.Da
 
 def alerts(con, period, scope: Scope = COUNTY, *, fall: int = 3) -> pd.DataFrame:
     """What needs a decision: kind, label, count, detail (a short Chinese sentence), metric_id.
-    Overdue tickets at the period end, grids that fell `fall` places or more, integrity flags."""
+    Tickets overdue as of the data's date (whatever the period: what needs doing now), grids that
+    fell `fall` places or more in the period, its integrity flags."""
     period = parse_period(period)
     overdue = workdays.overdue_tickets(con, period, scope)
     ranking = credit.grid_credit_ranking(con, period, scope)
     falling = ranking[ranking["rank_change"].fillna(0) <= -fall]
     flags = credit.integrity_flags(con, period, scope)
-    worst = overdue.head(3)["ticket_id"].tolist()
+    worst = overdue.head(3)["ticket_id"].tolist()  # sorted by the share of the deadline used
+    as_of = profile.as_of_date(con)
     return pd.DataFrame([
-        ("overdue", "超期工单", len(overdue),
-         "最久的:" + "、".join(worst) if worst else "没有超期工单", "overdue-tickets"),
+        ("overdue", f"超期工单(截至{as_of:%m月%d日})", len(overdue),
+         "超期最多的(按已用时限比例):" + "、".join(worst) if worst else "没有超期工单", "overdue-tickets"),
         ("falling", f"排名下降{fall}位及以上的网格", len(falling),
          "、".join(falling["grid_name"].head(5)) if len(falling) else "没有明显下滑的网格", "grid-credit-ranking"),
         ("integrity", "积分异常提示", len(flags),

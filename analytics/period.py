@@ -45,6 +45,18 @@ class Period:
         length = self.end - self.start
         return Period("range", self.start - length, self.start)
 
+    def in_progress(self, as_of: dt.date) -> bool:
+        """Whether the data (running to as_of) stop before the period's last day."""
+        return self.start <= as_of < self.last_day
+
+    def same_span_before(self, as_of: dt.date) -> "Period":
+        """The part of the previous period as long as this one's part up to as_of: 1-1 December
+        against 1-1 November, 1 October-28 November against 1 July-28 August. Never past the
+        previous period's end."""
+        before = self.previous()
+        days = (min(as_of, self.last_day) - self.start).days + 1
+        return Period("range", before.start, min(before.start + dt.timedelta(days=days), before.end))
+
     def months(self) -> list["Period"]:
         out, cursor = [], dt.date(self.start.year, self.start.month, 1)
         while cursor < self.end:

@@ -171,7 +171,8 @@ def headline_text(headline: pd.DataFrame) -> pd.DataFrame:
             value = f"{row.value * 100:.1f}%" if share else f"{row.value:,.{digits}f} {row.unit}"
         change = ""
         if row.change is not None and not pd.isna(row.change):
-            change = f"较上期 {row.change * 100:+.1f} 个百分点" if share else f"较上期 {row.change:+,.{digits}f} {row.unit}"
+            change = (f"较{row.compared_with} {row.change * 100:+.1f} 个百分点" if share
+                      else f"较{row.compared_with} {row.change:+,.{digits}f} {row.unit}")
         out.append({"key": row.key, "label": row.label, "value": value, "change": change})
     return pd.DataFrame(out)
 

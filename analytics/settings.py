@@ -68,3 +68,10 @@ FUTURE_TOLERANCE_DAYS = 1
 # Reading and checking an uploaded file runs in a child process with these limits (ingest.guard).
 IMPORT_MEMORY_MB = 4096
 IMPORT_SECONDS = 900
+
+# 综合考评: the composite grid evaluation beside the credit ranking. Each component is scored 0-100
+# within the grid's community (credit: the grid's average as a share of the community's best;
+# on_time: steps completed within their deadline; rework: tickets not reopened after publication;
+# satisfaction: the mean rating out of 5); the composite is their weighted mean over the components
+# a grid has figures for. 红旗网格 stay on credit alone, as the article describes.
+EVALUATION_WEIGHTS = {"credit": 0.4, "on_time": 0.25, "rework": 0.15, "satisfaction": 0.2}

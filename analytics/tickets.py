@@ -167,6 +167,27 @@ def ticket_ratings_by_grid(con, period, scope: Scope = COUNTY) -> pd.DataFrame:
                                        where="WHERE d.grid_id IS NOT NULL"), bind(con, period, scope)).df()
 
 
+def rework_by_grid(con, period, scope: Scope = COUNTY) -> pd.DataFrame:
+    """返工: per grid, the tickets published in the period and how many of them were reopened after
+    that publication (up to the data's end). Columns: grid_id, published, reworked, rework_share (0-1)."""
+    period = parse_period(period)
+    return con.execute(f"""
+        WITH published AS (
+            SELECT e.ticket_id, min(e.occurred_at) AS published_at FROM ticket_events e
+            WHERE e.step = 'published' AND e.occurred_at >= $start AND e.occurred_at < $end GROUP BY e.ticket_id
+        ),
+        reopened AS (
+            SELECT DISTINCT p.ticket_id FROM published p JOIN ticket_events e USING (ticket_id)
+            WHERE e.step = 'reopened' AND e.occurred_at > p.published_at
+        )
+        SELECT f.grid_id, count(*) AS published, count(r.ticket_id) AS reworked,
+               count(r.ticket_id) / count(*) AS rework_share
+        FROM published p JOIN {_facts(con)} f USING (ticket_id) LEFT JOIN reopened r USING (ticket_id)
+        WHERE f.grid_id IS NOT NULL AND {_TICKET_SCOPE}
+        GROUP BY f.grid_id ORDER BY f.grid_id
+    """, bind(con, period, scope)).df()
+
+
 def decision_publication(con, period, scope: Scope = COUNTY) -> pd.DataFrame:
     """结果公开: of the tickets decided in the period, how many are published and how fast.
 
@@ -250,6 +271,7 @@ QUALITY_FLAGS = {
     "unknown_indicator": "指标不存在",
     "dangling_reversal": "冲正对象不存在",
     "duplicate_event": "记录编号重复",
+    "off_catalogue": "与指标目录不符",
 }
 
 
@@ -262,7 +284,8 @@ def data_quality_flags(con, period, scope: Scope = COUNTY, *,
     missing_grid, unknown_grid, no_filed_step, unknown_person (an actor or filer not in the
     register). Ledger events in the period: unknown_subject, unknown_indicator,
     dangling_reversal, duplicate_event (an id stored more than once, by a writer other than the
-    importer; one row per copy). Columns: source ('ticket'/'credit'), record_id, grid_id, flag,
+    importer; one row per copy), off_catalogue (points other than the indicator's, a reversal
+    excepted, or a date outside its validity; approved adjustments included, and said so). Columns: source ('ticket'/'credit'), record_id, grid_id, flag,
     flag_label, reason, grid_name.
     """
     period = parse_period(period)
@@ -320,6 +343,17 @@ def data_quality_flags(con, period, scope: Scope = COUNTY, *,
                '记录编号 ' || event_id || ' 在台账中出现 ' || d.copies || ' 次(积分被重复计入)'
         FROM ev JOIN {summary.relation(con, "summary_ledger_duplicates")} d USING (event_id)
         WHERE (known AND {IN_SCOPE.format(col="grid_id")} OR (NOT known AND $all_grids))
+        UNION ALL
+        SELECT 'credit', event_id::VARCHAR, grid_id, 'off_catalogue',
+               CASE WHEN ev.reverses_event_id IS NULL AND ev.points <> i.points
+                    THEN '分值 ' || rtrim(rtrim(ev.points::VARCHAR, '0'), '.') || ' 与指标 ' || i.indicator_code
+                         || ' 的 ' || rtrim(rtrim(i.points::VARCHAR, '0'), '.') || ' 不同'
+                    ELSE '发生时间不在指标 ' || i.indicator_code || ' 的有效期内' END
+               || CASE WHEN coalesce(ev.adjustment, false) THEN '(已标为调整)' ELSE '(未标为调整)' END
+        FROM ev JOIN credit_indicators i USING (indicator_code)
+        WHERE ((ev.reverses_event_id IS NULL AND ev.points <> i.points) OR ev.occurred_at < i.valid_from
+               OR ev.occurred_at >= i.valid_to + INTERVAL 1 DAY)
+          AND (known AND {IN_SCOPE.format(col="grid_id")} OR (NOT known AND $all_grids))
         ORDER BY source DESC, flag, record_id
     """, {**bind(con, period, scope), "too_fast": too_fast_minutes}).df()
     frame.insert(4, "flag_label", frame["flag"].map(QUALITY_FLAGS))

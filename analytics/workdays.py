@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from . import db, settings, summary, vocab
+from . import db, profile, settings, summary, vocab
 from .period import COUNTY, IN_SCOPE, Scope, parse_period
 from .vocab import WORKFLOW_STEPS
 
@@ -186,9 +186,9 @@ _ALLOWED_SQL = """
 """
 
 
-def _as_of(period, as_of) -> dt.datetime:
+def _as_of(con, as_of) -> dt.datetime:
     if as_of is None:
-        return dt.datetime.combine(period.end, dt.time())
+        as_of = profile.as_of_date(con)
     if not isinstance(as_of, dt.datetime):
         # A date means the end of that day.
         return dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
@@ -200,8 +200,9 @@ def deadline_status(con, period, scope: Scope = COUNTY, *, as_of: dt.datetime | 
                     near_due_share: float | None = None) -> pd.DataFrame:
     """The tickets open at the clock time as_of, with the deadline of their next step.
 
-    as_of defaults to the end of the period (midnight after its last day); a date means the end
-    of that day. An event has happened if it occurred before as_of. A ticket is open if it was
+    as_of defaults to the end of the data's date (meta.as_of): the lists say what needs doing now,
+    whatever the period (a past period's tickets closed since are not listed; a period in progress
+    is not judged at a future date). A date means the end of that day. An event has happened if it occurred before as_of. A ticket is open if it was
     filed and not published (its last publication, unless reopened afterwards) by then. A
     ticket's time at each step is when it first reached it, so a reopened ticket is judged by its
     first pass. One row per open ticket, sorted by share_used, highest first:
@@ -221,7 +222,7 @@ def deadline_status(con, period, scope: Scope = COUNTY, *, as_of: dt.datetime | 
     - grid_name
     """
     period = parse_period(period)
-    as_of = _as_of(period, as_of)
+    as_of = _as_of(con, as_of)
     near = settings.NEAR_DUE_SHARE if near_due_share is None else near_due_share
     cur = _cursor(con, as_of.year, step_deadlines, category_deadlines)
     try:
@@ -298,14 +299,50 @@ def near_due_tickets(con, period, scope: Scope = COUNTY, **options) -> pd.DataFr
     return frame[frame["status"] == "near_due"].reset_index(drop=True)
 
 
+# The steps completed in [$start, $end) within scope, each with the working days it took and whether
+# that was within its deadline. A step counts when the ticket first reached it within the period
+# (publication: its last, unless reopened afterwards) and had reached an earlier step; its time runs
+# from the last earlier step reached (a skipped step is passed over).
+_COMPLETED_STEPS = """
+    WITH tickets_in_scope AS (
+        SELECT f.ticket_id, f.grid_id, f.category, f.filed_at AS filed, f.accepted_at AS accepted,
+               f.discussed_at AS discussed, f.decided_at AS decided, f.rated_at AS rated,
+               f.published_at AS published
+        FROM {facts} f
+        WHERE f.filed_at < $end AND {scope}
+    ),
+    reached AS (
+        UNPIVOT tickets_in_scope ON filed, accepted, discussed, decided, rated, published
+        INTO NAME step VALUE reached_at
+    ),
+    paired AS (
+        SELECT ticket_id, grid_id, category, step, reached_at,
+               lag(reached_at) OVER (PARTITION BY ticket_id ORDER BY list_position($steps, step)) AS prev_at
+        FROM reached
+    ),
+    done AS (
+        SELECT p.ticket_id, p.grid_id, p.category, p.step,
+               {clock_a} - {clock_b} AS used
+        FROM paired p
+        LEFT JOIN workday_calendar a ON a.day = p.reached_at::DATE
+        LEFT JOIN workday_calendar b ON b.day = p.prev_at::DATE
+        WHERE p.reached_at >= $start AND p.reached_at < $end AND p.prev_at IS NOT NULL
+    )
+    SELECT t.ticket_id, t.grid_id, t.step, t.used, t.used <= coalesce(o.allowed, d.allowed) AS in_time
+    FROM done t {allowed}
+"""
+
+
+def _completed(cur) -> str:
+    return _COMPLETED_STEPS.format(facts=summary.relation(cur, "summary_ticket_facts"), scope=_TICKET_SCOPE,
+                                   clock_a=_clock_sql("p.reached_at", "a"), clock_b=_clock_sql("p.prev_at", "b"),
+                                   allowed=_ALLOWED_SQL.format(t="t", step="step"))
+
+
 def deadline_compliance(con, period, scope: Scope = COUNTY, *, step_deadlines: dict | None = None,
                         category_deadlines: dict | None = None) -> pd.DataFrame:
-    """How often each step was completed in time, for the steps completed in the period.
-
-    A step counts when the ticket first reached it within the period (publication: its last
-    publication, unless reopened afterwards) and had reached an earlier step; its time runs from
-    the last earlier step reached (a skipped step is passed over). One row per step from
-    'accepted' to 'published', in workflow order:
+    """How often each step was completed in time, for the steps completed in the period (see
+    _COMPLETED_STEPS). One row per step from 'accepted' to 'published', in workflow order:
 
     - step (code)
     - steps_completed (count)
@@ -317,34 +354,7 @@ def deadline_compliance(con, period, scope: Scope = COUNTY, *, step_deadlines: d
     cur = _cursor(con, period.end.year, step_deadlines, category_deadlines)
     try:
         return cur.execute(f"""
-            WITH tickets_in_scope AS (
-                SELECT f.ticket_id, f.category, f.filed_at AS filed, f.accepted_at AS accepted,
-                       f.discussed_at AS discussed, f.decided_at AS decided, f.rated_at AS rated,
-                       f.published_at AS published
-                FROM {summary.relation(cur, "summary_ticket_facts")} f
-                WHERE f.filed_at < $end AND {_TICKET_SCOPE}
-            ),
-            reached AS (
-                UNPIVOT tickets_in_scope ON filed, accepted, discussed, decided, rated, published
-                INTO NAME step VALUE reached_at
-            ),
-            paired AS (
-                SELECT ticket_id, category, step, reached_at,
-                       lag(reached_at) OVER (PARTITION BY ticket_id ORDER BY list_position($steps, step)) AS prev_at
-                FROM reached
-            ),
-            done AS (
-                SELECT p.ticket_id, p.category, p.step,
-                       {_clock_sql("p.reached_at", "a")} - {_clock_sql("p.prev_at", "b")} AS used
-                FROM paired p
-                LEFT JOIN workday_calendar a ON a.day = p.reached_at::DATE
-                LEFT JOIN workday_calendar b ON b.day = p.prev_at::DATE
-                WHERE p.reached_at >= $start AND p.reached_at < $end AND p.prev_at IS NOT NULL
-            ),
-            judged AS (
-                SELECT t.step, t.used, t.used <= coalesce(o.allowed, d.allowed) AS in_time
-                FROM done t {_ALLOWED_SQL.format(t="t", step="step")}
-            ),
+            WITH judged AS ({_completed(cur)}),
             final AS (
                 SELECT s.step, count(j.step) AS steps_completed, count(*) FILTER (j.in_time) AS on_time,
                        count(*) FILTER (j.in_time) / nullif(count(j.step), 0) AS on_time_share,
@@ -353,6 +363,23 @@ def deadline_compliance(con, period, scope: Scope = COUNTY, *, step_deadlines: d
                 GROUP BY s.step
             )
             SELECT * FROM final ORDER BY list_position($steps, step)
+        """, {"start": period.start, "end": period.end, "steps": WORKFLOW_STEPS, **scope.params(cur)}).df()
+    finally:
+        cur.close()
+
+
+def on_time_by_grid(con, period, scope: Scope = COUNTY, *, step_deadlines: dict | None = None,
+                    category_deadlines: dict | None = None) -> pd.DataFrame:
+    """Per grid with a step completed in the period (see _COMPLETED_STEPS): grid_id,
+    steps_completed, on_time (count), on_time_share (0-1)."""
+    period = parse_period(period)
+    cur = _cursor(con, period.end.year, step_deadlines, category_deadlines)
+    try:
+        return cur.execute(f"""
+            WITH judged AS ({_completed(cur)})
+            SELECT grid_id, count(*) AS steps_completed, count(*) FILTER (in_time) AS on_time,
+                   count(*) FILTER (in_time) / count(*) AS on_time_share
+            FROM judged WHERE grid_id IS NOT NULL GROUP BY grid_id ORDER BY grid_id
         """, {"start": period.start, "end": period.end, "steps": WORKFLOW_STEPS, **scope.params(cur)}).df()
     finally:
         cur.close()

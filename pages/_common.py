@@ -351,13 +351,15 @@ def filter_bar() -> Filters:
             labels = [q.label for q in quarters]
             st.session_state.setdefault("f_quarter", default_quarter)
             chosen = st.selectbox("季度", labels, key="f_quarter",
-                                  format_func=lambda v: parse_period(v).label_zh + ("(进行中)" if v == quarters[0].label and as_of < quarters[0].last_day else ""))
+                                  format_func=lambda v: parse_period(v).label_zh
+                                  + ("(进行中)" if parse_period(v).in_progress(as_of) else ""))
             period = parse_period(chosen)
         elif kind == "月份":
             labels = [m.label for m in months]
             st.session_state.setdefault("f_month", labels[1] if len(labels) > 1 else labels[0])
             period = parse_period(st.selectbox("月份", labels, key="f_month",
-                                               format_func=lambda v: parse_period(v).label_zh))
+                                               format_func=lambda v: parse_period(v).label_zh
+                                               + ("(进行中)" if parse_period(v).in_progress(as_of) else "")))
         else:
             default = quarter_of(as_of)
             st.session_state.setdefault("f_range", (default.start, as_of))
@@ -465,13 +467,14 @@ def return_to_requested_page(pages) -> None:
 def page_header(title: str, filters: Filters) -> None:
     first, as_of = data_span()
     st.title(title)
-    st.caption(f"{filters.period.label_zh} · {plain(filters.scope_label)} · 数据截至 {as_of:%Y年%m月%d日}")
+    progress = "(进行中)" if filters.period.in_progress(as_of) else ""
+    st.caption(f"{filters.period.label_zh}{progress} · {plain(filters.scope_label)} · 数据截至 {as_of:%Y年%m月%d日}")
 
 
 # -- shared widgets -----------------------------------------------------------------------
 
 def figure(label: str, value, unit: str, metric_id: str, *, delta=None, better_high: bool = True,
-           digits: int = 0, container=None) -> None:
+           digits: int = 0, container=None, compared_with: str = "上期") -> None:
     """A headline number with its definition as help text; a dash where there is no value."""
     target = container or st
     gap = "" if unit == "%" else " "
@@ -479,7 +482,7 @@ def figure(label: str, value, unit: str, metric_id: str, *, delta=None, better_h
     delta_text = None
     if delta is not None and not pd.isna(delta):
         # A change of a share is in percentage points, not per cent of itself.
-        delta_text = f"{delta:+,.{digits}f}{' 个百分点' if unit == '%' else gap + unit}".strip() + " 较上期"
+        delta_text = f"{delta:+,.{digits}f}{' 个百分点' if unit == '%' else gap + unit}".strip() + f" 较{compared_with}"
     target.metric(label, shown, delta_text, delta_color="normal" if better_high else "inverse",
                   help=definition(metric_id), border=True)
 
@@ -490,8 +493,10 @@ def headline_figures(figures: pd.DataFrame) -> None:
         share = row.unit == "%"
         figure(row.label, row.value * 100 if share and row.value is not None else row.value, row.unit, row.metric_id,
                delta=row.change * 100 if share and row.change is not None else row.change,
-               better_high=row.higher_is_better,
+               better_high=row.higher_is_better, compared_with=row.compared_with,
                digits=2 if row.key in ("avg_credit", "median_days") else (1 if share else 0), container=column)
+    if len(figures) and figures["compared_with"].iat[0] == "上期同期":
+        st.caption(f"统计期尚未结束:变化与上期的同一时段({figures['compared_span'].iat[0]})比较。")
 
 
 def sections(parts: dict, key: str = "view") -> None:

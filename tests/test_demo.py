@@ -1,13 +1,16 @@
+import datetime as dt
 import hashlib
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from shapely import STRtree
 
 from analytics import db, demo
-from analytics.demo import _allocate
+from analytics.demo import _allocate, ledger, people, volunteering
+from analytics.demo.county import County
 
 SHAOHAI = "370321002"
 
@@ -274,3 +277,119 @@ def test_allocate_splits_a_total_exactly(total, weights, minimum, expected):
 def test_allocate_rejects_minimums_above_the_total():
     with pytest.raises(ValueError):
         _allocate(2, [1, 1, 1], 1)
+
+
+# -- single stages, on inputs small enough to work out by hand -------------------------------
+
+TS = pd.Timestamp
+
+
+@pytest.mark.parametrize("end, start, year_start, quarters", [
+    ("2026-11-28", "2023-11-29", "2026-01-01", ("2023Q4", "2026Q4", 13)),
+    ("2026-03-31", "2023-04-01", "2026-01-01", ("2023Q2", "2026Q1", 12)),
+    ("2025-12-31", "2023-01-01", "2025-01-01", ("2023Q1", "2025Q4", 12)),
+])
+def test_a_county_holds_three_years_to_its_end(end, start, year_start, quarters):
+    county = County(1.0, TS(end))
+    assert (county.start, county.year_start) == (TS(start), TS(year_start))
+    assert county.end_of_data == TS(f"{end} 23:59")
+    q = county.quarters
+    assert (str(q[0]), str(q[-1]), len(q)) == quarters
+
+
+@pytest.mark.parametrize("value, scale, minimum, expected", [
+    (1967, 0.05, 1, 98),   # 98.35
+    (38, 0.01, 1, 1),      # 0.38 rounds to 0, the minimum is 1
+    (5, 0.05, 0, 0),
+    (206, 0.05, 141, 141),  # at least one team per grid and one more
+    (206, 1.0, 141, 206),
+])
+def test_a_reported_figure_is_scaled_and_kept_above_its_minimum(value, scale, minimum, expected):
+    assert County(scale, TS("2026-11-28")).scaled(value, minimum=minimum) == expected
+
+
+def _frame(rows, columns):
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _rows(frame, columns):
+    """The rows as lists, any missing value (None, NaN, NaT, NA) as None."""
+    frame = frame[columns].astype(object)
+    return frame.where(frame.notna(), None).values.tolist()
+
+
+def test_the_sorting_award_is_revised_on_1_january_of_the_year_before_the_end():
+    ind = ledger.indicators(County(1.0, TS("2026-11-28")))
+    changed = ind[ind["valid_to"].notna() | (ind["valid_from"] != dt.date(2022, 1, 1))]
+    assert _rows(changed, ["indicator_code", "points", "valid_from", "valid_to"]) == [
+        ["P-CIV-01", 1, dt.date(2022, 1, 1), dt.date(2024, 12, 31)],
+        ["P-CIV-05", 2, dt.date(2025, 1, 1), None],
+    ]
+    assert len(ind) == 14 + 1 + 8
+
+
+def test_volunteers_join_the_team_of_their_grid_first_and_one_team_at_most():
+    grids = _frame([("101-01", "101", "宝发社区第1网格"), ("101-02", "101", "宝发社区第2网格")],
+                   ["grid_id", "community_id", "name"])
+    communities = _frame([("101", "宝发社区")], ["community_id", "name"])
+    unassigned = _frame([("P1", "101-01", "101", 30), ("P2", "101-01", "101", 77), ("P3", "101-02", "101", 18),
+                         ("P4", "101-02", "101", 80), ("P5", "101-02", "101", 45)],
+                        ["person_id", "grid_id", "community_id", "age"])
+    # Scale 0.01: round(2.06) teams, at least one per grid and one more -> 3; round(48.78) = 49
+    # members wanted, far more than the four residents aged 18-78, so the grid teams take them all.
+    county = County(0.01, TS("2026-11-28"))
+    t = volunteering.teams(np.random.default_rng(1), county, grids, communities, unassigned)
+    assert _rows(t.teams, ["team_id", "grid_id", "name"]) == [
+        ["T001", "101-01", "宝发社区第1网格红色堡垒志愿服务队"],
+        ["T002", "101-02", "宝发社区第2网格红色堡垒志愿服务队"],
+        ["T003", None, "宝发社区助老帮扶志愿服务队"],
+    ]
+    assert sorted(t.members[["team_id", "person_id"]].values.tolist()) == [
+        ["T001", "P1"], ["T001", "P2"], ["T002", "P3"], ["T002", "P5"]]
+    assert (t.members["joined_on"] <= county.end).all()
+    assert t.unassigned["person_id"].tolist() == ["P4"]
+    assert sorted(t.roles[["person_id", "role", "community_id"]].values.tolist()) == [
+        [p, "volunteer", "101"] for p in ("P1", "P2", "P3", "P5")]
+
+
+def test_the_emergency_force_is_the_current_staff_and_volunteers_plus_cadres():
+    grids = _frame([("101-01", "101"), ("201-01", "201")], ["grid_id", "community_id"])
+    residents = _frame([(p, g) for p, g in zip("ABCDEFG", ["101-01"] * 4 + ["201-01"] * 3)], ["person_id", "grid_id"])
+    roles = [
+        _frame([("A", "grid_worker", None), ("B", "grid_worker", TS("2024-05-01"))], ["person_id", "role", "until"]),
+        _frame([("C", "volunteer"), ("C", "community_worker"), ("D", "building_leader")], ["person_id", "role"]),
+    ]
+    unassigned = _frame([("E", "201-01", 30), ("F", "201-01", 70), ("G", "201-01", 40)],
+                        ["person_id", "grid_id", "age"])
+    # Scale 0.0005: round(3.663) = 4 people wanted; A and C are in the force (B's role has ended,
+    # a building leader is not of it), so 2 cadres come from the adults aged 24-58: E and G.
+    force = people.emergency_force(np.random.default_rng(1), County(0.0005, TS("2026-11-28")), grids,
+                                   residents, roles, unassigned)
+    assert sorted(force.cadres[["person_id", "role", "grid_id"]].values.tolist()) == [
+        ["E", "cadre", "201-01"], ["G", "cadre", "201-01"]]
+    assert sorted(force.assignments[["person_id", "community_id"]].values.tolist()) == [
+        ["A", "101"], ["C", "101"], ["E", "201"], ["G", "201"]]
+
+
+def test_the_role_table_has_every_column_and_dates():
+    roles = people.role_table([
+        _frame([("P1", "unit_leader", TS("2022-03-05"), "101-01", "101-01-B001", 2)],
+               ["person_id", "role", "since", "grid_id", "building_id", "unit_no"]),
+        _frame([("P2", "grid_worker", TS("2022-03-01"), "101-01", TS("2024-01-31 00:00"))],
+               ["person_id", "role", "since", "grid_id", "until"]),
+    ])
+    columns = ["person_id", "role", "since", "until", "community_id", "grid_id", "building_id", "unit_no", "org_id"]
+    assert sorted(roles.columns) == sorted(columns)
+    assert _rows(roles, columns) == [
+        ["P1", "unit_leader", dt.date(2022, 3, 5), None, None, "101-01", "101-01-B001", 2, None],
+        ["P2", "grid_worker", dt.date(2022, 3, 1), dt.date(2024, 1, 31), None, "101-01", None, None, None],
+    ]
+
+
+def test_progress_names_every_stage_once_in_order(tmp_path):
+    seen = []
+    demo.build_demo_file(tmp_path / "p.duckdb", scale=0.05, seed=7, end=dt.date(2026, 11, 28),
+                         progress=lambda share, label: seen.append((share, label)))
+    assert [label for _, label in seen] == [*demo.STAGES, "生成汇总表", "完成"]
+    shares = [share for share, _ in seen]
+    assert shares[0] == 0 and shares == sorted(shares) and len(set(shares)) == len(shares) and shares[-1] == 1

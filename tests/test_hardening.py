@@ -157,7 +157,7 @@ def big_ledger(tmp_path, rows: int):
     with open(path, "w", encoding="utf-8") as out:
         out.write(LEDGER_HEADER)
         for k in range(rows):
-            out.write(f"{1000 + k},个人,P{1 + k % 2},I1,{1 + k % 5},2026-09-{1 + k % 28:02d} {k % 24:02d}:00\n")
+            out.write(f"{1000 + k},个人,P{1 + k % 2},I1,5,2026-09-{1 + k % 28:02d} {k % 24:02d}:00\n")
     return path
 
 

@@ -195,7 +195,7 @@ def test_spaces_around_numbers_and_times_are_ignored(tiny, tmp_path, cells, expe
 
 
 def test_thousands_separators_and_spelled_codes(tiny, tmp_path):
-    path = write(tmp_path, "ledger.csv", LEDGER_HEADER + '10, Person ,P1,I1,"1,000",2026-09-01\n11,组织,O1,,"-2,500.5",2026-09-01\n')
+    path = write(tmp_path, "ledger.csv", LEDGER_HEADER + '10, Person ,P1,,"1,000",2026-09-01\n11,组织,O1,,"-2,500.5",2026-09-01\n')
     assert ingest.import_file(path, tiny).status == "imported"
     with db.connect(tiny, read_only=True) as con:
         assert con.execute("SELECT event_id, subject_type, points FROM credit_events WHERE event_id >= 10 ORDER BY 1"
@@ -240,7 +240,7 @@ def test_files_only_the_careful_reader_takes(tiny, tmp_path, rows, bad_line):
 
 
 def test_values_are_shown_trimmed(tiny, tmp_path):
-    path = write(tmp_path, "ledger.csv", LEDGER_HEADER + "10,个人,P1,I1, 9999999 ,2026-09-01\n 1 ,个人,P1,I1,7,2026-08-01 09:00\n")
+    path = write(tmp_path, "ledger.csv", LEDGER_HEADER + "10,个人,P1,, 9999999 ,2026-09-01\n 1 ,个人,P1,,7,2026-08-01 09:00\n")
     problems = ingest.check(path, tiny).problems
     assert sorted(zip(problems["行"], problems["值"])) == [(2, "9999999"), (3, "1")], problems.to_string()
 
@@ -254,7 +254,7 @@ def test_a_cell_of_spaces_is_empty(tiny, tmp_path):
 def test_the_ledger_keeps_event_ids_unique_across_imports(tiny, tmp_path):
     first = LEDGER_HEADER + "10,个人,P1,I1,5,2026-09-01\n11,个人,P2,I1,5,2026-09-01\n"
     assert ingest.import_file(write(tmp_path, "a.csv", first), tiny).status == "imported"
-    second = LEDGER_HEADER + "11,个人,P2,I1,5,2026-09-01\n12,个人,P1,I1,3,2026-09-02\n"
+    second = LEDGER_HEADER + "11,个人,P2,I1,5,2026-09-01\n12,个人,P1,I1,5,2026-09-02\n"
     result = ingest.import_file(write(tmp_path, "b.csv", second), tiny)
     assert result.counts["credit_events"] == {"added": 1, "updated": 0, "skipped": 1}
     with db.connect(tiny, read_only=True) as con:
@@ -323,7 +323,7 @@ def test_reimport_adds_nothing_and_a_changed_row_updates(tiny, tmp_path):
 
 
 def test_one_bad_row_among_many_changes_nothing(tiny, tmp_path):
-    rows = "".join(f"{100 + k},个人,P{1 + k % 2},I1,{k % 7},2026-09-{1 + k % 28:02d} 08:00\n" for k in range(500))
+    rows = "".join(f"{100 + k},个人,P{1 + k % 2},,{k % 7},2026-09-{1 + k % 28:02d} 08:00\n" for k in range(500))
     rows += "999,个人,P1,I1,5,2026-02-30\n"
     before = contents(tiny)
     result = ingest.import_file(write(tmp_path, "ledger.csv", LEDGER_HEADER + rows), tiny)

@@ -121,3 +121,45 @@ def test_a_ledger_without_its_id_column_says_so(tiny, tmp_path):
     path = write(tmp_path, "l.csv", "主体类型,主体编号,指标代码,积分,发生时间\n个人,P1,I1,5,2026-09-01\n")
     for outcome in (ingest.check(path, tiny), ingest.import_file(path, tiny)):
         assert outcome.problems[["行", "列", "问题"]].values.tolist() == [[1, "记录编号", "缺少必填列“记录编号”"]]
+
+
+LEDGER = "记录编号,主体类型,主体编号,指标代码,积分,发生时间,冲销记录编号,是否调整,备注\n"
+
+
+@pytest.mark.parametrize("rows, problems", [
+    # I1 gives 5 points; I2 (in the file's own catalogue) 3 points, valid in 2026 only.
+    ("10,个人,P1,I1,7,2026-09-01,,,\n", [(2, "积分", "7", "与指标目录中该指标的分值(5)不一致")]),
+    ("10,个人,P1,I2,3,2025-12-31,,,\n", [(2, "发生时间", "2025-12-31", "不在该指标的有效期内(2026-01-01 至 2026-12-31)")]),
+    ("10,个人,P1,I2,5,2026-09-01,,,\n", [(2, "积分", "5", "与指标目录中该指标的分值(3)不一致")]),
+    ("10,个人,P1,I1,7,2026-09-01,,是,经党委批准加分\n", []),               # an approved adjustment
+    ("10,个人,P1,I2,3,2025-12-31,,是,补录\n", []),
+    ("10,个人,P1,I1,-5,2026-09-01,1,,冲销\n", []),                         # a reversal negates the original
+    ("10,个人,P1,,7,2026-09-01,,,\n", []),                                  # no indicator, no catalogue
+])
+def test_a_ledger_line_departing_from_the_catalogue_is_refused_unless_an_adjustment(tiny, tmp_path, rows, problems):
+    catalogue = "指标代码,主体类型,分值,生效日期,失效日期\nI2,个人,3,2026-01-01,2026-12-31\n"
+    book = tmp_path / "台账.xlsx"
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    for sheet, text in (("信用指标", catalogue), ("积分台账", LEDGER + rows)):
+        ws = workbook.create_sheet(sheet)
+        for line in text.strip().split("\n"):
+            ws.append(line.split(","))
+    del workbook["Sheet"]
+    workbook.save(book)
+    result = ingest.check(book, tiny)
+    found = [(r["行"], r["列"], r["值"], r["问题"].split(";")[0]) for _, r in result.details.iterrows()]
+    assert found == problems
+    assert all("是否调整" in r for r in result.details["问题"])
+
+
+def test_lines_written_around_the_importer_that_depart_from_the_catalogue_are_flagged(tiny):
+    from analytics import tickets
+
+    with db.connect(tiny) as con:
+        con.execute("""INSERT INTO credit_events (event_id, subject_type, subject_id, indicator_code, points, occurred_at, adjustment)
+                       VALUES (20, 'person', 'P1', 'I1', 9, '2026-08-05', NULL), (21, 'person', 'P1', 'I1', 8, '2026-08-06', true)""")
+        flags = tickets.data_quality_flags(con, "2026Q3")
+    assert flags.loc[flags["flag"] == "off_catalogue", ["record_id", "reason"]].values.tolist() == [
+        ["20", "分值 9 与指标 I1 的 5 不同(未标为调整)"], ["21", "分值 8 与指标 I1 的 5 不同(已标为调整)"]]

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from analytics import db, ingest
 
 HEADERS = ["记录编号", "主体类型", "主体编号", "指标代码", "积分", "发生时间"]
-ROWS = [f"{10 + k},个人,P{1 + k % 2},I1,{k % 5 + 1},2026-09-{1 + k:02d} 08:00" for k in range(8)]
+# I1 gives 5 points: a line of I1 with other points departs from the catalogue.
+ROWS = [f"{10 + k},个人,P{1 + k % 2},I1,5,2026-09-{1 + k:02d} 08:00" for k in range(8)]
 GARBAGE = ["", "abc", "—", "2026-02-30", "-", "1e999", "个人", "P9", "9" * 30, "\"", "是", "  ", "NaN", "P2", "I1"]
 # What a programming error looks like when it leaks into a message: an exception's name, a traceback.
 LEAK = re.compile(r"[A-Za-z]+ ?(Error|Exception)\b|Traceback|v_[a-z_]+")
@@ -28,7 +29,8 @@ def base(tmp_path_factory):
     with db.connect(path) as con:
         con.execute("INSERT INTO people (person_id, name) VALUES ('P1', '甲'), ('P2', '乙')")
         con.execute("INSERT INTO credit_indicators (indicator_code, subject_type, points) VALUES ('I1', 'person', 5)")
-        con.execute("INSERT INTO credit_events VALUES (1, 'person', 'P1', 'I1', 5, '2026-08-01', NULL, NULL, NULL, NULL)")
+        con.execute("INSERT INTO credit_events (event_id, subject_type, subject_id, indicator_code, points, occurred_at) "
+                    "VALUES (1, 'person', 'P1', 'I1', 5, '2026-08-01')")
     return path
 
 
@@ -81,7 +83,7 @@ def expected_problems(header: list, rows: list) -> set:
             "主体类型": person,
             "主体编号": row.get("主体编号") in ("P1", "P2") or (row.get("主体编号", "") != "" and not person),
             "指标代码": row.get("指标代码") in ("", "I1"),
-            "积分": re.fullmatch(r"[1-5]", row.get("积分", "")) is not None,
+            "积分": row.get("积分") == "5",
             "发生时间": re.fullmatch(r"2026-09-\d\d 08:00", row.get("发生时间", "")) is not None,
         }
         found |= {(line, h) for h in header if not good[h]}

@@ -13,7 +13,7 @@ HEADER = "记录编号,主体类型,主体编号,指标代码,积分,发生时�
 
 def ledger(n: int, notes=None) -> str:
     notes = notes or {}
-    return "".join(f"{10 + k},个人,P1,I1,{k + 1},2026-09-{1 + k:02d} 08:00,{notes.get(k, '')}\n" for k in range(n))
+    return "".join(f"{10 + k},个人,P1,I1,5,2026-09-{1 + k:02d} 08:00,{notes.get(k, '')}\n" for k in range(n))
 
 
 def stored_notes(path) -> dict:

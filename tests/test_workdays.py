@@ -130,6 +130,7 @@ def path(tmp_path):
                     [t[:3] for t in TICKETS])
     con.executemany("INSERT INTO ticket_events (ticket_id, seq, step, occurred_at) VALUES (?, ?, ?, ?)",
                     [(t, seq, step, at) for t, _, _, events in TICKETS for seq, (step, at) in enumerate(events, 1)])
+    con.execute("INSERT INTO meta VALUES ('as_of', '2026-10-31')")  # the data run to the end of October
     con.close()
     return path
 
@@ -176,10 +177,13 @@ STATUS_2026_10 = [
 ]
 
 
-def test_deadline_status_at_the_end_of_the_period(con):
-    frame = workdays.deadline_status(con, "2026-10")
-    assert list(frame.columns) == LABELLED_COLUMNS
-    assert records(frame, STATUS_COLUMNS) == STATUS_2026_10
+def test_deadline_status_as_of_the_datas_date_whatever_the_period(con):
+    for period in ("2026-10", "2026Q3", "2026Q4"):  # ended with the data, before it, still under way
+        frame = workdays.deadline_status(con, period)
+        assert list(frame.columns) == LABELLED_COLUMNS
+        assert records(frame, STATUS_COLUMNS) == STATUS_2026_10
+    con.execute("UPDATE meta SET value = '2026-11-02' WHERE key = 'as_of'")
+    assert "T9" not in set(workdays.deadline_status(con, "2026-10")["ticket_id"])  # published on 11-02
 
 
 def test_a_date_as_of_means_the_end_of_that_day(con):

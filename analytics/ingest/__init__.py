@@ -360,7 +360,8 @@ def _totals(counts: dict) -> dict:
 
 def _summary(result: Checked, head: str) -> str:
     if not result.ok:
-        rows = f"(共 {len(result.details):,} 处)" if len(result.details) > len(result.problems) else ""
+        rows = ("" if len(result.details) <= len(result.problems) else f"(共 {len(result.details):,} 处)"
+                if len(result.details) < validate.MAX_PROBLEMS else f"(逐行清单只列出前 {validate.MAX_PROBLEMS:,} 处)")
         return f"{head}:发现 {len(result.problems):,} 个问题{rows},数据库未改动"
     parts = []
     for name, c in result.counts.items():

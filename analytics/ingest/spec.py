@@ -221,6 +221,8 @@ def _tables() -> list[Table]:
             _int("reverses_event_id", "冲销记录编号", sql="BIGINT", ref="credit_events",
                  note="冲销(更正)时填写被冲销的记录编号"),
             _t("note", "备注"),
+            _bool("adjustment", "是否调整", aliases=("调整",),
+                  note="分值与指标目录不同、或发生时间不在指标有效期内而经批准的,填“是”并在备注中说明"),
         ), key=("event_id",), append_only=True, aliases=("积分台账", "信用台账", "积分记录")),
         Table("redemption_scenarios", "兑换场景", (
             _id("scenario_id", "场景编号", required=True, example="R01"),

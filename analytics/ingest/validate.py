@@ -368,6 +368,8 @@ def _checks(table: spec.Table, staged: Staged, files: dict, live: str | None) ->
                           "与第 {arg} 行重复:" + "、".join(table.field(k).zh for k in keys) + "相同",
                           f"count(*) FILTER (WHERE NOT ({required_null})) "
                           f"- count(DISTINCT ({part})) FILTER (WHERE NOT ({required_null}))"))
+    if table.name == "credit_events" and "indicator_code" in present:
+        out += _catalogue_checks(present, files, live, shown)
     if table.append_only and live and table.key[0] in present:
         stored = [n for n in present if n not in table.key and n not in table.extra]
         if stored:
@@ -377,6 +379,45 @@ def _checks(table: spec.Table, staged: Staged, files: dict, live: str | None) ->
                        NULL::VARCHAR AS arg
                 FROM {t} t JOIN {live}.main.{table.name} e ON e.{table.key[0]} = t.v_{table.key[0]}
                 WHERE {diff}""", "已入账的积分记录不可修改,请以冲销记录更正(记录编号已存在且内容不同)"))
+    return out
+
+
+def _catalogue_checks(present: list, files: dict, live: str | None, shown) -> list[_Check]:
+    """A ledger line agrees with its indicator: the catalogue's points (a reversal excepted), and
+    a date within the indicator's validity, unless the line is marked as an approved adjustment.
+    A catalogue in the same file replaces the stored one for the codes it gives."""
+    parts = []
+    if "credit_indicators" in files:
+        given = files["credit_indicators"].present
+        value = {c: f"v_{c}" if c in given else "NULL" for c in ("points", "valid_from", "valid_to")}
+        parts.append(f"SELECT v_indicator_code AS code, {value['points']}::DECIMAL(8, 2) AS points, "
+                     f"{value['valid_from']}::DATE AS valid_from, {value['valid_to']}::DATE AS valid_to "
+                     "FROM memory.main.typ_credit_indicators")
+    if live and "credit_indicators" in files["_live_tables"]:
+        replaced = ("WHERE indicator_code NOT IN (SELECT v_indicator_code FROM memory.main.typ_credit_indicators "
+                    "WHERE v_indicator_code IS NOT NULL)" if "credit_indicators" in files else "")
+        parts.append(f"SELECT indicator_code AS code, points, valid_from, valid_to FROM {live}.main.credit_indicators {replaced}")
+    if not parts:
+        return []
+    reversal = "t.v_reverses_event_id IS NOT NULL" if "reverses_event_id" in present else "false"
+    adjusted = "coalesce(t.v_adjustment, false)" if "adjustment" in present else "false"
+    base = (f"WITH catalogue AS ({' UNION ALL '.join(parts)}) SELECT t._sheet, t._row, {{field}} AS field, "
+            f"trim({{value}}::VARCHAR) AS value, {{arg}} AS arg FROM memory.main.typ_credit_events t "
+            f"JOIN catalogue i ON i.code = t.v_indicator_code WHERE NOT {adjusted} AND {{condition}}")
+    hint = "如确为经批准的调整,请在“是否调整”列填“是”并在备注中说明"
+    out = []
+    if "points" in present:
+        out.append(_Check(base.format(field="'points'", value=f"t.{shown('points')}", arg="rtrim(rtrim(i.points::VARCHAR, '0'), '.')",
+                                      condition=f"NOT {reversal} AND i.points IS NOT NULL "
+                                                "AND t.v_points <> i.points::DOUBLE"),
+                          f"与指标目录中该指标的分值({{arg}})不一致;{hint}"))
+    if "occurred_at" in present:
+        out.append(_Check(base.format(field="'occurred_at'", value=f"t.{shown('occurred_at')}",
+                                      arg="concat(coalesce(i.valid_from::VARCHAR, '不限'), ' 至 ', "
+                                          "coalesce(i.valid_to::VARCHAR, '不限'))",
+                                      condition="(t.v_occurred_at < i.valid_from "
+                                                "OR t.v_occurred_at >= i.valid_to + INTERVAL 1 DAY)"),
+                          f"不在该指标的有效期内({{arg}});{hint}"))
     return out
 
 
