@@ -103,6 +103,7 @@ METRIC_PERMISSIONS = {
     "grid-ledger": "personal_lists",
     "ticket-list": "personal_lists",
     "open-tickets": "personal_lists",
+    "worker-service": "personal_lists",
 }
 
 

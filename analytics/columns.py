@@ -58,6 +58,10 @@ COLUMNS: dict[str, Column] = {
     "share_used": _C("时限已用", ".1%"), "overdue_multiple": _C("超期倍数", ".2f"), "due_at": _C("应完成时间"),
     "age_days": _C("已历时(天)", ".1f"), "steps_completed": _C("完成步骤数", ",d"), "on_time": _C("按时完成", ",d"),
     "on_time_share": _C("按时办结率", ".1%"), "median_used_workdays": _C("用时中位数(工作日)", ".1f"),
+    "reworked": _C("返工单数", ",d"), "rework_share": _C("返工率", ".1%"),
+    # evaluation
+    "credit_rank": _C("人均积分名次", "d"), "credit_score": _C("信用得分", ".1f"), "on_time_score": _C("按时得分", ".1f"),
+    "rework_score": _C("返工得分", ".1f"), "satisfaction_score": _C("满意得分", ".1f"), "composite": _C("综合得分", ".1f"),
     "source": _C("来源"), "record_id": _C("记录编号"), "year": _C("年份"), "covered": _C("已导入节假日安排"),
     "days_off": _C("放假日数", ",d"), "makeup_days": _C("调休上班日数", ",d"), "status_label": _C("状态"),
     # redemptions

@@ -164,7 +164,7 @@ REGISTRY: list[Metric] = [
        "分", evaluation.grid_evaluation),
     _M("worker-service", "协商议事", "网格员办理质量",
        "统计期末在任的各网格专职网格员,及其网格在统计期内的按时办结率和返工率(姓名已脱敏)。", "%",
-       evaluation.worker_service, personal=True),
+       evaluation.worker_service),
     _M("data-quality-flags", "协商议事", "数据质量提示",
        f"统计期内有问题的记录,每个问题一行并说明原因:办结过快(提单到公开不足{settings.TOO_FAST_MINUTES}分钟)、步骤顺序错乱、缺少或不存在的网格、"
        "缺少提单记录、人员不在登记册、积分对象或指标不存在、冲正对象不存在、积分记录编号重复(其他程序或直接写库造成)、积分与指标目录的分值或有效期不符(含已批准的调整)。", "条",

@@ -22,8 +22,8 @@ TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 def hostile_files(folder) -> list:
     """东岳国际社区 (201) renamed "@SUM(A1)", its grids 201-01..06 and a resident, a merchant and a ticket
-    in each named by a payload; each resident earns 5 points in September (note and recorder hostile too),
-    the first also loses 3."""
+    in each named by a payload; each resident earns 2 points in September (note and recorder hostile too),
+    the first also loses 3 (an approved adjustment)."""
     tables = {
         "社区": (["社区编号", "所属街道", "社区名称"], [["201", "370321002", "@SUM(A1)"]]),
         "网格": (["网格编号", "所属社区", "网格名称"], [[f"201-0{k}", "201", p] for k, p in enumerate(PAYLOADS, 1)]),
@@ -33,12 +33,12 @@ def hostile_files(folder) -> list:
         "工单": (["工单编号", "所在网格", "诉求类别", "标题", "提单居民", "提单时间", "接单时间", "结果公开时间"],
                  [[f"TH{k}", f"201-0{k}", "停车充电", p, f"PH{k}", f"2026-09-0{k} 08:00", f"2026-09-0{k} 09:00",
                    f"2026-09-0{k} 18:00"] for k, p in enumerate(PAYLOADS, 1)]),
-        "积分台账": (["记录编号", "主体类型", "主体编号", "指标代码", "积分", "发生时间", "登记人", "备注"],
-                     [[9_000_000 + k, "个人", f"PH{k}", "P-VOL-01", 5, f"2026-09-0{k} 10:00", p, p]
+        "积分台账": (["记录编号", "主体类型", "主体编号", "指标代码", "积分", "发生时间", "登记人", "备注", "是否调整"],
+                     [[9_000_000 + k, "个人", f"PH{k}", "P-VOL-01", 2, f"2026-09-0{k} 10:00", p, p, ""]
                       for k, p in enumerate(PAYLOADS, 1)]
-                     + [[9_000_100 + k, "组织", f"OH{k}", "", 100, f"2026-09-0{k} 10:00", "", ""]
+                     + [[9_000_100 + k, "组织", f"OH{k}", "", 100, f"2026-09-0{k} 10:00", "", "", ""]
                         for k in range(1, len(PAYLOADS) + 1)]
-                     + [[9_000_200, "个人", "PH1", "P-VOL-01", -3, "2026-09-20 10:00", "", ""]]),
+                     + [[9_000_200, "个人", "PH1", "P-VOL-01", -3, "2026-09-20 10:00", "", "经批准的扣减", "是"]]),
     }
     paths = []
     for name, (header, rows) in tables.items():
@@ -133,8 +133,8 @@ def test_every_page_download_of_hostile_names_is_safe_and_named_by_its_scope(mon
     header = [c.value for c in sheet[1]]
     assert header == ["发生时间", "居民", "指标", "类别", "积分", "记录人", "备注"]
     rows = {r[4].value: r for r in sheet.iter_rows(min_row=2) if r[6].value == HYPERLINK or r[4].value == -3}
-    assert rows[-3.0][4].data_type == "n" and rows[5.0][1].value == mask_name(HYPERLINK)
-    assert rows[5.0][1].data_type == "s"
+    assert rows[-3.0][4].data_type == "n" and rows[2.0][1].value == mask_name(HYPERLINK)
+    assert rows[2.0][1].data_type == "s"
 
 
 def test_the_clerks_problem_list_template_and_the_admins_audit_log_are_safe(monkeypatch, hostile, tmp_path, downloads):
