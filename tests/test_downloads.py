@@ -57,7 +57,10 @@ def hostile(small_path, tmp_path_factory):
     for file in hostile_files(folder):
         result = ingest.import_file(file, path)
         assert result.status == "imported", result.problems.to_string()
-    return path
+    yield path
+    # The pages' cached connections to this file, closed with it (left open, DuckDB's bindings report leaks at exit).
+    st.cache_resource.clear()
+    st.cache_data.clear()
 
 
 def unsafe_cells(name: str, data: bytes) -> list[str]:
