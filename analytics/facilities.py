@@ -11,13 +11,11 @@ import pandas as pd
 
 from . import settings, vocab
 from .db import query
+from .geo import EARTH_RADIUS_METRES
 from .period import COUNTY, IN_SCOPE, bind, parse_period
 
 # Tickets about e-bike parking and charging: the demand beside the charging supply.
 CHARGING_TICKET_CATEGORY = "parking_charging"
-
-# Mean earth radius (IUGG), for great-circle distances.
-EARTH_RADIUS_METRES = 6_371_008.8
 
 _COMMUNITY_IN_SCOPE = f"""EXISTS (SELECT 1 FROM grids sg WHERE sg.community_id = {{community}}
                                   AND {IN_SCOPE.format(col="sg.grid_id")})"""
