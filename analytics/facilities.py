@@ -167,16 +167,23 @@ def uncovered_buildings(con, period, scope=COUNTY, metres: float = settings.SERV
 
 def charging_supply(con, period, scope=COUNTY, facility_types=settings.CHARGING_FACILITIES,
                     ticket_category: str = CHARGING_TICKET_CATEGORY) -> pd.DataFrame:
-    """E-bike charging supply against demand, per in-scope grid.
+    """E-bike charging supply against demand, per in-scope grid, counted in charging places.
 
     - grid_id, grid_name, community_id, community_name
     - households: the grid's households (户, grids.households)
     - charging_piles, charging_sheds: charging piles and charging sheds in the grid open by the
       period's last day (个)
     - charging_facilities: facilities of `facility_types` (by default piles and sheds) open then
-    - supply_per_100_households: charging_facilities / households × 100 (empty without households)
+    - charging_places: their charging places (个): a pile's capacity or 1 when not recorded, any
+      other facility's capacity (a shed holds 20–60); 0 for one without a recorded capacity
+    - unknown_capacity: facilities other than piles without a recorded capacity, so not counted (个)
+    - places_per_100_households: charging_places / households × 100 (empty without households)
     - charging_tickets: tickets of `ticket_category` in the grid filed in the period (件)
     - tickets_per_100_households: charging_tickets / households × 100 (empty without households)
+    - gap_per_100_households: places_per_100_households − tickets_per_100_households, i.e.
+      (places − tickets) / households × 100: below 0 when the grid's residents filed more
+      charging and parking tickets in the period than the grid has charging places
+    - short_of_supply: gap_per_100_households < 0 (false without households)
 
     Every in-scope grid has a row, in the order of grid ids.
     """
@@ -185,9 +192,12 @@ def charging_supply(con, period, scope=COUNTY, facility_types=settings.CHARGING_
         WITH supply AS (
             SELECT f.grid_id, count(*) FILTER (f.facility_type = 'charging_pile') AS charging_piles,
                    count(*) FILTER (f.facility_type = 'charging_shed') AS charging_sheds,
-                   count(*) FILTER (list_contains($charging_types, f.facility_type)) AS charging_facilities
+                   count(*) AS charging_facilities,
+                   sum(CASE WHEN f.facility_type = 'charging_pile' THEN coalesce(f.capacity, 1)
+                            ELSE coalesce(f.capacity, 0) END) AS charging_places,
+                   count(*) FILTER (f.facility_type <> 'charging_pile' AND f.capacity IS NULL) AS unknown_capacity
             FROM facilities f
-            WHERE {_OPEN} AND f.grid_id IS NOT NULL
+            WHERE {_OPEN} AND f.grid_id IS NOT NULL AND list_contains($charging_types, f.facility_type)
             GROUP BY f.grid_id
         ),
         demand AS (
@@ -196,20 +206,30 @@ def charging_supply(con, period, scope=COUNTY, facility_types=settings.CHARGING_
             WHERE t.category = $ticket_category AND e.step = 'filed'
               AND e.occurred_at >= $start AND e.occurred_at < $end
             GROUP BY t.grid_id
+        ),
+        per_grid AS (
+            SELECT g.grid_id, g.name AS grid_name, g.community_id, c.name AS community_name,
+                   g.households, coalesce(s.charging_piles, 0) AS charging_piles,
+                   coalesce(s.charging_sheds, 0) AS charging_sheds,
+                   coalesce(s.charging_facilities, 0) AS charging_facilities,
+                   coalesce(s.charging_places, 0)::BIGINT AS charging_places,
+                   coalesce(s.unknown_capacity, 0) AS unknown_capacity,
+                   coalesce(d.charging_tickets, 0) AS charging_tickets
+            FROM grids g
+            LEFT JOIN communities c ON c.community_id = g.community_id
+            LEFT JOIN supply s ON s.grid_id = g.grid_id
+            LEFT JOIN demand d ON d.grid_id = g.grid_id
+            WHERE {IN_SCOPE.format(col="g.grid_id")}
+        ),
+        final AS (
+            SELECT grid_id, grid_name, community_id, community_name, households, charging_piles, charging_sheds,
+                   charging_facilities, charging_places, unknown_capacity,
+                   charging_places / nullif(households, 0) * 100 AS places_per_100_households,
+                   charging_tickets, charging_tickets / nullif(households, 0) * 100 AS tickets_per_100_households,
+                   (charging_places - charging_tickets) / nullif(households, 0) * 100 AS gap_per_100_households
+            FROM per_grid
         )
-        SELECT g.grid_id, g.name AS grid_name, g.community_id, c.name AS community_name,
-               g.households, coalesce(s.charging_piles, 0) AS charging_piles,
-               coalesce(s.charging_sheds, 0) AS charging_sheds,
-               coalesce(s.charging_facilities, 0) AS charging_facilities,
-               coalesce(s.charging_facilities, 0) / nullif(g.households, 0) * 100 AS supply_per_100_households,
-               coalesce(d.charging_tickets, 0) AS charging_tickets,
-               coalesce(d.charging_tickets, 0) / nullif(g.households, 0) * 100 AS tickets_per_100_households
-        FROM grids g
-        LEFT JOIN communities c ON c.community_id = g.community_id
-        LEFT JOIN supply s ON s.grid_id = g.grid_id
-        LEFT JOIN demand d ON d.grid_id = g.grid_id
-        WHERE {IN_SCOPE.format(col="g.grid_id")}
-        ORDER BY g.grid_id
+        SELECT *, coalesce(gap_per_100_households < 0, false) AS short_of_supply FROM final ORDER BY grid_id
     """
     params = {**bind(con, period, scope), "last_day": period.last_day, "charging_types": list(facility_types),
               "ticket_category": ticket_category}
