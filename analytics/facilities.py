@@ -7,9 +7,10 @@ grid is in scope when any grid of its community is.
 """
 
 
+import numpy as np
 import pandas as pd
 
-from . import settings, vocab
+from . import roads, settings, vocab
 from .db import query
 from .geo import EARTH_RADIUS_METRES
 from .period import COUNTY, IN_SCOPE, bind, parse_period
@@ -30,10 +31,11 @@ _HAVERSINE = """2 * $radius * asin(least(1, sqrt(
         pow(sin(radians(f.lat - b.lat) / 2), 2)
         + cos(radians(b.lat)) * cos(radians(f.lat)) * pow(sin(radians(f.lon - b.lon) / 2), 2))))"""
 
-# Per building of an in-scope grid: its distance to the nearest service-circle facility open
-# by the period's last day, wherever that facility is (null without coordinates or facilities).
-_NEAREST = f"""
-    WITH circle AS (
+# The service circle's nearest facility per in-scope building, by one of two definitions.
+# Straight line: the great-circle distance to the nearest facility open by the period's last day,
+# wherever that facility is (null without coordinates or facilities).
+_STRAIGHT = f"""
+    circle AS (
         SELECT f.lat, f.lon FROM facilities f
         WHERE list_contains($circle_types, f.facility_type) AND {_OPEN}
           AND f.lat IS NOT NULL AND f.lon IS NOT NULL
@@ -43,7 +45,13 @@ _NEAREST = f"""
         FROM buildings b, circle f
         WHERE b.lat IS NOT NULL AND b.lon IS NOT NULL AND {IN_SCOPE.format(col="b.grid_id")}
         GROUP BY b.building_id
-    ),
+    )"""
+# Walking: distances worked out along the imported road network (roads.nearest_walk), passed in.
+_WALKING = """
+    nearest AS (
+        SELECT unnest($walk_buildings::VARCHAR[]) AS building_id, unnest($walk_metres::DOUBLE[]) AS nearest_metres
+    )"""
+_BUILDING = f"""
     building AS (
         SELECT b.building_id, b.name AS building_name, b.grid_id, g.name AS grid_name,
                g.community_id, c.name AS community_name, coalesce(b.households, 0) AS households,
@@ -55,6 +63,30 @@ _NEAREST = f"""
         WHERE {IN_SCOPE.format(col="b.grid_id")}
     )
 """
+_NEAREST = {False: "WITH" + _STRAIGHT + "," + _BUILDING, True: "WITH" + _WALKING + "," + _BUILDING}
+
+
+def _nearest(con, period, scope, metres, facility_types, network) -> tuple[str, dict]:
+    """The WITH clause ending in `building` (one row per in-scope building: ..., nearest_metres,
+    covered) and its parameters; walking along `network` when there is one."""
+    if network is roads.IMPORTED:
+        network = roads.network_for(con)
+    params = {**bind(con, period, scope), "last_day": period.last_day, "metres": float(metres),
+              "radius": EARTH_RADIUS_METRES, "circle_types": list(facility_types)}
+    if network is None:
+        return _NEAREST[False], params
+    buildings = query(con, f"""
+        SELECT b.building_id, b.lon, b.lat FROM buildings b
+        WHERE b.lat IS NOT NULL AND b.lon IS NOT NULL AND {IN_SCOPE.format(col="b.grid_id")} ORDER BY 1
+    """, bind(con, period, scope))
+    circle = query(con, f"""
+        SELECT f.lon, f.lat FROM facilities f
+        WHERE list_contains($circle_types, f.facility_type) AND {_OPEN} AND f.lat IS NOT NULL AND f.lon IS NOT NULL
+    """, {"circle_types": list(facility_types), "last_day": period.last_day})
+    walked = roads.nearest_walk(network, (buildings["lon"], buildings["lat"]), (circle["lon"], circle["lat"]))
+    reached = np.isfinite(walked)
+    return _NEAREST[True], {**params, "walk_buildings": buildings["building_id"][reached].tolist(),
+                            "walk_metres": walked[reached].tolist()}
 
 
 def facility_counts(con, period, scope=COUNTY) -> pd.DataFrame:
@@ -102,13 +134,15 @@ def facility_counts(con, period, scope=COUNTY) -> pd.DataFrame:
 
 
 def service_coverage(con, period, scope=COUNTY, metres: float = settings.SERVICE_CIRCLE_METRES,
-                     facility_types=settings.SERVICE_CIRCLE_FACILITIES) -> pd.DataFrame:
+                     facility_types=settings.SERVICE_CIRCLE_FACILITIES, network=roads.IMPORTED) -> pd.DataFrame:
     """The 10-minute party-mass service circle (10分钟党群服务圈), per in-scope grid.
 
     A building is covered when a facility of `facility_types` (party service centres and red
-    stations) open by the period's last day lies within `metres` of it, great-circle distance
-    (haversine, earth radius 6,371,008.8 m). The facility may be in any grid or community.
-    A building without coordinates is not covered.
+    stations) open by the period's last day lies within `metres` of it: walking along `network`
+    (roads.nearest_walk; by default the network imported for the database) when there is one,
+    else the great-circle distance (haversine, earth radius 6,371,008.8 m). The facility may be
+    in any grid or community. A building without coordinates, or that the network does not
+    connect to any such facility, is not covered.
 
     - grid_id, grid_name, community_id, community_name
     - buildings: buildings in the grid (栋); households: their households (户, from buildings)
@@ -118,7 +152,8 @@ def service_coverage(con, period, scope=COUNTY, metres: float = settings.SERVICE
     Every in-scope grid has a row, in the order of grid ids.
     """
     period = parse_period(period)
-    sql = _NEAREST + f"""
+    nearest, params = _nearest(con, period, scope, metres, facility_types, network)
+    sql = nearest + f"""
         , per_grid AS (
             SELECT grid_id, count(*) AS buildings, sum(households) AS households,
                    count(*) FILTER (covered) AS buildings_covered,
@@ -137,31 +172,29 @@ def service_coverage(con, period, scope=COUNTY, metres: float = settings.SERVICE
         WHERE {IN_SCOPE.format(col="g.grid_id")}
         ORDER BY g.grid_id
     """
-    params = {**bind(con, period, scope), "last_day": period.last_day, "metres": float(metres), "radius": EARTH_RADIUS_METRES,
-              "circle_types": list(facility_types)}
     return query(con, sql, params)
 
 
 def uncovered_buildings(con, period, scope=COUNTY, metres: float = settings.SERVICE_CIRCLE_METRES,
-                        facility_types=settings.SERVICE_CIRCLE_FACILITIES) -> pd.DataFrame:
+                        facility_types=settings.SERVICE_CIRCLE_FACILITIES, network=roads.IMPORTED) -> pd.DataFrame:
     """The in-scope buildings outside the service circle (as in service_coverage).
 
     - building_id, building_name, grid_id, grid_name, community_id, community_name
     - households: the building's households (户)
-    - nearest_metres: distance to the nearest facility of `facility_types` open by the
-      period's last day (米; empty when there is none or the building has no coordinates)
+    - nearest_metres: distance (walking or straight, as in service_coverage) to the nearest
+      facility of `facility_types` open by the period's last day (米; empty when there is none,
+      none can be reached, or the building has no coordinates)
 
     Ordered by households, most first, then building id.
     """
     period = parse_period(period)
-    sql = _NEAREST + """
+    nearest, params = _nearest(con, period, scope, metres, facility_types, network)
+    sql = nearest + """
         SELECT building_id, building_name, grid_id, grid_name, community_id, community_name,
                households, nearest_metres
         FROM building WHERE NOT covered
         ORDER BY households DESC, building_id
     """
-    params = {**bind(con, period, scope), "last_day": period.last_day, "metres": float(metres), "radius": EARTH_RADIUS_METRES,
-              "circle_types": list(facility_types)}
     return query(con, sql, params)
 
 
