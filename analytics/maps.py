@@ -178,7 +178,8 @@ def boundaries(con, period, scope: Scope = COUNTY, tolerance: float = 0.00002) -
         )
         SELECT * FROM places ORDER BY level DESC, id
     """, scope.params(con))
-    shapes = [shapely.from_wkt(own) if own else shapely.union_all(shapely.from_wkt(grids or []))
+    shapes = [shapely.from_wkt(own) if isinstance(own, str) else
+              shapely.union_all(shapely.from_wkt(list(grids) if isinstance(grids, (list, np.ndarray)) else []))
               for own, grids in zip(frame.pop("geometry_wkt"), frame.pop("grid_wkts"))]
     shapes = [shapely.simplify(s, tolerance) for s in shapes]
     frame["paths"] = [_outlines(s) for s in shapes]

@@ -39,9 +39,11 @@ picked = clicked(st.session_state.get(f"grid_map_{st.session_state.setdefault('m
 if picked in names:
     st.session_state["map_grid"] = picked
     st.session_state["map_round"] += 1
-elif st.session_state.get("map_grid") not in names:
+elif "map_grid" not in st.session_state:  # the page's first run in this session: the address
     wanted = st.query_params.get("grid_card")
     st.session_state["map_grid"] = wanted if wanted in names else (next(iter(names)) if len(names) == 1 else None)
+elif st.session_state["map_grid"] not in (None, *names):  # the filters left it out
+    st.session_state["map_grid"] = None
 
 left, right = st.columns([3, 2], gap="medium")
 with right:
