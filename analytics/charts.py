@@ -286,8 +286,8 @@ def _overlay(overlay: Overlay, gcj02: bool) -> pdk.Layer:
     frame = _shift(overlay.frame, gcj02)
     color = list(overlay.color)
     if overlay.kind == "paths":
-        return pdk.Layer("PathLayer", data=frame, id=overlay.id, get_path="path", get_color=color + [230],
-                         get_width=4, width_units=_TEXT("pixels"), pickable=False)
+        return pdk.Layer("PathLayer", data=frame, id=overlay.id, get_path="path", get_color=color + [200],
+                         get_width=2.5, width_units=_TEXT("pixels"), pickable=False)
     if overlay.kind == "heat":
         return pdk.Layer("HeatmapLayer", data=frame, id=overlay.id, get_position=["lon", "lat"], radius_pixels=40,
                          opacity=0.7)

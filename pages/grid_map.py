@@ -11,6 +11,7 @@ page_header("网格地图", filters)
 MEASURES = maps.measures()
 COLORS = {"service": (192, 22, 29), "charging": (46, 125, 50), "deliberation": (212, 160, 23),
           "new_employment": (79, 109, 122), "care": (106, 76, 147)}
+CIRCLE = (40, 40, 40)
 MAP_HEIGHT = 390  # with its legend, inside the first screen at 1280×720
 LAYERS = {"circle": "服务圈", **{k: v[0] for k, v in maps.LAYERS.items()}, "tickets": "工单位置", "heat": "工单热力"}
 
@@ -74,9 +75,10 @@ for key in shown:
 distance = compute(maps.service_distance, period, scope)
 if "circle" in shown:
     reach = compute(maps.service_reach, period, scope)
-    overlays.insert(0, charts.Overlay("reach", reach, kind="paths", color=COLORS["service"]) if len(reach) else
+    # Not red: on the map red means the grids that need attention.
+    overlays.insert(0, charts.Overlay("reach", reach, kind="paths", color=CIRCLE) if len(reach) else
                     charts.Overlay("circle", compute(maps.facility_points, period, scope, layer="service"),
-                                   kind="circles", color=COLORS["service"], radius=settings.SERVICE_CIRCLE_METRES))
+                                   kind="circles", color=CIRCLE, radius=settings.SERVICE_CIRCLE_METRES))
 basemap = maps.basemap(settings.MAP_BASEMAP, tianditu_key=tianditu_key())
 deck = charts.grid_map(grids, colors, m.info, m.info.label if m.column != "count" else m.label.split(" · ")[0],
                        boundaries=compute(maps.boundaries, period, scope), outline=maps.county_outline(),
@@ -86,8 +88,8 @@ with left:
                     height=MAP_HEIGHT)
     st.html(charts.legend_html(classes, m.info, m.label, int(grids["value"].isna().sum())))
     st.multiselect("叠加图层", list(LAYERS), default=["service"], format_func=LAYERS.get, key="map_layers")
-    circle = (f"红色细线为沿路网步行 {settings.SERVICE_CIRCLE_METRES} 米可达的道路" if "circle" in shown and len(reach)
-              else f"红色圆圈为直线距离 {settings.SERVICE_CIRCLE_METRES} 米的范围" if "circle" in shown else "")
+    circle = (f"黑色细线为沿路网步行 {settings.SERVICE_CIRCLE_METRES} 米可达的道路" if "circle" in shown and len(reach)
+              else f"黑色圆圈为直线距离 {settings.SERVICE_CIRCLE_METRES} 米的范围" if "circle" in shown else "")
     st.caption(f"底图:{basemap.label}。服务圈按{distance}计算" + (f";{circle}" if circle else "") + "。"
                + definition(m.metric_id))
 

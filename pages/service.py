@@ -102,9 +102,11 @@ def show_charging() -> None:
         else:
             which = f"缺口最大的{TOP}个" if len(short) > TOP else f"共{len(short)}个"
             shown = short.head(TOP)
+            # Room left of the longest bar for its value, which is negative.
             show(charts.bar(shown, "grid_name", "gap_per_100_households", horizontal=True,
-                            title=f"充电供给不足的网格({which}):每百户充电车位 − 每百户停车充电工单",
-                            x_title="网格", y_title="供需差(每百户)", text_format="+,.2f",
+                            title=f"充电供给不足的网格({which})", x_title="网格",
+                            y_title="供需差:每百户充电车位 − 每百户停车充电工单", text_format="+,.2f",
+                            value_range=[shown["gap_per_100_households"].min() * 1.4, 0],
                             height=rows_height(len(shown))))
     table(charging.sort_values(["gap_per_100_households", "grid_id"]), "charging-supply", filters, height=360,
           key="svc_charging", columns={
