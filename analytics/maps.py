@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from . import credit, facilities, geo, roads, settings, vocab
+from . import credit, geo, roads, settings, vocab
 from .db import query
 from .period import COUNTY, IN_SCOPE, Scope, bind, parse_period, quarter_of
 from .privacy import mask_names
