@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 
-from . import access, audit, db, demo, summary
+from . import access, audit, db, demo, roads, summary
 from .period import parse_period, parse_scope
 
 
@@ -427,6 +427,26 @@ def cmd_audit(args) -> int:
     return 0
 
 
+def cmd_import_roads(args) -> int:
+    if args.remove:
+        removed = roads.remove_roads(args.db)
+        print("已删除路网:10分钟服务圈改按直线距离计算" if removed else "没有导入过路网:服务圈按直线距离计算")
+        return 0
+    if args.file is None:
+        print("错误: 请给出路网文件(GeoJSON 线要素),或用 --remove 删除已导入的路网", file=sys.stderr)
+        return 2
+    try:
+        network = roads.import_roads(args.file, args.db, datum=args.datum)
+    except ValueError as exc:
+        print(f"错误: {exc}", file=sys.stderr)
+        return 1
+    print(f"已导入路网 {args.file.name}: {network.graph.number_of_edges():,} 条线段,共 {network.kilometres:,.1f} 公里,"
+          f"{network.parts} 个互不连通的部分;10分钟服务圈改按沿路网的步行距离计算。保存在 {roads.path_for(args.db)}")
+    if network.parts > 1:
+        print("提示:互不连通的部分之间无法步行到达;若路网本应连通,请检查相接处是否有共同的端点或交叉。")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m analytics", description="网格治理驾驶舱 命令行工具")
     sub = parser.add_subparsers(dest="command", required=True, metavar="命令")
@@ -506,6 +526,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("imports", help="列出导入日志")
     p.add_argument("--db", type=Path, default=db.default_db_path(), help="数据库文件路径")
     p.set_defaults(func=cmd_imports)
+
+    p = sub.add_parser("import-roads", help="导入道路与步行路网(GeoJSON 线要素):服务圈改按沿路网的步行距离计算")
+    p.add_argument("file", type=Path, nargs="?", help="GeoJSON 文件(LineString 或 MultiLineString,经纬度)")
+    p.add_argument("--datum", choices=["wgs84", "gcj02"], default="wgs84",
+                   help="文件的坐标系:wgs84(含 CGCS2000、天地图,默认)或 gcj02(高德地图上绘制的)")
+    p.add_argument("--remove", action="store_true", help="删除已导入的路网,改回直线距离")
+    p.add_argument("--db", type=Path, default=db.default_db_path(), help="数据库文件路径(路网保存在其旁)")
+    p.set_defaults(func=cmd_import_roads)
 
     p = sub.add_parser("users", help="管理用户:add 新增、list 列出、disable 停用、enable 启用、passwd 修改密码")
     actions = p.add_subparsers(dest="action", required=True, metavar="操作")

@@ -94,17 +94,18 @@ def require(user: User | None, permission: str) -> None:
 
 
 # The one table of what each metric's rows need, asked by the pages, the command line, the meeting pack
-# and every export. A metric not listed needs "figures"; a list that names people, or whose text may
-# describe a resident (a ticket's title), needs "personal_lists".
+# and every export. A metric not listed needs "figures"; a list that names people needs "personal_lists",
+# and so does the ticket search, which searches titles. Elsewhere a column whose text may describe a
+# resident (a ticket's title) is left out for a role without personal_lists.
 METRIC_PERMISSIONS = {
     "excellent-grid-workers": "personal_lists",
     "monthly-publication": "personal_lists",
     "grid-team": "personal_lists",
     "grid-ledger": "personal_lists",
     "ticket-list": "personal_lists",
-    "open-tickets": "personal_lists",
     "worker-service": "personal_lists",
 }
+PERSONAL_COLUMNS = ("title",)
 
 
 def metric_permission(metric_id: str) -> str:
@@ -119,6 +120,13 @@ def require_metric(user: User | None, metric_id: str) -> None:
 
 def may_see(user: User | None, metric_id: str) -> bool:
     return user is None or (user.can("figures") and user.can(metric_permission(metric_id)))
+
+
+def visible(user: User | None, frame):
+    """A metric's rows as the user may receive them: without PERSONAL_COLUMNS unless the role sees people."""
+    if user is None or user.can("personal_lists"):
+        return frame
+    return frame.drop(columns=[c for c in PERSONAL_COLUMNS if c in frame.columns])
 
 
 def effective_scope(user: User | None, requested: Scope, con) -> Scope:

@@ -7,17 +7,16 @@ grid is in scope when any grid of its community is.
 """
 
 
+import numpy as np
 import pandas as pd
 
-from . import settings, vocab
+from . import roads, settings, vocab
 from .db import query
+from .geo import EARTH_RADIUS_METRES
 from .period import COUNTY, IN_SCOPE, bind, parse_period
 
 # Tickets about e-bike parking and charging: the demand beside the charging supply.
 CHARGING_TICKET_CATEGORY = "parking_charging"
-
-# Mean earth radius (IUGG), for great-circle distances.
-EARTH_RADIUS_METRES = 6_371_008.8
 
 _COMMUNITY_IN_SCOPE = f"""EXISTS (SELECT 1 FROM grids sg WHERE sg.community_id = {{community}}
                                   AND {IN_SCOPE.format(col="sg.grid_id")})"""
@@ -32,10 +31,11 @@ _HAVERSINE = """2 * $radius * asin(least(1, sqrt(
         pow(sin(radians(f.lat - b.lat) / 2), 2)
         + cos(radians(b.lat)) * cos(radians(f.lat)) * pow(sin(radians(f.lon - b.lon) / 2), 2))))"""
 
-# Per building of an in-scope grid: its distance to the nearest service-circle facility open
-# by the period's last day, wherever that facility is (null without coordinates or facilities).
-_NEAREST = f"""
-    WITH circle AS (
+# The service circle's nearest facility per in-scope building, by one of two definitions.
+# Straight line: the great-circle distance to the nearest facility open by the period's last day,
+# wherever that facility is (null without coordinates or facilities).
+_STRAIGHT = f"""
+    circle AS (
         SELECT f.lat, f.lon FROM facilities f
         WHERE list_contains($circle_types, f.facility_type) AND {_OPEN}
           AND f.lat IS NOT NULL AND f.lon IS NOT NULL
@@ -45,7 +45,13 @@ _NEAREST = f"""
         FROM buildings b, circle f
         WHERE b.lat IS NOT NULL AND b.lon IS NOT NULL AND {IN_SCOPE.format(col="b.grid_id")}
         GROUP BY b.building_id
-    ),
+    )"""
+# Walking: distances worked out along the imported road network (roads.nearest_walk), passed in.
+_WALKING = """
+    nearest AS (
+        SELECT unnest($walk_buildings::VARCHAR[]) AS building_id, unnest($walk_metres::DOUBLE[]) AS nearest_metres
+    )"""
+_BUILDING = f"""
     building AS (
         SELECT b.building_id, b.name AS building_name, b.grid_id, g.name AS grid_name,
                g.community_id, c.name AS community_name, coalesce(b.households, 0) AS households,
@@ -57,6 +63,30 @@ _NEAREST = f"""
         WHERE {IN_SCOPE.format(col="b.grid_id")}
     )
 """
+_NEAREST = {False: "WITH" + _STRAIGHT + "," + _BUILDING, True: "WITH" + _WALKING + "," + _BUILDING}
+
+
+def _nearest(con, period, scope, metres, facility_types, network) -> tuple[str, dict]:
+    """The WITH clause ending in `building` (one row per in-scope building: ..., nearest_metres,
+    covered) and its parameters; walking along `network` when there is one."""
+    if network is roads.IMPORTED:
+        network = roads.network_for(con)
+    params = {**bind(con, period, scope), "last_day": period.last_day, "metres": float(metres),
+              "radius": EARTH_RADIUS_METRES, "circle_types": list(facility_types)}
+    if network is None:
+        return _NEAREST[False], params
+    buildings = query(con, f"""
+        SELECT b.building_id, b.lon, b.lat FROM buildings b
+        WHERE b.lat IS NOT NULL AND b.lon IS NOT NULL AND {IN_SCOPE.format(col="b.grid_id")} ORDER BY 1
+    """, bind(con, period, scope))
+    circle = query(con, f"""
+        SELECT f.lon, f.lat FROM facilities f
+        WHERE list_contains($circle_types, f.facility_type) AND {_OPEN} AND f.lat IS NOT NULL AND f.lon IS NOT NULL
+    """, {"circle_types": list(facility_types), "last_day": period.last_day})
+    walked = roads.nearest_walk(network, (buildings["lon"], buildings["lat"]), (circle["lon"], circle["lat"]))
+    reached = np.isfinite(walked)
+    return _NEAREST[True], {**params, "walk_buildings": buildings["building_id"][reached].tolist(),
+                            "walk_metres": walked[reached].tolist()}
 
 
 def facility_counts(con, period, scope=COUNTY) -> pd.DataFrame:
@@ -104,13 +134,15 @@ def facility_counts(con, period, scope=COUNTY) -> pd.DataFrame:
 
 
 def service_coverage(con, period, scope=COUNTY, metres: float = settings.SERVICE_CIRCLE_METRES,
-                     facility_types=settings.SERVICE_CIRCLE_FACILITIES) -> pd.DataFrame:
+                     facility_types=settings.SERVICE_CIRCLE_FACILITIES, network=roads.IMPORTED) -> pd.DataFrame:
     """The 10-minute party-mass service circle (10分钟党群服务圈), per in-scope grid.
 
     A building is covered when a facility of `facility_types` (party service centres and red
-    stations) open by the period's last day lies within `metres` of it, great-circle distance
-    (haversine, earth radius 6,371,008.8 m). The facility may be in any grid or community.
-    A building without coordinates is not covered.
+    stations) open by the period's last day lies within `metres` of it: walking along `network`
+    (roads.nearest_walk; by default the network imported for the database) when there is one,
+    else the great-circle distance (haversine, earth radius 6,371,008.8 m). The facility may be
+    in any grid or community. A building without coordinates, or that the network does not
+    connect to any such facility, is not covered.
 
     - grid_id, grid_name, community_id, community_name
     - buildings: buildings in the grid (栋); households: their households (户, from buildings)
@@ -120,7 +152,8 @@ def service_coverage(con, period, scope=COUNTY, metres: float = settings.SERVICE
     Every in-scope grid has a row, in the order of grid ids.
     """
     period = parse_period(period)
-    sql = _NEAREST + f"""
+    nearest, params = _nearest(con, period, scope, metres, facility_types, network)
+    sql = nearest + f"""
         , per_grid AS (
             SELECT grid_id, count(*) AS buildings, sum(households) AS households,
                    count(*) FILTER (covered) AS buildings_covered,
@@ -139,46 +172,51 @@ def service_coverage(con, period, scope=COUNTY, metres: float = settings.SERVICE
         WHERE {IN_SCOPE.format(col="g.grid_id")}
         ORDER BY g.grid_id
     """
-    params = {**bind(con, period, scope), "last_day": period.last_day, "metres": float(metres), "radius": EARTH_RADIUS_METRES,
-              "circle_types": list(facility_types)}
     return query(con, sql, params)
 
 
 def uncovered_buildings(con, period, scope=COUNTY, metres: float = settings.SERVICE_CIRCLE_METRES,
-                        facility_types=settings.SERVICE_CIRCLE_FACILITIES) -> pd.DataFrame:
+                        facility_types=settings.SERVICE_CIRCLE_FACILITIES, network=roads.IMPORTED) -> pd.DataFrame:
     """The in-scope buildings outside the service circle (as in service_coverage).
 
     - building_id, building_name, grid_id, grid_name, community_id, community_name
     - households: the building's households (户)
-    - nearest_metres: distance to the nearest facility of `facility_types` open by the
-      period's last day (米; empty when there is none or the building has no coordinates)
+    - nearest_metres: distance (walking or straight, as in service_coverage) to the nearest
+      facility of `facility_types` open by the period's last day (米; empty when there is none,
+      none can be reached, or the building has no coordinates)
 
     Ordered by households, most first, then building id.
     """
     period = parse_period(period)
-    sql = _NEAREST + """
+    nearest, params = _nearest(con, period, scope, metres, facility_types, network)
+    sql = nearest + """
         SELECT building_id, building_name, grid_id, grid_name, community_id, community_name,
                households, nearest_metres
         FROM building WHERE NOT covered
         ORDER BY households DESC, building_id
     """
-    params = {**bind(con, period, scope), "last_day": period.last_day, "metres": float(metres), "radius": EARTH_RADIUS_METRES,
-              "circle_types": list(facility_types)}
     return query(con, sql, params)
 
 
 def charging_supply(con, period, scope=COUNTY, facility_types=settings.CHARGING_FACILITIES,
                     ticket_category: str = CHARGING_TICKET_CATEGORY) -> pd.DataFrame:
-    """E-bike charging supply against demand, per in-scope grid.
+    """E-bike charging supply against demand, per in-scope grid, counted in charging places.
 
     - grid_id, grid_name, community_id, community_name
     - households: the grid's households (户, grids.households)
     - charging_piles, charging_sheds: charging piles and charging sheds in the grid open by the
       period's last day (个)
     - charging_facilities: facilities of `facility_types` (by default piles and sheds) open then
-    - supply_per_100_households: charging_facilities / households × 100 (empty without households)
+    - charging_places: their charging places (个): a pile's capacity or 1 when not recorded, any
+      other facility's capacity (a shed holds 20–60); 0 for one without a recorded capacity
+    - unknown_capacity: facilities other than piles without a recorded capacity, so not counted (个)
+    - places_per_100_households: charging_places / households × 100 (empty without households)
     - charging_tickets: tickets of `ticket_category` in the grid filed in the period (件)
     - tickets_per_100_households: charging_tickets / households × 100 (empty without households)
+    - gap_per_100_households: places_per_100_households − tickets_per_100_households, i.e.
+      (places − tickets) / households × 100: below 0 when the grid's residents filed more
+      charging and parking tickets in the period than the grid has charging places
+    - short_of_supply: gap_per_100_households < 0 (false without households)
 
     Every in-scope grid has a row, in the order of grid ids.
     """
@@ -187,9 +225,12 @@ def charging_supply(con, period, scope=COUNTY, facility_types=settings.CHARGING_
         WITH supply AS (
             SELECT f.grid_id, count(*) FILTER (f.facility_type = 'charging_pile') AS charging_piles,
                    count(*) FILTER (f.facility_type = 'charging_shed') AS charging_sheds,
-                   count(*) FILTER (list_contains($charging_types, f.facility_type)) AS charging_facilities
+                   count(*) AS charging_facilities,
+                   sum(CASE WHEN f.facility_type = 'charging_pile' THEN coalesce(f.capacity, 1)
+                            ELSE coalesce(f.capacity, 0) END) AS charging_places,
+                   count(*) FILTER (f.facility_type <> 'charging_pile' AND f.capacity IS NULL) AS unknown_capacity
             FROM facilities f
-            WHERE {_OPEN} AND f.grid_id IS NOT NULL
+            WHERE {_OPEN} AND f.grid_id IS NOT NULL AND list_contains($charging_types, f.facility_type)
             GROUP BY f.grid_id
         ),
         demand AS (
@@ -198,20 +239,30 @@ def charging_supply(con, period, scope=COUNTY, facility_types=settings.CHARGING_
             WHERE t.category = $ticket_category AND e.step = 'filed'
               AND e.occurred_at >= $start AND e.occurred_at < $end
             GROUP BY t.grid_id
+        ),
+        per_grid AS (
+            SELECT g.grid_id, g.name AS grid_name, g.community_id, c.name AS community_name,
+                   g.households, coalesce(s.charging_piles, 0) AS charging_piles,
+                   coalesce(s.charging_sheds, 0) AS charging_sheds,
+                   coalesce(s.charging_facilities, 0) AS charging_facilities,
+                   coalesce(s.charging_places, 0)::BIGINT AS charging_places,
+                   coalesce(s.unknown_capacity, 0) AS unknown_capacity,
+                   coalesce(d.charging_tickets, 0) AS charging_tickets
+            FROM grids g
+            LEFT JOIN communities c ON c.community_id = g.community_id
+            LEFT JOIN supply s ON s.grid_id = g.grid_id
+            LEFT JOIN demand d ON d.grid_id = g.grid_id
+            WHERE {IN_SCOPE.format(col="g.grid_id")}
+        ),
+        final AS (
+            SELECT grid_id, grid_name, community_id, community_name, households, charging_piles, charging_sheds,
+                   charging_facilities, charging_places, unknown_capacity,
+                   charging_places / nullif(households, 0) * 100 AS places_per_100_households,
+                   charging_tickets, charging_tickets / nullif(households, 0) * 100 AS tickets_per_100_households,
+                   (charging_places - charging_tickets) / nullif(households, 0) * 100 AS gap_per_100_households
+            FROM per_grid
         )
-        SELECT g.grid_id, g.name AS grid_name, g.community_id, c.name AS community_name,
-               g.households, coalesce(s.charging_piles, 0) AS charging_piles,
-               coalesce(s.charging_sheds, 0) AS charging_sheds,
-               coalesce(s.charging_facilities, 0) AS charging_facilities,
-               coalesce(s.charging_facilities, 0) / nullif(g.households, 0) * 100 AS supply_per_100_households,
-               coalesce(d.charging_tickets, 0) AS charging_tickets,
-               coalesce(d.charging_tickets, 0) / nullif(g.households, 0) * 100 AS tickets_per_100_households
-        FROM grids g
-        LEFT JOIN communities c ON c.community_id = g.community_id
-        LEFT JOIN supply s ON s.grid_id = g.grid_id
-        LEFT JOIN demand d ON d.grid_id = g.grid_id
-        WHERE {IN_SCOPE.format(col="g.grid_id")}
-        ORDER BY g.grid_id
+        SELECT *, coalesce(gap_per_100_households < 0, false) AS short_of_supply FROM final ORDER BY grid_id
     """
     params = {**bind(con, period, scope), "last_day": period.last_day, "charging_types": list(facility_types),
               "ticket_category": ticket_category}

@@ -39,8 +39,8 @@ class Metric:
     def compute(self, con, period, scope: Scope = COUNTY, grid_id: str | None = None, user=None,
                 names: bool = False, **options) -> pd.DataFrame:
         """The metric for the period and scope; on a user's behalf (access.User), within the
-        user's scope and only if the user may see it. names: unmasked names, for a detail view
-        (grid-ledger), only for a role that needs them."""
+        user's scope, only if the user may see it and with only the columns the user may see.
+        names: unmasked names, for a detail view (grid-ledger), only for a role that needs them."""
         period = parse_period(period)
         access.require_metric(user, self.id)
         scope = access.effective_scope(user, scope, con)
@@ -52,8 +52,8 @@ class Metric:
             if not grid_id:
                 raise ValueError(f"指标 {self.id} 需要指定网格编号")
             access.effective_scope(user, Scope(grids=(grid_id,)), con)
-            return self.function(con, grid_id, period, scope, **kwargs)
-        return self.function(con, period, scope, **kwargs)
+            return access.visible(user, self.function(con, grid_id, period, scope, **kwargs))
+        return access.visible(user, self.function(con, period, scope, **kwargs))
 
 
 def _profile(con, period, scope):
@@ -197,14 +197,17 @@ REGISTRY: list[Metric] = [
        "统计期末日已建成的各类服务阵地(党群服务中心、红色驿站、议事厅、庭院议事会、充电车棚、充电桩、新就业群体服务站、网格之家、"
        "长者食堂)按社区的数量与容量。", "处", facilities.facility_counts),
     _M("service-coverage", "服务阵地", "10分钟党群服务圈覆盖率",
-       f"楼栋到最近的党群服务中心或红色驿站(统计期末日已建成)的直线距离不超过{settings.SERVICE_CIRCLE_METRES}米(设置)即为覆盖;"
-       "按网格给出覆盖的楼栋数、户数及占比。",
+       f"楼栋到最近的党群服务中心或红色驿站(统计期末日已建成)的距离不超过{settings.SERVICE_CIRCLE_METRES}米(设置)即为覆盖:"
+       "未导入路网时为直线距离;导入道路与步行路网后为沿路网的步行距离(楼栋与服务点各以直线接入最近的道路,"
+       "路网到不了的楼栋不算覆盖)。按网格给出覆盖的楼栋数、户数及占比。",
        "%", facilities.service_coverage),
     _M("uncovered-buildings", "服务阵地", "服务圈外的楼栋",
-       "不在10分钟党群服务圈内的楼栋及其到最近服务点的距离,按户数从多到少。", "米", facilities.uncovered_buildings),
+       "不在10分钟党群服务圈内的楼栋及其到最近服务点的距离(直线或沿路网步行,同覆盖率),按户数从多到少。", "米", facilities.uncovered_buildings),
     _M("charging-supply", "服务阵地", "充电供给与需求",
-       "各网格统计期末已建成的充电桩和充电车棚数、每百户充电设施数,与统计期内停车充电类工单数及每百户工单数并列。",
-       "处/百户、单/百户", facilities.charging_supply),
+       "各网格统计期末已建成的充电桩和充电车棚按充电车位计:车棚按登记的车位数(未登记车位数的车棚不计,单列),"
+       "充电桩按登记的端口数、未登记的计1个;每百户充电车位=车位数÷户数×100;与统计期内停车充电类工单数及每百户工单数并列。"
+       "供需差=每百户充电车位−每百户停车充电工单,小于0(统计期内的停车充电工单多于充电车位)的网格为充电供给不足。",
+       "个/百户、单/百户", facilities.charging_supply),
     _M("property-scores", "服务阵地", "物业服务三评两公示",
        "统计期内各季度物业企业的居民评议、社区评议、街道评议得分及平均分(百分制)。", "分", facilities.property_scores),
     _M("micro-wishes", "服务阵地", "微心愿",

@@ -51,9 +51,15 @@ SERVICE_CIRCLE_METRES = 800
 SERVICE_CIRCLE_FACILITIES = ("party_service_center", "red_station")
 CHARGING_FACILITIES = ("charging_shed", "charging_pile")
 
-# The grid map draws without any tile server. A county with a reachable tile service may set a
-# basemap style URL here (for example its own map server); None keeps the map offline.
-MAP_BASEMAP: str | None = None
+# The grid map's basemap. "none" (the default) fetches nothing: the map draws the county outline and
+# the subdistrict and community boundaries and names from the data. "tianditu": 天地图's vector map
+# and labels, in CGCS2000 (WGS-84 to well under a metre), with the key set in .streamlit/secrets.toml
+# as [map] tianditu_key = "..." (天地图 issues keys to registered users). "amap": 高德's road map, in
+# GCJ-02, every layer is shifted to match; use it only under AMap's terms. "xyz": MAP_TILE_URL, any
+# {z}/{x}/{y} raster tile template (the county's own tile server), in GCJ-02 if MAP_TILE_GCJ02.
+MAP_BASEMAP = "none"
+MAP_TILE_URL = ""
+MAP_TILE_GCJ02 = False
 
 # Time. Every time is stored and shown in the county's zone, whatever the server's; a time written
 # with an offset (2020-01-31T20:00:00-08:00, ...Z) is converted to it on import.

@@ -233,7 +233,7 @@ def metric(metric_id: str, period: Period, scope: Scope, grid_id: str | None = N
     if m.personal or m.needs_grid:
         return _user_metric(_db_key(), metric_id, period.label, scope, grid_id, signed_in(), names,
                             tuple(sorted(options.items())))
-    return compute(m.function, period, scope, **m.kwargs, **options)
+    return access.visible(signed_in(), compute(m.function, period, scope, **m.kwargs, **options))
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)

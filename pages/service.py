@@ -89,28 +89,37 @@ def show_facilities() -> None:
 
 def show_charging() -> None:
     charging = metric("charging-supply", filters.period, filters.scope)
-    demand = charging[charging["charging_tickets"] > 0].sort_values("tickets_per_100_households", ascending=False).head(TOP)
-    if demand.empty:
-        nothing("所选统计期和范围内没有停车充电类工单。")
-    else:
-        st.caption(f"每百户停车充电工单最多的{TOP}个网格;右图为同一批网格的每百户充电设施。")
-        left, right = st.columns(2, gap="large")
-        with left:
-            show(charts.bar(demand, "grid_name", "tickets_per_100_households", horizontal=True, title="每百户停车充电工单",
-                            x_title="网格", y_title="工单(单/百户)", text_format=",.2f", height=rows_height(len(demand))))
-        with right:
-            show(charts.bar(demand, "grid_name", "supply_per_100_households", horizontal=True, title="每百户充电设施",
-                            x_title="网格", y_title="充电设施(处/百户)", color=charts.GOLD, text_format=",.2f",
-                            height=rows_height(len(demand))))
-    table(charging.sort_values("tickets_per_100_households", ascending=False), "charging-supply", filters, height=360,
+    short = charging[charging["short_of_supply"]].sort_values("gap_per_100_households")
+    left, right = st.columns([1, 2], gap="large")
+    with left:
+        figure("充电供给不足的网格", len(short), "个", "charging-supply")
+        figure("充电车位", charging["charging_places"].sum(), "个", "charging-supply")
+        if unknown := charging["unknown_capacity"].sum():
+            st.caption(f"另有 {unknown} 处充电车棚未登记车位数,未计入车位。")
+    with right:
+        if short.empty:
+            nothing("所选统计期和范围内没有停车充电工单多于充电车位的网格。")
+        else:
+            which = f"缺口最大的{TOP}个" if len(short) > TOP else f"共{len(short)}个"
+            shown = short.head(TOP)
+            # Room left of the longest bar for its value, which is negative.
+            show(charts.bar(shown, "grid_name", "gap_per_100_households", horizontal=True,
+                            title=f"充电供给不足的网格({which})", x_title="网格",
+                            y_title="供需差:每百户充电车位 − 每百户停车充电工单", text_format="+,.2f",
+                            value_range=[shown["gap_per_100_households"].min() * 1.4, 0],
+                            height=rows_height(len(shown))))
+    table(charging.sort_values(["gap_per_100_households", "grid_id"]), "charging-supply", filters, height=360,
           key="svc_charging", columns={
               "community_name": "社区", "grid_name": "网格",
-              "households": st.column_config.NumberColumn("户数", format="localized"),
-              "charging_piles": st.column_config.NumberColumn("充电桩", format="localized"),
-              "charging_sheds": st.column_config.NumberColumn("充电车棚", format="localized"),
-              "supply_per_100_households": st.column_config.NumberColumn("每百户充电设施", format="%.2f"),
+              "short_of_supply": st.column_config.CheckboxColumn("供给不足"),
+              "gap_per_100_households": st.column_config.NumberColumn("供需差(每百户)", format="%+.2f"),
+              "places_per_100_households": st.column_config.NumberColumn("每百户充电车位", format="%.2f"),
+              "tickets_per_100_households": st.column_config.NumberColumn("每百户停车充电工单", format="%.2f"),
+              "charging_places": st.column_config.NumberColumn("充电车位", format="localized"),
               "charging_tickets": st.column_config.NumberColumn("停车充电工单", format="localized"),
-              "tickets_per_100_households": st.column_config.NumberColumn("每百户工单", format="%.2f"),
+              "households": st.column_config.NumberColumn("户数", format="localized"),
+              "charging_sheds": st.column_config.NumberColumn("充电车棚", format="localized"),
+              "charging_piles": st.column_config.NumberColumn("充电桩", format="localized"),
           })
 
 

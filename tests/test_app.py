@@ -504,3 +504,22 @@ def test_hostile_names_from_an_import_are_shown_as_text(monkeypatch, writable_de
     app.switch_page("pages/grid_map.py").run()
     app.selectbox(key="map_grid").set_value("201-01").run()
     assert any(r"\!\[t\]\(https://x" in s.value for s in app.subheader)
+
+
+def test_the_grid_card_beside_the_map_is_kept_in_the_address(monkeypatch, demo_path, demo_con):
+    names = dict(demo_con.execute("SELECT grid_id, name FROM grids WHERE grid_id IN ('201-02', '201-03')").fetchall())
+    app = launch(monkeypatch, demo_path, query={"grid_card": "201-02"})
+    app.switch_page("pages/grid_map.py").run()
+    assert not app.exception
+    assert app.selectbox(key="map_grid").value == "201-02"
+    assert [s.value for s in app.subheader] == [names["201-02"]]
+    app.selectbox(key="map_grid").set_value("201-03").run()
+    assert app.query_params["grid_card"] == "201-03"
+    assert [s.value for s in app.subheader] == [names["201-03"]]
+
+
+def test_a_grid_card_outside_ones_scope_is_not_opened(monkeypatch, demo_path):
+    app = launch(monkeypatch, demo_path, user=as_role("community_secretary", "201"), query={"grid_card": "101-01"})
+    app.switch_page("pages/grid_map.py").run()
+    assert not app.exception and not app.error
+    assert app.selectbox(key="map_grid").value is None and not app.subheader

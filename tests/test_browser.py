@@ -208,6 +208,47 @@ def test_the_map_canvas_draws(server, page, tmp_path):
         page.wait_for_timeout(300)
 
 
+def map_drawn(page, tmp_path):
+    """The map's canvas once deck.gl has coloured the grids in."""
+    canvas = page.locator("[data-testid=stDeckGlJsonChart] canvas").first
+    expect(canvas).to_be_visible(timeout=20 * MS)
+    deadline = time.time() + 20
+    while True:
+        canvas.screenshot(path=tmp_path / "map.png")
+        colours = Image.open(tmp_path / "map.png").convert("RGB").getcolors(maxcolors=1 << 16)
+        if colours is None or len(colours) > 20:
+            return canvas
+        assert time.time() < deadline, "the map canvas stays blank"
+        page.wait_for_timeout(300)
+
+
+def test_clicking_a_grid_opens_its_card_kept_in_the_address_and_nothing_is_fetched(server, page, tmp_path):
+    outside = []
+    page.on("request", lambda r: None if r.url.startswith((server.url, "data:", "blob:")) else outside.append(r.url))
+    open_page(page, server, "/grid_map")
+    box = map_drawn(page, tmp_path).bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2  # the middle of the county seat
+    page.mouse.move(x - 8, y - 8)
+    page.mouse.move(x, y)
+    page.wait_for_timeout(500)
+    page.mouse.down()
+    page.mouse.up()
+    expect(page).to_have_url(re.compile(r"grid_card=\d{3}-\d{2}"), timeout=20 * MS)
+    assert not settle(page), server.log_tail()
+    grid = re.search(r"grid_card=(\d{3}-\d{2})", page.url)[1]
+    name = page.locator("[data-testid=stMain] h3").first.inner_text()
+    assert re.fullmatch(r".+社区第\d+网格", name), name
+    screenshot(page, "grid_map_card")
+    # Opened afresh, the address brings the same card back.
+    address = page.url.replace(server.url, "")
+    page.context.clear_cookies()
+    open_page(page, server, address)
+    expect(page.locator("[data-testid=stMain] h3").first).to_have_text(name, timeout=20 * MS)
+    assert f"grid_card={grid}" in page.url
+    # Only Streamlit's own icon font comes from outside; no basemap, style or tile.
+    assert [u for u in outside if "fonts.gstatic.com" not in u] == []
+
+
 def test_a_community_filter_changes_the_figures_and_the_address(server, page):
     open_page(page, server, "/")
     value = metric_value(page, "办结工单")

@@ -211,31 +211,65 @@ def test_distances_follow_the_haversine_formula(con):
 
 # --- charging_supply ----------------------------------------------------------------------------
 
+CHARGING_COLUMNS = ["grid_id", "grid_name", "community_id", "community_name", "households", "charging_piles",
+                    "charging_sheds", "charging_facilities", "charging_places", "unknown_capacity",
+                    "places_per_100_households", "charging_tickets", "tickets_per_100_households",
+                    "gap_per_100_households", "short_of_supply"]
+
+
 @pytest.mark.parametrize("period, scope, expected", [
+    # Places: G1 the pile F2 (1), G2 the shed F6 (40 places), G3 the pile F8 (2 ports).
     # K1 filed at the start counts, K2 at the end does not, K3 is about noise, K4 was filed in June.
+    # Gap = (places − tickets) / households × 100: G1 (1 − 1)/100 = 0; G2 (40 − 0)/50 = 80;
+    # G3 (2 − 2)/70 = 0; nobody is short. G4 has no households: no rates, not short.
     ("2026Q3", COUNTY, [
-        ("G1", "宝发社区第1网格", "C1", "宝发社区", 100, 1, 0, 1, 1.0, 1, 1.0),
-        ("G2", "宝发社区第2网格", "C1", "宝发社区", 50, 0, 1, 1, 2.0, 0, 0.0),
-        ("G3", "紫悦城社区第1网格", "C2", "紫悦城社区", 70, 1, 0, 1, 100 / 70, 2, 200 / 70),
-        ("G4", "空社区第1网格", "C3", "空社区", 0, 0, 0, 0, None, 0, None),
+        ("G1", "宝发社区第1网格", "C1", "宝发社区", 100, 1, 0, 1, 1, 0, 1.0, 1, 1.0, 0.0, False),
+        ("G2", "宝发社区第2网格", "C1", "宝发社区", 50, 0, 1, 1, 40, 0, 80.0, 0, 0.0, 80.0, False),
+        ("G3", "紫悦城社区第1网格", "C2", "紫悦城社区", 70, 1, 0, 1, 2, 0, 200 / 70, 2, 200 / 70, 0.0, False),
+        ("G4", "空社区第1网格", "C3", "空社区", 0, 0, 0, 0, 0, 0, None, 0, None, None, False),
     ]),
-    # F7 opens on 1 October, K2 is filed then.
+    # F7 opens on 1 October, K2 is filed then: G1 (2 − 1)/100 × 100 = 1.
     ("2026Q4", C1_ONLY, [
-        ("G1", "宝发社区第1网格", "C1", "宝发社区", 100, 2, 0, 2, 2.0, 1, 1.0),
-        ("G2", "宝发社区第2网格", "C1", "宝发社区", 50, 0, 1, 1, 2.0, 0, 0.0),
+        ("G1", "宝发社区第1网格", "C1", "宝发社区", 100, 2, 0, 2, 2, 0, 2.0, 1, 1.0, 1.0, False),
+        ("G2", "宝发社区第2网格", "C1", "宝发社区", 50, 0, 1, 1, 40, 0, 80.0, 0, 0.0, 80.0, False),
     ]),
-    # Before the shed F6 opens.
+    # Before the shed F6 opens G2 has no place and K4: (0 − 1)/50 × 100 = −2, short of supply.
     ("2026-06", C1_ONLY, [
-        ("G1", "宝发社区第1网格", "C1", "宝发社区", 100, 1, 0, 1, 1.0, 0, 0.0),
-        ("G2", "宝发社区第2网格", "C1", "宝发社区", 50, 0, 0, 0, 0.0, 1, 2.0),
+        ("G1", "宝发社区第1网格", "C1", "宝发社区", 100, 1, 0, 1, 1, 0, 1.0, 0, 0.0, 1.0, False),
+        ("G2", "宝发社区第2网格", "C1", "宝发社区", 50, 0, 0, 0, 0, 0, 0.0, 1, 2.0, -2.0, True),
     ]),
 ])
 def test_charging_supply(con, period, scope, expected):
     result = facilities.charging_supply(con, period, scope)
-    assert list(result.columns) == ["grid_id", "grid_name", "community_id", "community_name", "households",
-                                    "charging_piles", "charging_sheds", "charging_facilities",
-                                    "supply_per_100_households", "charging_tickets", "tickets_per_100_households"]
+    assert list(result.columns) == CHARGING_COLUMNS
     assert norm(result.itertuples(index=False)) == norm(expected)
+
+
+def test_charging_places_count_a_sheds_capacity_and_a_pile_without_one_as_one(con):
+    """G1 gets a shed of unknown size (not counted, said so) and G3 a pile without a recorded
+    capacity (1 place) and a shed of 25 places: G1 keeps 1 place against 1 ticket (gap 0);
+    G3 has 2 + 1 + 25 = 28 places and 2 tickets: (28 − 2) / 70 × 100 = 37.142857.
+    Three more K-tickets in G1 make it short: (1 − 4) / 100 × 100 = −3."""
+    con.execute("""
+        INSERT INTO facilities (facility_id, facility_type, name, community_id, grid_id, capacity, opened_on) VALUES
+            ('F10', 'charging_shed', '1号楼车棚', 'C1', 'G1', NULL, '2026-01-01'),
+            ('F11', 'charging_pile', '紫悦城2号桩', 'C2', 'G3', NULL, '2026-01-01'),
+            ('F12', 'charging_shed', '紫悦城车棚', 'C2', 'G3', 25, '2026-09-30');
+        INSERT INTO tickets (ticket_id, grid_id, category, channel, title) VALUES
+            ('K7', 'G1', 'parking_charging', 'hotline', 'g'), ('K8', 'G1', 'parking_charging', 'hotline', 'h'),
+            ('K9', 'G1', 'parking_charging', 'hotline', 'i');
+        INSERT INTO ticket_events (ticket_id, seq, step, occurred_at) VALUES
+            ('K7', 1, 'filed', '2026-07-02 09:00:00'), ('K8', 1, 'filed', '2026-08-02 09:00:00'),
+            ('K9', 1, 'filed', '2026-09-02 09:00:00');
+    """)
+    result = facilities.charging_supply(con, "2026Q3", COUNTY).set_index("grid_id")
+    assert norm([result.loc["G1", ["charging_sheds", "charging_facilities", "charging_places", "unknown_capacity",
+                                   "charging_tickets", "gap_per_100_households", "short_of_supply"]]]) == \
+        norm([(1, 2, 1, 1, 4, -3.0, True)])
+    assert norm([result.loc["G3", ["charging_piles", "charging_sheds", "charging_places", "places_per_100_households",
+                                   "gap_per_100_households", "short_of_supply"]]]) == \
+        norm([(2, 1, 28, 40.0, 2600 / 70, False)])
+    assert list(result.index[result["short_of_supply"]]) == ["G1"]
 
 
 # --- property_scores ----------------------------------------------------------------------------

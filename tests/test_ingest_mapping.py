@@ -163,3 +163,14 @@ def test_lines_written_around_the_importer_that_depart_from_the_catalogue_are_fl
         flags = tickets.data_quality_flags(con, "2026Q3")
     assert flags.loc[flags["flag"] == "off_catalogue", ["record_id", "reason"]].values.tolist() == [
         ["20", "分值 9 与指标 I1 的 5 不同(未标为调整)"], ["21", "分值 8 与指标 I1 的 5 不同(已标为调整)"]]
+
+
+def test_a_residence_history_imports_with_its_order_checked(tiny, tmp_path):
+    text = "人员编号,居住网格,迁入日期,迁出日期\nP1,101-01,2020-01-01,2026-08-15\nP1,101-02,2026-08-15,\nP2,101-02,2026-09-01,2026-03-01\n"
+    problems = ingest.check(write(tmp_path, "moves.csv", text), tiny).details
+    assert problems[["行", "列", "值"]].values.tolist() == [[4, "迁出日期", "2026-03-01"]]
+    assert ingest.import_file(write(tmp_path, "ok.csv", text.rsplit("\n", 2)[0] + "\n"), tiny).status == "imported"
+    with db.connect(tiny, read_only=True) as con:
+        assert con.execute("SELECT person_id, grid_id, moved_in::VARCHAR, moved_out::VARCHAR FROM residence_history "
+                           "ORDER BY moved_in").fetchall() == [("P1", "101-01", "2020-01-01", "2026-08-15"),
+                                                               ("P1", "101-02", "2026-08-15", None)]

@@ -30,6 +30,7 @@ STAGES = (
     "组建志愿服务队",
     "登记商户、物业和共建单位",
     "编组一办七组",
+    "登记迁入迁出",
     "布设服务阵地",
     "记录志愿服务",
     "建立信用指标目录",
@@ -57,7 +58,6 @@ def _draw(county: County, seed: int, stage: Callable[[str], None], write: Callab
 
     stage("登记居民与红色楼长、单元长")
     residents = people.residents(rng[2], county, area.grids, buildings)
-    write(**residents.tables())
 
     stage("组建志愿服务队")
     # Community staff and the teams share a stream, staff first.
@@ -75,12 +75,19 @@ def _draw(county: County, seed: int, stage: Callable[[str], None], write: Callab
     person_roles = people.role_table([*roles, force.cadres])
     write(emergency_assignments=force.assignments, person_roles=person_roles)
 
+    stage("登记迁入迁出")
+    # Who moved is known once every role is given: people with a role stay put. What a person who
+    # moved away (or in) did while not registered here is not kept, below.
+    moved = people.moves(rng[12], county, area.grids, buildings, residents.people, person_roles)
+    write(people=moved.people, residence_history=moved.history)
+
     stage("布设服务阵地")
     facilities = service.facilities(rng[6], county, area.grids, area.communities)
     write(facilities=facilities.facilities)
 
     stage("记录志愿服务")
-    activities = volunteering.activities(rng[7], county, area.grids, residents.people, teams.members)
+    activities = moved.keep(volunteering.activities(rng[7], county, area.grids, residents.people, teams.members, moved),
+                            "person_id", "started_at")
     write(volunteer_activities=activities)
 
     stage("建立信用指标目录")
@@ -89,11 +96,14 @@ def _draw(county: County, seed: int, stage: Callable[[str], None], write: Callab
     stage("记录信用积分台账")
     officials = people.Officials(residents.grid_leader, residents.grid_worker, staff.workers, staff.secretary)
     events = ledger.events(rng[8], county, area, residents.people, person_roles, officials, activities, orgs.orgs)
-    write(credit_events=events)
+    people_events = events["subject_type"] == "person"
+    events = pd.concat([events[~people_events], moved.keep(events[people_events], "subject_id", "occurred_at")])
+    write(credit_events=events.sort_values("event_id").reset_index(drop=True))
 
     stage("记录积分兑换")
     scenarios = redemptions.scenarios()
-    write(redemption_scenarios=scenarios, redemptions=redemptions.redemptions(rng[9], county, events, scenarios))
+    drawn_redemptions = moved.keep(redemptions.redemptions(rng[9], county, events, scenarios), "person_id", "redeemed_at")
+    write(redemption_scenarios=scenarios, redemptions=drawn_redemptions)
 
     stage("生成协商议事工单")
     drawn = tickets.tickets(rng[10], county, area, residents.people, officials, facilities.shed_opening)

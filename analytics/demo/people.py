@@ -216,3 +216,72 @@ def role_table(roles: list[pd.DataFrame]) -> pd.DataFrame:
     r["until"] = pd.to_datetime(r["until"]).dt.date
     r["unit_no"] = r["unit_no"].astype("Int64")
     return r
+
+
+# Moves a year, as shares of the residents who hold no role: between grids of the county, away
+# from it, and into it from elsewhere (a county seat's registrations turn over a few per cent a year).
+MOVES_WITHIN, MOVES_AWAY, MOVES_IN = 0.03, 0.015, 0.015
+
+
+@dataclass(frozen=True)
+class Moves:
+    people: pd.DataFrame  # the people table: grid, building and unit empty for those who moved away
+    history: pd.DataFrame  # the residence_history table, for the people who moved
+    spans: pd.DataFrame  # person_id, moved_in, moved_out: the only time a mover away or in is registered
+
+    def throughout(self, person_ids, start: pd.Timestamp, end: pd.Timestamp) -> np.ndarray:
+        """Whether each person was registered in the county from start to end."""
+        s = pd.DataFrame({"person_id": np.asarray(person_ids)}).merge(self.spans, on="person_id", how="left")
+        return (~((s["moved_in"] > start) | (s["moved_out"] <= end))).to_numpy()
+
+    def keep(self, frame: pd.DataFrame, person: str, when: str) -> pd.DataFrame:
+        """The rows of frame whose person was registered in the county at `when`."""
+        s = frame[[person, when]].merge(self.spans, left_on=person, right_on="person_id", how="left")
+        outside = (s["moved_in"].notna() & (s[when] < s["moved_in"])) | (s["moved_out"].notna() & (s[when] >= s["moved_out"]))
+        return frame[~outside.to_numpy()].reset_index(drop=True)
+
+
+def moves(rng: np.random.Generator, county: County, grids: pd.DataFrame, buildings: pd.DataFrame,
+          people: pd.DataFrame, roles: pd.DataFrame) -> Moves:
+    """Who moved during the three years, and when: within the county (from a grid of the same
+    community seven times in ten), away from it, and into it. People with a role stay put."""
+    years = (county.end - county.start).days / 365.25
+    free = people[~people["person_id"].isin(roles["person_id"])]
+    shares = [MOVES_WITHIN * years, MOVES_AWAY * years, MOVES_IN * years]
+    n_within, n_away, n_in, _ = rng.multinomial(len(free), shares + [1 - sum(shares)])
+    chosen = free.iloc[rng.permutation(len(free))]
+    within = chosen.iloc[:n_within]
+    away = chosen.iloc[n_within:n_within + n_away]
+    arrived = chosen.iloc[n_within + n_away:n_within + n_away + n_in]
+    days = (county.end - county.start).days
+
+    def during(n):  # a day of the history, never its first or last
+        return county.start + pd.to_timedelta(rng.integers(1, days, n), unit="D")
+
+    def before(n):  # registered years before the history starts
+        return county.start - pd.to_timedelta(rng.integers(365, 20 * 365, n), unit="D")
+
+    def rows(frame, grid, building, moved_in, moved_out):
+        return pd.DataFrame({"person_id": frame["person_id"].to_numpy(), "grid_id": grid, "building_id": building,
+                             "moved_in": pd.to_datetime(moved_in), "moved_out": pd.to_datetime(moved_out)})
+
+    community = grids.set_index("grid_id")["community_id"]
+    origin = []
+    for grid, same in zip(within["grid_id"], rng.random(len(within)) < 0.7):
+        pool = grids[((grids["community_id"] == community[grid]) == same) & (grids["grid_id"] != grid)]
+        origin.append(pool["grid_id"].iat[rng.integers(0, len(pool))] if len(pool) else grid)
+    first_building = buildings.groupby("grid_id")["building_id"].first()
+    moved = during(len(within))
+    left = rows(away, away["grid_id"].to_numpy(), away["building_id"].to_numpy(), before(len(away)), during(len(away)))
+    came = rows(arrived, arrived["grid_id"].to_numpy(), arrived["building_id"].to_numpy(), during(len(arrived)), pd.NaT)
+    history = pd.concat([
+        rows(within, origin, first_building.reindex(origin).to_numpy(), before(len(within)), moved),
+        rows(within, within["grid_id"].to_numpy(), within["building_id"].to_numpy(), moved, pd.NaT),
+        left, came,
+    ], ignore_index=True).sort_values(["person_id", "moved_in"]).reset_index(drop=True)
+    spans = pd.concat([left.assign(moved_in=pd.NaT), came], ignore_index=True)[["person_id", "moved_in", "moved_out"]]
+    for column in ("moved_in", "moved_out"):
+        history[column] = history[column].dt.date
+    table = people.drop(columns=["age", "grid_idx"]).copy()
+    table.loc[table["person_id"].isin(away["person_id"]), ["grid_id", "building_id", "unit_no"]] = None
+    return Moves(table, history, spans)

@@ -68,9 +68,10 @@ def teams(rng: np.random.Generator, county: County, grids: pd.DataFrame, communi
 
 
 def activities(rng: np.random.Generator, county: County, grids: pd.DataFrame, people: pd.DataFrame,
-               members: pd.DataFrame) -> pd.DataFrame:
+               members: pd.DataFrame, moves) -> pd.DataFrame:
     """Every volunteer activity: members month by month, residents drawn by campaigns, and the
-    March of 少海街道 the article reports; the `volunteer_activities` table."""
+    March of 少海街道 the article reports (drawn among people registered all that month, as the
+    activities of someone not registered are not kept); the `volunteer_activities` table."""
     p, m = people, members
     months = pd.period_range(county.start, county.end, freq="M")
     campaign = {3: 2.2, 6: 1.3, 7: 1.4, 8: 1.3, 12: 1.2, 1: 1.3}
@@ -105,6 +106,7 @@ def activities(rng: np.random.Generator, county: County, grids: pd.DataFrame, pe
         in_sh = np.isin(member_grid, list(shaohai))
         sh_members = m[in_sh].sample(frac=0.9, random_state=rng)
         residents = p[p["grid_id"].isin(shaohai) & p["age"].between(16, 75) & ~p["person_id"].isin(m["person_id"])]
+        residents = residents[moves.throughout(residents["person_id"], month_start, month_end)]
         outsiders = residents.sample(n=max(0, want - len(sh_members)), random_state=rng)
         sh_members = sh_members.head(want)
         person = np.concatenate([sh_members["person_id"].to_numpy(), outsiders["person_id"].to_numpy()])

@@ -157,6 +157,14 @@ def _tables() -> list[Table]:
                     note="仅党员填写"),
             _int("unit_no", "单元号", lo=1, example=2),
         ), key=("person_id",), aliases=("人员", "居民信息")),
+        Table("residence_history", "居住登记变动", (
+            _id("person_id", "人员编号", ref="people", required=True, example="P000001"),
+            _id("grid_id", "居住网格", ref="grids", required=True, aliases=("网格编号",), example="201-01"),
+            _id("building_id", "居住楼栋", ref="buildings", aliases=("楼栋编号",), example="B0001"),
+            _date("moved_in", "迁入日期", required=True, aliases=("登记日期",), example="2021-05-01"),
+            _date("moved_out", "迁出日期", note="仍在本网格居住不填"),
+        ), key=("person_id", "moved_in"), order_checks=(("moved_in", "moved_out"),),
+            aliases=("迁入迁出", "居住变动", "户籍变动")),
         Table("person_roles", "人员职务", (
             _id("person_id", "人员编号", ref="people", required=True, aliases=("人员",), example="P000001"),
             _choice("role", "职务", vocab.ROLES, required=True, example="红色楼长"),
