@@ -49,3 +49,14 @@ def tiny(tmp_path) -> Path:
                               (3, 'org', 'O1', NULL, 10, '2026-08-03 09:00')""")
         con.execute("INSERT INTO meta VALUES ('as_of', '2026-08-31'), ('source', 'import')")
     return path
+
+
+@pytest.fixture(scope="module", autouse=True)
+def page_caches_closed():
+    """The connections the pages of a module's app tests cached, closed after the module: left open
+    until the worker exits, DuckDB's bindings report them as leaks."""
+    yield
+    import streamlit as st
+
+    st.cache_resource.clear()
+    st.cache_data.clear()
