@@ -5,8 +5,10 @@ import logging
 import streamlit as st
 
 from analytics import db
-from pages._common import (announce_first_run, database_problem, ensure_database, filter_bar, record,
-                           remember_requested_page, return_to_requested_page, still_signed_in, user_box)
+from pages._database import database_problem, ensure_database
+from pages._filters import filter_bar
+from pages._session import (announce_first_run, record, remember_requested_page, return_to_requested_page,
+                            still_signed_in, user_box)
 from pages._login import show as login_screen
 
 st.set_page_config(page_title="网格治理驾驶舱 · 桓台县", page_icon=":material/account_tree:", layout="wide")

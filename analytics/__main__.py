@@ -147,15 +147,14 @@ def cmd_metric(args) -> int:
         return 0
     if not args.period:
         raise ValueError("请用 --period 指定统计期,例如 2026Q3、2026-09 或 2026-07-01..2026-09-30")
-    from . import review
-
     metric = metrics.get(args.name)
     period, scope = parse_period(args.period), parse_scope(args.scope)
     if not Path(args.db).exists():
         raise ValueError(f"数据库文件不存在: {args.db}")
     with _on_behalf(args, metric.id, _asked(period, args)) as user, db.connect(args.db, read_only=True) as con:
+        user = access.with_area(user, con)
         scope = access.effective_scope(user, scope, con)
-        label = review.scope_label(con, scope)
+        label = scope.label
         frame = metric.compute(con, period, scope, grid_id=args.grid, user=user)
     _write_frame(frame, args.format, args.out, metric)
     _exported(args, user, metric.id, period, label + (f" · 网格 {args.grid}" if args.grid else ""))
@@ -171,16 +170,16 @@ def _existing(path: Path) -> Path:
 
 
 def cmd_report(args) -> int:
-    from . import export, report, review
+    from . import export, report
 
     quarter, scope = parse_period(args.quarter), parse_scope(args.scope)
     with _on_behalf(args, args.out.name if args.out else f"季度考评_{quarter.label}", _asked(quarter, args)) as user, \
             db.connect(_existing(args.db), read_only=True) as con:
+        user = access.with_area(user, con)
         scope = access.effective_scope(user, scope, con)
-        label = review.scope_label(con, scope)
         # Named by the scope the pack holds, which for a user held to a place is that place.
-        out = args.out or Path(export.file_name("季度考评", quarter.label, label) + f".{args.format}")
-        rv = report.write_pack(con, quarter, args.format, out, scope, label, user=user)
+        out = args.out or Path(export.file_name("季度考评", quarter.label, scope.label) + f".{args.format}")
+        rv = report.write_pack(con, quarter, args.format, out, scope, user=user)
     _exported(args, user, out.name, quarter, rv.scope_label)
     print(f"{rv.quarter.label_zh}考评材料({args.format.upper()},{rv.scope_label})已写入 {out}:"
           f"{len(rv.tables['ranking'])} 个网格参与排名,{len(rv.tables['red_flags'])} 个红旗网格")
@@ -188,7 +187,7 @@ def cmd_report(args) -> int:
 
 
 def cmd_publish(args) -> int:
-    from . import report, review
+    from . import report
 
     month, scope = parse_period(args.month), parse_scope(args.scope)
     suffix = args.out.suffix.lower()
@@ -198,10 +197,11 @@ def cmd_publish(args) -> int:
     names = "、".join(out.name for out in outs)
     with _on_behalf(args, names, _asked(month, args)) as user, db.connect(_existing(args.db), read_only=True) as con:
         access.require_metric(user, "monthly-publication")  # before any file is written
+        user = access.with_area(user, con)
         scope = access.effective_scope(user, scope, con)
-        label = review.scope_label(con, scope)
+        label = scope.label
         for out in outs:
-            report.write_publication(con, month, out, scope, label, user=user)
+            report.write_publication(con, month, out, scope, user=user)
     _exported(args, user, names, month, label)
     print(f"{month.label_zh}一月一公示与红灰榜(姓名已脱敏)已写入 " + "、".join(map(str, outs)))
     return 0
@@ -343,9 +343,7 @@ def _place_label(user: access.User, con) -> str:
         return "全县"
     if con is None:
         return user.place
-    from . import review
-
-    name = review.scope_label(con, user.scope)  # the id itself when the place is no longer in the database
+    name = user.scope.describe(con)  # the id itself when the place is no longer in the database
     return f"{user.place} {name}" if name != user.place else user.place
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import bcrypt
 
 from . import db
-from .period import COUNTY, Scope
+from .period import COUNTY, Area, Scope
 
 # Permissions: figures (aggregate numbers, rankings of grids), personal_lists (lists that name people,
 # masked), names (unmasked names in a detail view), import (imports, undo and templates), admin (users, audit).
@@ -63,6 +63,9 @@ class User:
     disabled: bool = False
     created_at: str = ""
     demo: bool = False  # a one-click account of the demo county: never stored
+    # The scope resolved once for a request or a session (with_area): narrowing then asks nothing
+    # of the database. Never stored.
+    area: Area | None = field(default=None, compare=False)
 
     @property
     def role_info(self) -> Role:
@@ -129,22 +132,37 @@ def visible(user: User | None, frame):
     return frame.drop(columns=[c for c in PERSONAL_COLUMNS if c in frame.columns])
 
 
-def effective_scope(user: User | None, requested: Scope, con) -> Scope:
-    """What `requested` becomes for this user: the user's own scope when the whole county was asked
-    for, the request itself when it lies inside the user's scope; anything else is refused."""
+def with_area(user: User | None, con) -> User | None:
+    """The user with their scope resolved (the grids it covers), for narrowing without queries."""
+    return user if user is None or user.area is not None else replace(user, area=user.scope.resolve(con))
+
+
+def effective_scope(user: User | None, requested: Scope | Area, con) -> Area:
+    """What `requested` becomes for this user, resolved: the user's own scope when the whole county
+    was asked for, the request itself when it lies inside the user's scope; anything else is refused.
+    With the user's area and an Area requested (a page, a command once resolved), nothing is queried."""
     if user is None:
-        return requested
+        return requested.resolve(con)
     require(user, "figures")
-    own = user.scope
+    own = with_area(user, con).area
     if own.is_county:
-        return requested
-    if requested.is_county or requested == own:
+        return requested.resolve(con)
+    if requested.is_county or requested == user.scope or requested == own:
         return own
-    allowed = set(own.grid_ids(con))
-    wanted = set(requested.grid_ids(con))
-    if wanted <= allowed:
-        return requested
+    wanted = requested.resolve(con)
+    if set(wanted.grids) <= set(own.grids):
+        return wanted
     raise Denied(f"用户 {user.name} 只能查看{_LEVEL_LABEL[user.role_info.level]} {user.place} 范围内的数据")
+
+
+def authorize(user: User | None, metric_id: str, area: Area, grid_id: str | None = None, names: bool = False) -> None:
+    """Raise Denied unless the user may receive the metric (and full names, and the grid) within an
+    area already narrowed to the user by effective_scope. Asks nothing of the database."""
+    require_metric(user, metric_id)
+    if names:
+        require(user, "names")
+    if grid_id is not None and area.grids is not None and grid_id not in area.grids:
+        raise Denied(f"网格 {grid_id} 不在可查看的范围({area.label})内")
 
 
 def describe(user: User) -> str:
@@ -210,7 +228,8 @@ class UserStore:
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".users-", suffix=".json")  # mode 0600
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump({"users": [asdict(u) for u in users]}, out, ensure_ascii=False, indent=1)
+                json.dump({"users": [{k: v for k, v in asdict(u).items() if k != "area"} for u in users]}, out,
+                          ensure_ascii=False, indent=1)
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(tmp, self.path)

@@ -67,6 +67,16 @@ def cursor(con) -> duckdb.DuckDBPyConnection:
     return cur
 
 
+def version(con) -> tuple[str, int] | None:
+    """(path, modification time) of the file con reads when it is opened read-only: a version that
+    cannot change while readers hold it (an import replaces the file). None for a writable file."""
+    rows = con.execute("SELECT path, readonly FROM duckdb_databases() WHERE database_name = current_database()"
+                       ).fetchall()
+    if not rows or not rows[0][1] or not rows[0][0]:
+        return None
+    return rows[0][0], os.stat(rows[0][0]).st_mtime_ns
+
+
 def schema_version(con) -> int:
     exists = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"

@@ -6,14 +6,13 @@ equal.
 """
 
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Callable
 
 import pandas as pd
 
 from . import (access, credit, evaluation, facilities, maps, overview, profile, redemptions, settings, tickets,
                volunteers, workdays)
-from .period import COUNTY, Scope, parse_period
+from .period import COUNTY, Area, Period, Scope, parse_period
 
 
 @dataclass(frozen=True)
@@ -36,24 +35,28 @@ class Metric:
     def function_name(self) -> str:
         return f"{self.function.__module__}.{self.function.__qualname__}"
 
-    def compute(self, con, period, scope: Scope = COUNTY, grid_id: str | None = None, user=None,
+    def compute(self, con, period, scope: Scope | Area = COUNTY, grid_id: str | None = None, user=None,
                 names: bool = False, **options) -> pd.DataFrame:
         """The metric for the period and scope; on a user's behalf (access.User), within the
         user's scope, only if the user may see it and with only the columns the user may see.
         names: unmasked names, for a detail view (grid-ledger), only for a role that needs them."""
-        period = parse_period(period)
-        access.require_metric(user, self.id)
-        scope = access.effective_scope(user, scope, con)
+        area = access.effective_scope(user, scope, con)
+        if self.needs_grid and grid_id:
+            access.effective_scope(user, Scope(grids=(grid_id,)), con)
+        access.authorize(user, self.id, area, names=names)
+        return access.visible(user, self.call(con, parse_period(period), area, grid_id=grid_id, names=names, **options))
+
+    def call(self, con, period: Period, area: Area, grid_id: str | None = None, names: bool = False,
+             **options) -> pd.DataFrame:
+        """The metric's function on values already resolved and authorized (see compute)."""
         kwargs = dict(self.kwargs, **options)
         if names:
-            access.require(user, "names")
             kwargs["names"] = True
         if self.needs_grid:
             if not grid_id:
                 raise ValueError(f"指标 {self.id} 需要指定网格编号")
-            access.effective_scope(user, Scope(grids=(grid_id,)), con)
-            return access.visible(user, self.function(con, grid_id, period, scope, **kwargs))
-        return access.visible(user, self.function(con, period, scope, **kwargs))
+            return self.function(con, grid_id, period, area, **kwargs)
+        return self.function(con, period, area, **kwargs)
 
 
 def _profile(con, period, scope):

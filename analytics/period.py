@@ -154,6 +154,49 @@ class Scope:
         ids = self.grid_ids(con)
         return {"all_grids": ids is None, "scope_grids": ids or []}
 
+    def describe(self, con) -> str:
+        """The scope in words: 全县, or the names of the places it lists (an id no longer in the
+        database as it is)."""
+        if self.is_county:
+            return "全县"
+        named = []
+        for table, key, wanted in (("subdistricts", "subdistrict_id", self.subdistricts),
+                                   ("communities", "community_id", self.communities), ("grids", "grid_id", self.grids)):
+            if wanted:
+                names = dict(con.execute(f"SELECT {key}, name FROM {table} WHERE list_contains($ids, {key})",
+                                         {"ids": list(wanted)}).fetchall())
+                named += [names.get(i) or i for i in wanted]
+        return "、".join(named)
+
+    def resolve(self, con, label: str = "") -> "Area":
+        """The scope as a plain value, asked of the database once: the grids it covers and its name
+        (describe's, when no label is given)."""
+        ids = self.grid_ids(con)
+        return Area(None if ids is None else tuple(ids), label or self.describe(con))
+
+
+@dataclass(frozen=True)
+class Area:
+    """A scope resolved once at the edge of a request (the filter bar, a command): the grids it
+    covers (None: the whole county, tickets without a grid included) and its name. Everything below
+    takes it as it is: no query narrows or names it again."""
+
+    grids: tuple[str, ...] | None
+    label: str = "全县"
+
+    @property
+    def is_county(self) -> bool:
+        return self.grids is None
+
+    def grid_ids(self, con=None) -> list[str] | None:
+        return None if self.grids is None else list(self.grids)
+
+    def params(self, con=None) -> dict:
+        return {"all_grids": self.grids is None, "scope_grids": list(self.grids or ())}
+
+    def resolve(self, con=None, label: str = "") -> "Area":
+        return self
+
 
 COUNTY = Scope()
 

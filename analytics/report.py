@@ -9,7 +9,6 @@ and looks the same everywhere; without one they fall back to the Adobe font STSo
 PDF readers supply themselves (the text is still searchable).
 """
 
-import datetime as dt
 import io
 import logging
 import warnings
@@ -373,35 +372,36 @@ def pack_bytes(con, rv: Review, fmt: str) -> bytes:
     return buffer.getvalue()
 
 
-def publication_bytes(con, month, suffix: str, scope=None, scope_label: str = "全县", user=None) -> bytes:
+def publication_bytes(con, month, suffix: str, scope=None, user=None) -> bytes:
     buffer = io.BytesIO()
-    write_publication(con, month, buffer, scope, scope_label, suffix=suffix, user=user)
+    write_publication(con, month, buffer, scope, suffix=suffix, user=user)
     return buffer.getvalue()
 
 
-def write_pack(con, quarter, fmt: str, out, scope=None, scope_label: str = "全县", user=None) -> Review:
+def write_pack(con, quarter, fmt: str, out, scope=None, user=None) -> Review:
     """The meeting pack for a quarter in one format, on a user's behalf when one is given (their
     scope, and lists of people only if the role may see them); returns the review it was written from."""
     from .period import COUNTY
 
     if fmt not in FORMATS:
         raise ValueError(f"不支持的格式 {fmt!r},可选: {', '.join(FORMATS)}")
-    rv = review.quarter_review(con, quarter, scope or COUNTY, scope_label, user)
+    rv = review.quarter_review(con, quarter, scope or COUNTY, user)
     {"pptx": write_pptx, "pdf": write_pdf, "xlsx": write_xlsx}[fmt](con, rv, out)
     return rv
 
 
 # -- monthly publication -------------------------------------------------------------------
 
-def write_publication(con, month, out, scope=None, scope_label: str = "全县", suffix: str | None = None,
-                      user=None) -> None:
+def write_publication(con, month, out, scope=None, suffix: str | None = None, user=None) -> None:
     """一月一公示 and 红灰榜 for a month, masked, as XLSX or PDF (by suffix, else the file's suffix);
     on a user's behalf only if the role may see lists of people, and within the user's scope."""
     from .period import COUNTY, parse_period
 
     access.require_metric(user, review.PUBLICATION.metric_id)
     month = parse_period(month)
-    lists = review.monthly_lists(con, month, scope or COUNTY, user)
+    area = access.effective_scope(user, scope or COUNTY, con)
+    lists = review.monthly_lists(con, month, area, user)
+    scope_label = area.label
     suffix = "." + suffix if suffix else Path(out).suffix.lower()
     if suffix == ".xlsx":
         export.write_xlsx(out, {"一月一公示": _sheet(lists["publication"], review.PUBLICATION),

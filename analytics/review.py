@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from . import access, metrics, overview, profile, settings
-from .period import COUNTY, Period, Scope, parse_period
+from . import access, metrics, overview, settings
+from .period import COUNTY, Area, Period, Scope, parse_period
 
 
 @dataclass(frozen=True)
@@ -80,28 +80,18 @@ RED_GREY = Table("red_grey", "法人单位红灰榜", "red-grey-list",
 @dataclass
 class Review:
     quarter: Period
-    scope: Scope
-    scope_label: str
+    scope: Area
     headline: pd.DataFrame
     tables: dict[str, pd.DataFrame]
     user: access.User | None = None  # on whose behalf: the scope and the lists it may hold
 
+    @property
+    def scope_label(self) -> str:
+        return self.scope.label
+
     def communities(self) -> list[tuple[str, str]]:
         ranking = self.tables["ranking"]
         return list(dict.fromkeys(zip(ranking["community_id"], ranking["community_name"])))
-
-
-def scope_label(con, scope: Scope) -> str:
-    """The scope in words, as the filter bar names it: 全县, a subdistrict, communities or grids."""
-    if scope.is_county:
-        return "全县"
-    tree = profile.hierarchy(con)
-    names = []
-    for ids, key, name in ((scope.subdistricts, "subdistrict_id", "subdistrict"),
-                           (scope.communities, "community_id", "community"), (scope.grids, "grid_id", "grid")):
-        known = dict(zip(tree[key], tree[name]))
-        names += [known.get(i, i) for i in ids]
-    return "、".join(names)
 
 
 def rows(con, table: Table, period, scope: Scope = COUNTY, user: access.User | None = None) -> pd.DataFrame:
@@ -123,8 +113,7 @@ def coverage_gaps(coverage: pd.DataFrame) -> pd.DataFrame:
     return coverage[coverage["household_share"] < 1].sort_values("household_share").reset_index(drop=True)
 
 
-def quarter_review(con, quarter, scope: Scope = COUNTY, scope_label: str = "全县",
-                   user: access.User | None = None) -> Review:
+def quarter_review(con, quarter, scope: Scope | Area = COUNTY, user: access.User | None = None) -> Review:
     """Everything the quarterly meeting reviews, for a quarter ('2026Q3') and a scope, on a user's
     behalf when one is given (the scope narrowed to the user's, lists of people only if allowed)."""
     quarter = parse_period(quarter)
@@ -136,7 +125,7 @@ def quarter_review(con, quarter, scope: Scope = COUNTY, scope_label: str = "全�
     tables["ranking"] = tables["ranking"].sort_values(["community_name", "rank", "grid_name"]).reset_index(drop=True)
     tables["fallers"] = fallers(tables["ranking"])
     tables["coverage"] = coverage_gaps(tables["coverage"])
-    return Review(quarter, scope, scope_label, overview.headline(con, quarter, scope), tables, user)
+    return Review(quarter, scope, overview.headline(con, quarter, scope), tables, user)
 
 
 def monthly_lists(con, month, scope: Scope = COUNTY, user: access.User | None = None) -> dict[str, pd.DataFrame]:

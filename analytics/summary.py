@@ -9,7 +9,7 @@ a page slower but never wrong.
 import hashlib
 import json
 
-from . import settings
+from . import db, settings
 
 # One row per grid and month: the net points of the grid's registered residents.
 GRID_MONTH_CREDIT = """
@@ -151,9 +151,22 @@ def refresh(con) -> dict[str, int]:
     return counts
 
 
+# Whether the summaries of a read-only file are fresh cannot change while it is open: decided once
+# per file version (db.version), not on every metric call.
+_FRESH: dict = {}
+
+
 def is_fresh(con) -> bool:
-    row = con.execute("SELECT value FROM meta WHERE key = 'summary_fingerprint'").fetchone()
-    return bool(row) and row[0] == fingerprint(con)
+    version = db.version(con)
+    if version in _FRESH:
+        return _FRESH[version]
+    row = con.execute("SELECT value FROM meta WHERE key = 'summary_fingerprint'").fetchall()
+    fresh = bool(row) and row[0][0] == fingerprint(con)
+    if version is not None:
+        if len(_FRESH) >= 16:
+            _FRESH.clear()
+        _FRESH[version] = fresh
+    return fresh
 
 
 def relation(con, name: str) -> str:

@@ -3,7 +3,9 @@
 import streamlit as st
 
 from analytics import access, audit
-from pages._common import demo_accounts, demo_accounts_open, is_demo, plain, sign_in
+from pages._format import plain
+from pages._database import is_demo
+from pages._session import demo_accounts, demo_accounts_open, sign_in
 
 
 def show() -> None:

@@ -1,7 +1,10 @@
 import streamlit as st
 
 from analytics import access, audit, export
-from pages._common import current_filters, current_user, cursor, exported, hierarchy, record, sections
+from pages._database import cursor
+from pages._session import current_user, record
+from pages._filters import current_filters, hierarchy
+from pages._widgets import exported, sections
 
 current_filters()  # through the frame, even when this is a new server's first request
 access.require(current_user(), "admin")

@@ -1,8 +1,10 @@
 import streamlit as st
 
 from analytics import charts
-from pages._common import (allowed, current_filters, figure, may_see_people, metric, nothing, page_header, record,
-                           sections, table)
+from pages._session import allowed, record
+from pages._figures import metric
+from pages._filters import current_filters
+from pages._widgets import figure, may_see_people, nothing, page_header, sections, table
 
 filters = current_filters()
 period, scope = filters.period, filters.scope

@@ -7,7 +7,11 @@ import streamlit as st
 
 from analytics import access, db, ingest
 from analytics.ingest import load, spec
-from pages._common import current_filters, current_user, cursor, data_span, nothing, plain, record
+from pages._format import plain
+from pages._database import cursor, data_span
+from pages._session import current_user, record
+from pages._filters import current_filters
+from pages._widgets import nothing
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 AUTO = "auto"

@@ -1,7 +1,7 @@
 import streamlit as st
 
 from analytics import metrics
-from pages._common import plain
+from pages._format import plain
 
 st.title("指标说明")
 st.caption("每个指标只有一个定义,页面、导出和命令行都用同一函数计算。")

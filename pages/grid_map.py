@@ -2,7 +2,10 @@ import streamlit as st
 
 from analytics import charts, maps, settings
 from analytics.period import Scope
-from pages._common import compute, current_filters, definition, may_see_people, metric, nothing, page_header, plain, table
+from pages._format import definition, plain
+from pages._figures import compute, metric
+from pages._filters import current_filters
+from pages._widgets import may_see_people, nothing, page_header, table
 
 filters = current_filters()
 period, scope = filters.period, filters.scope

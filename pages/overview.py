@@ -1,9 +1,10 @@
 import streamlit as st
 
 from analytics import charts, credit, overview
-from analytics.period import Scope
-from pages._common import (calendar_notice, compute, current_filters, definition, headline_figures, metric, nothing,
-                           page_header, plain, table)
+from pages._format import definition, plain
+from pages._figures import compute, metric
+from pages._filters import current_filters
+from pages._widgets import calendar_notice, headline_figures, nothing, page_header, table
 
 filters = current_filters()
 page_header("总览", filters)
@@ -35,7 +36,7 @@ with right:
           columns={"grid_name": "网格", "avg_credit": st.column_config.NumberColumn("人均积分", format="%.2f")})
 
 st.subheader("组织体系与服务力量")
-profile = metric("county-profile", filters.period, Scope()) if filters.scope.is_county else None
+profile = metric("county-profile", filters.period, filters.scope) if filters.scope.is_county else None
 if profile is None:
     nothing("组织体系与服务力量按全县统计,请在左侧把街道选为“全部”查看。")
 else:

@@ -2,8 +2,12 @@ import streamlit as st
 
 from analytics import charts, report, review
 from analytics.period import quarter_of
-from pages._common import (compute, current_filters, current_user, cursor, exported, headline_figures,
-                           may_see, may_see_people, nothing, page_header, plain, sections, table)
+from pages._format import plain
+from pages._database import cursor
+from pages._session import current_user, may_see
+from pages._figures import compute
+from pages._filters import current_filters
+from pages._widgets import exported, headline_figures, may_see_people, nothing, page_header, sections, table
 
 CHART = {"displayModeBar": False}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -12,13 +16,13 @@ PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentatio
 filters = current_filters()
 # The review is by quarter: a month or a date range reviews the quarter it ends in.
 quarter = filters.period if filters.period.kind == "quarter" else quarter_of(filters.period.last_day)
-rv = compute(review.quarter_review, quarter, filters.scope, scope_label=filters.scope_label, user=current_user())
+rv = compute(review.quarter_review, quarter, filters.scope, user=current_user())
 # First, so that ?meeting=true in a shared link is read before the layout is chosen.
 meeting = st.toggle("会议模式(全屏大字,逐页放映)", key="meeting", bind="query-params")
 
 
 def columns(spec: review.Table) -> dict:
-    """The table's columns for _common.table: Chinese headers, and Streamlit formats for the numbers."""
+    """The table's columns for widgets.table: Chinese headers, and Streamlit formats for the numbers."""
     printf = {".2f": "%.2f", ".1f": "%.1f", "+d": "%+d", ",d": "localized", ",.1f": "%,.1f", ",.0f": "localized",
               ".1%": "percent", "+.1f": "%+.1f", "+.0f": "%+.0f"}
     out = {}
@@ -124,7 +128,7 @@ def show_pack() -> None:
             for suffix, mime in (("xlsx", XLSX), ("pdf", "application/pdf")):
                 name = f"信用积分公示_{month.label}_{filters.scope_label}.{suffix}"
                 st.download_button(suffix.upper(), exported(lambda month=month, suffix=suffix, user=current_user():
-                    report.publication_bytes(cursor(), month, suffix, filters.scope, filters.scope_label, user), name),
+                    report.publication_bytes(cursor(), month, suffix, filters.scope, user), name),
                     name, mime, icon=":material/download:",
                     key=f"pub_{month.label}_{suffix}", on_click="ignore")
 

@@ -1,8 +1,11 @@
 import streamlit as st
 
 from analytics import charts, overview
-from pages._common import (allowed, calendar_notice, compute, current_filters, downloads, figure, may_see_people, metric,
-                           nothing, page_header, plain, record, sections, table, ticket_history)
+from pages._format import plain
+from pages._session import allowed, record
+from pages._figures import compute, metric, ticket_history
+from pages._filters import current_filters
+from pages._widgets import calendar_notice, downloads, figure, may_see_people, nothing, page_header, sections, table
 
 filters = current_filters()
 period, scope = filters.period, filters.scope

@@ -2,7 +2,10 @@ import streamlit as st
 
 from analytics import charts, volunteers
 from analytics.period import Period
-from pages._common import compute, current_filters, definition, figure, metric, nothing, page_header, sections, table
+from pages._format import definition
+from pages._figures import compute, metric
+from pages._filters import current_filters
+from pages._widgets import figure, nothing, page_header, sections, table
 
 CHART = {"displayModeBar": False}
 # The measures a breakdown chart can show: column -> (label, unit, number format).

@@ -72,12 +72,12 @@ def test_effective_scope_by_role(con, role, place, requested, expected):
     if isinstance(expected, type):
         with pytest.raises(expected):
             access.effective_scope(user(role, place), requested, con)
-    else:
-        assert access.effective_scope(user(role, place), requested, con) == expected
+    else:  # resolved once: the grids the scope covers, with its name
+        assert access.effective_scope(user(role, place), requested, con) == expected.resolve(con)
 
 
 def test_no_user_is_the_operator_and_a_disabled_user_sees_nothing(con):
-    assert access.effective_scope(None, C("C2"), con) == C("C2")
+    assert access.effective_scope(None, C("C2"), con) == C("C2").resolve(con)
     with pytest.raises(DENIED):
         access.effective_scope(user("county_leader", disabled=True), COUNTY, con)
 
@@ -146,7 +146,7 @@ def test_the_review_of_a_clerk_has_figures_but_no_workers(small_con):
 
 def test_the_review_of_a_secretary_is_their_community(small_con):
     rv = review.quarter_review(small_con, "2026Q3", user=user("community_secretary", "201"))
-    assert rv.scope == C("201")
+    assert rv.scope == C("201").resolve(small_con)
     assert set(rv.tables["ranking"]["community_id"]) == {"201"}
     assert set(rv.tables["workers"]["community_name"]) == {"东岳国际社区"}
     lists = review.monthly_lists(small_con, "2026-09", user=user("community_secretary", "201"))

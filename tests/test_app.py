@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from analytics import access, audit, db, overview, review, tickets
 from analytics.period import Scope
-from pages._common import _percent
+from pages._widgets import _percent
 
 PAGES = ["pages/overview.py", "pages/grid_map.py", "pages/review.py", "pages/tickets.py", "pages/credit.py",
          "pages/volunteers.py", "pages/service.py", "pages/definitions.py"]
@@ -475,7 +475,7 @@ def test_five_failed_logins_lock_the_name_for_a_while(monkeypatch, demo_path, us
 
 
 def test_a_download_after_the_session_ended_gives_no_data(monkeypatch, audit_log, users):
-    from pages._common import exported
+    from pages._widgets import exported
 
     users.add("li.si", "analyst", "another secret")
     monkeypatch.setitem(st.session_state, "user", users.get("li.si"))

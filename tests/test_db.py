@@ -158,3 +158,23 @@ def test_many_sessions_read_one_shared_connection_at_once(small_path):
     assert results == [[]] * 8
     assert len(expected["grid-credit-ranking"]) > 0
     shared.close()
+
+
+def test_summary_freshness_is_decided_once_per_read_only_file_version(small_path, tmp_path, monkeypatch):
+    from analytics import summary
+
+    calls = []
+    fingerprint = summary.fingerprint
+    monkeypatch.setattr(summary, "fingerprint", lambda con: calls.append(1) or fingerprint(con))
+    monkeypatch.setattr(summary, "_FRESH", {})  # as in a new process
+    shared = db.attach_read_only(small_path)
+    assert [summary.is_fresh(db.cursor(shared)) for _ in range(5)] == [True] * 5
+    assert len(calls) == 1  # a file read-only cannot change under its readers
+    shared.close()
+    copy = tmp_path / "w.duckdb"
+    copy.write_bytes(small_path.read_bytes())
+    with db.connect(copy) as con:  # a writable file is asked every time: a write is seen at once
+        assert summary.is_fresh(con)
+        con.execute("INSERT INTO people (person_id, name) VALUES ('PX', '新')")
+        assert not summary.is_fresh(con)
+    assert len(calls) == 3

@@ -171,7 +171,7 @@ def test_the_clerks_problem_list_template_and_the_admins_audit_log_are_safe(monk
     (st.column_config.DatetimeColumn("提单时间", format="YYYY-MM-DD HH:mm"), "提单时间", None),
 ])
 def test_a_download_takes_the_header_and_number_format_its_table_shows(config, header, spec):
-    from pages._common import _as_shown
+    from pages._widgets import _as_shown
 
     assert _as_shown({"c": config}) == ({"c": header}, {"c": spec} if spec else {})
 

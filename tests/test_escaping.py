@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from analytics import charts, maps
-from pages._common import plain
+from pages._format import plain
 
 
 @pytest.mark.parametrize("text, shown", [

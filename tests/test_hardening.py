@@ -131,8 +131,9 @@ def test_exports_print_hostile_names_as_text(tiny, tmp_path):  # noqa: F811
     import_hostile(tiny, tmp_path, "csv")
     communities = Scope(communities=tuple(f"3{k}" for k in range(1, len(PAYLOADS) + 1)))
     with db.connect(tiny, read_only=True) as con:
-        report.write_publication(con, "2026-09", tmp_path / "p.xlsx", communities, "、".join(PAYLOADS))
-        report.write_publication(con, "2026-09", tmp_path / "p.pdf", communities, PAYLOADS[2])
+        # The scope's label is the communities' names: hostile text printed in the PDF's heading too.
+        report.write_publication(con, "2026-09", tmp_path / "p.xlsx", communities)
+        report.write_publication(con, "2026-09", tmp_path / "p.pdf", communities)
     book = openpyxl.load_workbook(tmp_path / "p.xlsx")
     red_grey = book["法人单位红灰榜"]
     header = [c.value for c in red_grey[1]]
@@ -166,7 +167,7 @@ def test_readers_see_the_old_or_the_new_file_never_an_error(tiny, tmp_path):  # 
     path = big_ledger(tmp_path, rows)
     seen, errors, done = [], [], threading.Event()
 
-    def attached():  # as pages/_common.py opens it: an in-memory instance with the file attached read-only
+    def attached():  # as pages/_database.py opens it: an in-memory instance with the file attached read-only
         con = duckdb.connect()
         try:
             con.execute("ATTACH $p AS gridgov (READ_ONLY)", {"p": str(tiny)})

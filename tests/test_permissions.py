@@ -14,12 +14,12 @@ PERSONAL = {"excellent-grid-workers", "monthly-publication", "grid-team", "grid-
 
 
 def every_metric_on_a_page():
-    """Run as a page would: each metric through pages._common.metric for the signed-in user."""
+    """Run as a page would: each metric through pages._figures.metric for the signed-in user."""
     import streamlit as st
 
     from analytics import access, columns, metrics
     from analytics.period import COUNTY, parse_period
-    from pages._common import metric
+    from pages._figures import metric
 
     outcome = {}
     for m in metrics.REGISTRY:

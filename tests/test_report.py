@@ -18,7 +18,7 @@ QUARTER = "2026Q3"
 
 @pytest.fixture(scope="module")
 def rv(demo_con):
-    return review.quarter_review(demo_con, QUARTER, Scope(), "全县")
+    return review.quarter_review(demo_con, QUARTER, Scope())
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ Every message a clerk reads is Chinese; problems come as a DataFrame with the co
 文件, 工作表, 行, 列, 值, 问题 (row as numbered in the spreadsheet, column as written in the file).
 """
 
-import datetime as dt
 import errno
 import getpass
 import os
@@ -235,7 +234,7 @@ def _run_checks(session: _Session, db_path: Path, result: Checked, attached: str
             alias = "live"
         elif alias is not None:
             tables = load.live_tables(session.con, alias)
-    except duckdb.Error as exc:
+    except duckdb.Error:
         raise FileError(f"无法读取数据库 {db_path.name}:文件可能已损坏或正被其他程序改写,请联系系统管理员") from None
     grouped, details = session.check(alias if tables else None, tables)
     result.refuse(*(pd.concat([problems, found], ignore_index=True) if not problems.empty else found

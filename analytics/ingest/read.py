@@ -244,7 +244,7 @@ def read_excel(con, path: Path, known: set[str], prefix: str) -> list[RawSheet]:
     try:
         extents = sheet_extents(path)
         book = CalamineWorkbook.from_path(str(path))
-    except (CalamineError, Exception) as exc:  # calamine and zipfile raise several unrelated types
+    except (CalamineError, Exception):  # calamine and zipfile raise several unrelated types
         raise FileError("无法打开 Excel 文件:文件可能已损坏,或不是 Excel(.xlsx)格式") from None
     sheets = []
     for k, name in enumerate(book.sheet_names):
@@ -511,7 +511,7 @@ def read_parquet(con, path: Path, prefix: str) -> list[RawSheet]:
     try:
         headers = [r[0] for r in con.execute("DESCRIBE SELECT * FROM read_parquet($p)", {"p": str(path)}).fetchall()]
         n = con.execute("SELECT count(*) FROM read_parquet($p)", {"p": str(path)}).fetchall()[0][0]
-    except duckdb.Error as exc:
+    except duckdb.Error:
         raise FileError("无法读取 Parquet 文件:文件可能已损坏,或不是 Parquet 格式") from None
     # A view: DuckDB reads the file in parallel while staging it, and file_row_number keeps each
     # row's place for the problem list. The column names come from the file, so they are quoted

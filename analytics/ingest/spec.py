@@ -5,7 +5,7 @@ the key that makes a re-import idempotent, and the load order.
 Every SQL identifier the importer writes comes from here, never from a file's header.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 from .. import settings, vocab

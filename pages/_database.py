@@ -1,0 +1,128 @@
+"""The database a page reads and the caches around it: the file's version (an import replaces the
+file, and the next run reads the new one), one connection per version with a cursor per call, the
+demo county built on first start, the damage check, and the figures that depend on the file alone."""
+
+import datetime as dt
+import fcntl
+import threading
+import time
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import streamlit as st
+
+from analytics import db, demo, profile, recovery
+from analytics.ingest import load
+
+TTL = 600
+
+
+class _DemoBuild:
+    """Builds the demo county in a thread of its own, so a closed browser tab cannot abort it."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.fraction, self.label, self.error = 0.0, "准备中", None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            # Another process (a second server, the command line) may be building the same file.
+            with open(self.path.with_name(self.path.name + ".lock"), "w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                if not self.path.exists():
+                    demo.build_demo_file(self.path, progress=self._report)
+        except Exception as exc:  # shown to every waiting session
+            self.error = exc
+
+    def _report(self, fraction: float, label: str) -> None:
+        self.fraction, self.label = fraction, label
+
+@st.cache_resource(show_spinner=False)
+def _demo_build(path: str) -> _DemoBuild:
+    return _DemoBuild(Path(path))
+
+def ensure_database(path: Path) -> None:
+    """On first start, build the demo county and show its progress; then rerun the page."""
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    build = _demo_build(str(path))
+    with st.status("首次启动:正在生成桓台县演示数据,约需半分钟……", expanded=True):
+        bar = st.progress(0.0)
+        while build.thread.is_alive():
+            bar.progress(build.fraction, text=build.label)
+            time.sleep(0.3)
+    if build.error is not None:
+        _demo_build.clear()
+        st.error(f"演示数据生成失败:{build.error}")
+        st.stop()
+    st.rerun()
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _damage(path: str, mtime: float) -> str | None:
+    load.sweep(Path(path))  # what killed imports left, once per file version
+    return recovery.problem(path)
+
+def database_problem() -> str | None:
+    """What is wrong with the database file, in Chinese with what to do; None when it reads (or is
+    still to be built)."""
+    path = db.default_db_path()
+    if not path.exists():
+        return None
+    why = _damage(*version())
+    return recovery.advice(path, why) if why else None
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _connection(path: str, mtime: float) -> duckdb.DuckDBPyConnection:
+    # Keyed on the file's modification time: an import replaces the file, and the next run opens the new one.
+    return db.attach_read_only(path)
+
+
+def version() -> tuple[str, float]:
+    """The database file and its modification time: every cache below is keyed on it."""
+    path = db.default_db_path()
+    return str(path), path.stat().st_mtime
+
+
+def connection() -> duckdb.DuckDBPyConnection:
+    """The connection of this file version, shared by every session: only ever asked for a cursor."""
+    return _connection(*version())
+
+
+def cursor() -> duckdb.DuckDBPyConnection:
+    return db.cursor(connection())  # never a query on the shared connection itself
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _span(key) -> tuple[dt.date, dt.date]:
+    return profile.data_span(cursor())
+
+
+def data_span() -> tuple[dt.date, dt.date]:
+    """(first day with data, the data's as-of date)."""
+    return _span(version())
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _is_demo(key) -> bool:
+    con = cursor()
+    return db.get_meta(con, "source") == "demo" and not db.get_meta(con, "last_import")
+
+
+def is_demo() -> bool:
+    """The generated demo county (no import yet): the login page then offers one-click demo accounts."""
+    return _is_demo(version())
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _hierarchy(key) -> pd.DataFrame:
+    return profile.hierarchy(cursor())
+
+
+def county_hierarchy() -> pd.DataFrame:
+    """Every subdistrict, community and grid, with names."""
+    return _hierarchy(version())

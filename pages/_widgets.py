@@ -1,0 +1,150 @@
+"""What every page draws the same way: the header, headline figures, sections as tabs, tables
+with their definitions and downloads (audited, on the user's behalf), and the notices."""
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from analytics import access, audit, export, metrics, workdays
+from analytics import columns as table_columns
+from analytics.period import Area, Period
+from pages._database import data_span
+from pages._figures import compute
+from pages._filters import Filters
+from pages._format import definition, plain
+from pages._session import may_see, signed_in, still_enabled
+
+
+def page_header(title: str, filters: Filters) -> None:
+    first, as_of = data_span()
+    st.title(title)
+    progress = "(进行中)" if filters.period.in_progress(as_of) else ""
+    st.caption(f"{filters.period.label_zh}{progress} · {plain(filters.scope_label)} · 数据截至 {as_of:%Y年%m月%d日}")
+
+def figure(label: str, value, unit: str, metric_id: str, *, delta=None, better_high: bool = True,
+           digits: int = 0, container=None, compared_with: str = "上期") -> None:
+    """A headline number with its definition as help text; a dash where there is no value."""
+    target = container or st
+    gap = "" if unit == "%" else " "
+    shown = "—" if value is None or pd.isna(value) else f"{value:,.{digits}f}{gap}{unit}".strip()
+    delta_text = None
+    if delta is not None and not pd.isna(delta):
+        # A change of a share is in percentage points, not per cent of itself.
+        delta_text = f"{delta:+,.{digits}f}{' 个百分点' if unit == '%' else gap + unit}".strip() + f" 较{compared_with}"
+    target.metric(label, shown, delta_text, delta_color="normal" if better_high else "inverse",
+                  help=definition(metric_id), border=True)
+
+def headline_figures(figures: pd.DataFrame) -> None:
+    """overview.headline's six figures in two rows of three, as the overview and the review show them."""
+    for column, row in zip(st.columns(3) + st.columns(3), figures.itertuples()):
+        share = row.unit == "%"
+        figure(row.label, row.value * 100 if share and row.value is not None else row.value, row.unit, row.metric_id,
+               delta=row.change * 100 if share and row.change is not None else row.change,
+               better_high=row.higher_is_better, compared_with=row.compared_with,
+               digits=2 if row.key in ("avg_credit", "median_days") else (1 if share else 0), container=column)
+    if len(figures) and figures["compared_with"].iat[0] == "上期同期":
+        st.caption(f"统计期尚未结束:变化与上期的同一时段({figures['compared_span'].iat[0]})比较。")
+
+def sections(parts: dict, key: str = "view") -> None:
+    """A page's sections as tabs kept in the address; only the open one runs, so a rerun pays
+    for one section's tables and charts, not all of them. parts maps a tab label to a function."""
+    tabs = st.tabs(list(parts), key=key, on_change="rerun", bind="query-params")
+    for tab, show in zip(tabs, parts.values()):
+        if tab.open:
+            with tab:
+                show()
+
+def nothing(message: str = "所选范围和统计期内没有数据。") -> None:
+    st.info(message, icon=":material/info:")
+
+def may_see_people(metric_id: str) -> bool:
+    """Whether this user may see the metric's list of people; if not, says so where the list would be."""
+    if may_see(metric_id):
+        return True
+    st.info("您的角色不查看涉及个人的名单(如需查看,请联系系统管理员调整角色)。", icon=":material/lock:")
+    return False
+
+def _percent(frame: pd.DataFrame, config: dict):
+    """Every share drawn with one decimal (Streamlit's "percent" drops trailing zeros: 7.74%, 4%).
+    A Styler changes only what is drawn: the column still sorts by its numbers."""
+    shares = [c for c, v in config.items() if isinstance(v, dict) and v.get("type_config", {}).get("format") == "percent"
+              and c in frame.columns and frame[c].notna().any()]
+    return frame.style.format("{:.1%}", subset=shares, na_rep="—") if shares else frame
+
+def table(frame: pd.DataFrame, metric_id: str, filters: Filters, *, columns: dict | None = None,
+          height: int | None = None, key: str | None = None, note: str = "", period: Period | None = None,
+          place: str | None = None) -> None:
+    """A table exactly as filtered, with its definition and CSV/XLSX downloads of the same rows.
+    columns maps column names to Chinese headers (or column configs); others are hidden.
+    period and place: what the rows cover when the page narrows the filters (a month, one community)."""
+    if frame.empty:
+        nothing()
+        return
+    shown = frame[list(columns)] if columns else frame
+    config = {c: (v if not isinstance(v, str) else st.column_config.Column(v)) for c, v in (columns or {}).items()}
+    # A dash for a missing value: Streamlit's own placeholder is the English "None".
+    st.dataframe(_percent(shown, config), hide_index=True, width="stretch", column_config=config,
+                 height=height or "auto", placeholder="—")
+    downloads(shown, metric_id, filters, columns=columns, key=key, note=note, period=period, place=place)
+
+def _as_shown(columns: dict | None) -> tuple[dict, dict]:
+    """The headers and number formats (Python format specs) a table's column configs show, for its download."""
+    headers, formats = {}, {}
+    for name, config in (columns or {}).items():
+        if isinstance(config, str):
+            headers[name] = config
+            continue
+        headers[name] = config.get("label") or ""
+        shown = (config.get("type_config") or {}).get("format") or ""
+        if shown == "percent":
+            formats[name] = ".1%"  # as _percent draws it
+        elif shown.startswith("%"):
+            formats[name] = shown[1:]
+    return headers, formats
+
+def downloads(frame: pd.DataFrame, metric_id: str, filters: Filters, *, columns: dict | None = None,
+              key: str | None = None, note: str = "", period: Period | None = None, place: str | None = None) -> None:
+    """CSV and XLSX of exactly these rows as the table shows them (headers, rounding, 是/否), with the
+    metric's definition beside them; the file named by the metric, the period and the place the rows cover."""
+    m = metrics.get(metric_id)
+    name = export.file_name(m.name, (period or filters.period).label, place or filters.scope_label)
+
+    def rows() -> pd.DataFrame:
+        return table_columns.formatted(frame, *_as_shown(columns), metric_id=metric_id)
+
+    with st.container(horizontal=True, vertical_alignment="center"):
+        # Files are made only when a button is clicked: a page of long lists reruns fast.
+        st.download_button("CSV", exported(lambda: export.csv_bytes(rows()), f"{name}.csv", len(frame), note),
+                           f"{name}.csv", "text/csv",
+                           icon=":material/download:", key=f"csv_{key or metric_id}", on_click="ignore",
+                           help="下载表中数据(CSV,Excel 可直接打开)")
+        st.download_button("Excel", exported(lambda: export.xlsx_bytes({m.name: rows()}), f"{name}.xlsx", len(frame), note),
+                           f"{name}.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                           icon=":material/download:", key=f"xlsx_{key or metric_id}", on_click="ignore",
+                           help="下载表中数据(XLSX)")
+        st.caption(definition(metric_id), width="stretch")
+
+def exported(make, file_name: str, rows: int | None = None, note: str = ""):
+    """A download's bytes, made on click and recorded in the audit log as the signed-in user's export.
+    The click is served outside this session's script run, so the user and the time are taken now, and
+    a page left open past the session's end, or by an account disabled since, gets no data."""
+    user, drawn = signed_in(), dt.datetime.now()
+
+    def run() -> bytes:
+        if access.session_expired(drawn) or not (user.demo or still_enabled(user.name)):
+            audit.record("denied", user.name, file_name, "会话已结束或账号已停用", ok=False)
+            return "登录已超时或账号已停用,未导出数据。请刷新页面重新登录。".encode("utf-8-sig")
+        data = make()
+        size = f"{rows:,} 行" if rows is not None else f"{len(data):,} 字节"
+        audit.record("export", user.name, file_name, size + (f",{note}" if note else ""))
+        return data
+    return run
+
+def calendar_notice(period: Period, scope: Area) -> None:
+    """Says when a working-day figure reaches a year whose holidays are not in the database."""
+    missing = compute(workdays.missing_years, period, scope)
+    if missing:
+        st.warning(f"{'、'.join(str(y) for y in missing)} 年的节假日安排尚未录入:这些年份的工作日暂按周一至周五计算,"
+                   "办理时限可能不准。请在“数据管理”导入国务院公布的当年节假日安排(导入模板“节假日安排”)。",
+                   icon=":material/event_busy:")
