@@ -11,7 +11,7 @@ import streamlit as st
 
 from analytics import access, audit, db
 from analytics.period import Area, Scope
-from pages._database import TTL, cursor, is_demo, version
+from pages._database import TTL, county_hierarchy, cursor, is_demo, version
 from pages._format import plain
 
 
@@ -78,7 +78,7 @@ def remember_requested_page() -> None:
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def _area(key, scope: Scope) -> Area:
-    return scope.resolve(cursor())
+    return scope.within(county_hierarchy().itertuples(index=False))
 
 
 def places(user: access.User) -> Area:
