@@ -81,7 +81,7 @@ def show_problems(checked, stem: str) -> None:
         st.error(f"发现 {len(problems):,} 个问题,数据库未作任何改动。请按下表改正后重新上传"
                  f"{'(下载的问题清单逐行列出)' if len(details) > len(problems) else ''}。", icon=":material/error:")
         st.dataframe(problems, hide_index=True, width="stretch", height=min(420, 38 * (len(problems) + 1)),
-                     placeholder="", column_config={"行": st.column_config.NumberColumn("行", format="%d"),
+                     placeholder="", column_config={"行": "行",
                                                     "问题": st.column_config.TextColumn("问题", width="large")})
     with st.container(horizontal=True):
         st.download_button("问题清单 Excel", lambda: ingest.problems_bytes(details, "xlsx"), f"{stem}_问题清单.xlsx",
