@@ -156,3 +156,21 @@ def test_export_takes_the_code_stored_in_meta(tmp_path, small_path):
         con.execute("INSERT OR REPLACE INTO meta VALUES ('county_code', '370303')")
     assert main(["export", "--db", str(path), "--parquet", str(tmp_path / "lake")]) == 0
     assert (tmp_path / "lake" / "grids" / "county_code=370303").is_dir()
+
+
+def test_spark_command_refuses_a_metric_not_compared(capsys, tmp_path):
+    assert main(["spark", "county-profile", "--parquet", str(tmp_path), "--county-code", "370321",
+                 "--period", "2026Q3"]) == 2
+    assert "尚未在 Spark 上验证" in capsys.readouterr().err
+
+
+def test_duckdb_reads_a_county_of_the_export(counties):
+    """The same export read back by DuckDB (a city deployment without Spark): the file's answers."""
+    from analytics.credit import grid_credit_ranking
+
+    lake, paths = counties
+    for code, path in paths.items():
+        with duckdb.connect() as con, duckdb.connect(str(path), read_only=True) as own:
+            parquet.views(con, lake, code)
+            pd.testing.assert_frame_equal(grid_credit_ranking(con, "2026Q3"), grid_credit_ranking(own, "2026Q3"),
+                                          check_exact=False, rtol=0, atol=1e-9)
