@@ -9,6 +9,8 @@ a page slower but never wrong.
 import hashlib
 import json
 
+import duckdb
+
 from . import db, settings
 
 # One row per grid and month: the net points of the grid's registered residents.
@@ -157,6 +159,8 @@ _FRESH: dict = {}
 
 
 def is_fresh(con) -> bool:
+    if not isinstance(con, duckdb.DuckDBPyConnection):  # another engine (analytics.spark) has no summaries
+        return False
     version = db.version(con)
     if version in _FRESH:
         return _FRESH[version]

@@ -41,10 +41,11 @@ _GROUPS = {
     "month": ("date_trunc('month', started_at)::DATE", """
         SELECT m.key, strftime(m.key, '%Y-%m') AS label, m.key AS sort, true AS shown
         FROM (SELECT unnest($months) AS key) m"""),
+    # One unnest per SELECT and positions looked up: the form Spark runs too (analytics.spark).
     "kind": ("kind", """
-        SELECT k.key, k.label, k.sort, true AS shown
-        FROM (SELECT unnest($kind_codes) AS key, unnest($kind_labels) AS label,
-                     generate_subscripts($kind_codes, 1) AS sort) k"""),
+        SELECT k.key, list_extract($kind_labels, array_position($kind_codes, k.key)) AS label,
+               array_position($kind_codes, k.key) AS sort, true AS shown
+        FROM (SELECT unnest($kind_codes) AS key) k"""),
 }
 
 # What to call a group whose key is empty (an activity recorded without team or grid).
