@@ -82,19 +82,23 @@ def review_charts(rv: Review) -> dict[str, bytes | None]:
 
 
 def _draw(rv: Review) -> dict[str, bytes | None]:
+    """Each chart 640 px wide, the width of half a printed page, so that its labels print at the size
+    of the table beside it; every community's chart the same size."""
     out = {}
     ranking = rv.tables["ranking"]
     for community_id, _ in rv.communities():
         rows = ranking[ranking["community_id"] == community_id]
-        out[f"community:{community_id}"] = _png(_ranking_chart(rows), 640, max(400, 40 * len(rows) + 80))
+        out[f"community:{community_id}"] = _png(_ranking_chart(rows), 640, 460)
     tickets = rv.tables["tickets"].sort_values("median_days", ascending=False)
     if len(tickets):
+        height = max(300, 30 * len(tickets) + 90)
         out["tickets"] = _png(charts.bar(tickets, "community_name", "median_days", horizontal=True,
-                                         y_title="办结用时中位数(天)", text_format=".1f",
-                                         height=max(380, 34 * len(tickets) + 80)), 900, max(400, 34 * len(tickets) + 80))
+                                         y_title="办结用时中位数(天)", text_format=".1f", height=height), 640, height)
     spent = rv.tables["redemptions"].sort_values("redemptions", ascending=False)
     if spent["redemptions"].any():
-        out["redemptions"] = _png(charts.bar(spent, "category_label", "redemptions", y_title="兑换人次"), 900, 420)
+        height = max(260, 30 * len(spent) + 90)
+        out["redemptions"] = _png(charts.bar(spent, "category_label", "redemptions", horizontal=True,
+                                             y_title="兑换人次", height=height), 640, height)
     return out
 
 
@@ -122,6 +126,28 @@ def write_xlsx(con, rv: Review, out) -> None:
 
 # -- PPTX ------------------------------------------------------------------------------------
 
+SLIDE_FONT, SLIDE_FONT_EA = "Microsoft YaHei", "微软雅黑"
+
+
+def _slide_font(run) -> None:
+    """The run's Latin and East Asian fonts. PowerPoint and WPS take Chinese glyphs from the East
+    Asian font (a:ea), not the Latin one; charset -122 (GB2312, as PowerPoint writes it) lets a
+    machine without 微软雅黑 substitute a Chinese font rather than the theme's."""
+    from pptx.oxml.ns import qn
+    from pptx.oxml.xmlchemy import OxmlElement
+
+    run.font.name = SLIDE_FONT
+    properties = run._r.get_or_add_rPr()
+    ea = properties.find(qn("a:ea"))
+    if ea is None:
+        ea = OxmlElement("a:ea")
+        properties.find(qn("a:latin")).addnext(ea)
+    ea.set("typeface", SLIDE_FONT_EA)
+    ea.set("charset", "-122")
+    properties.set("lang", "zh-CN")  # so that a substitute font is chosen in its Simplified Chinese forms
+    properties.set("altLang", "en-US")
+
+
 def write_pptx(con, rv: Review, out, images: dict[str, bytes | None] | None = None) -> None:
     from pptx import Presentation
     from pptx.dml.color import RGBColor
@@ -139,7 +165,7 @@ def write_pptx(con, rv: Review, out, images: dict[str, bytes | None] | None = No
         frame.word_wrap = True
         run = frame.paragraphs[0].add_run()
         run.text, run.font.size, run.font.bold = value, Pt(size), bold
-        run.font.name = "Microsoft YaHei"
+        _slide_font(run)
         if color is not None:
             run.font.color.rgb = color
         return frame
@@ -178,7 +204,7 @@ def write_pptx(con, rv: Review, out, images: dict[str, bytes | None] | None = No
                 for paragraph in cell.text_frame.paragraphs:
                     for run in paragraph.runs:
                         run.font.size = Pt(size)
-                        run.font.name = "Microsoft YaHei"
+                        _slide_font(run)
         if len(frame) > MAX_SLIDE_ROWS:
             text(s, left, top + row_height * (MAX_SLIDE_ROWS + 1) + 0.05, width, 0.4,
                  f"另有 {len(frame) - MAX_SLIDE_ROWS} 行,见会议材料 XLSX。", 12, color=grey)
@@ -271,95 +297,290 @@ def _register_pdf_font(pdfmetrics, UnicodeCIDFont) -> str:
     return "STSong-Light"
 
 
-def _pdf(out, heading: str, stamp: str, build) -> None:
-    """A PDF whose every page carries stamp (the period) and the generation date and a page number."""
-    from reportlab.lib import colors
-    from reportlab.lib.pagesizes import A4, landscape
-    from reportlab.lib.styles import ParagraphStyle
-    from reportlab.lib.units import mm
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.platypus import Image, PageBreak, Paragraph, SimpleDocTemplate, Spacer
-    from reportlab.platypus import Table as PdfTable
-    from reportlab.platypus import TableStyle
+class _Pages:
+    """What a PDF is written with: the page frame, the styles, and blocks (lists of flowables)
+    for headings, tables, charts and side-by-side pairs, each sized to fit the page."""
 
-    font = _register_pdf_font(pdfmetrics, UnicodeCIDFont)
-    styles = {
-        "h1": ParagraphStyle("h1", fontName=font, fontSize=20, leading=26, textColor=colors.HexColor(charts.RED),
-                             spaceAfter=8),
-        "h2": ParagraphStyle("h2", fontName=font, fontSize=15, leading=20, spaceBefore=8, spaceAfter=6),
-        "body": ParagraphStyle("body", fontName=font, fontSize=10.5, leading=15),
-        "note": ParagraphStyle("note", fontName=font, fontSize=9, leading=13, textColor=colors.HexColor("#595959")),
-    }
-    generated = f"生成于 {clock.today():%Y年%m月%d日}"
+    def __init__(self, out, heading: str, stamp: str):
+        from reportlab.lib import colors
+        from reportlab.lib.pagesizes import A4, landscape
+        from reportlab.lib.styles import ParagraphStyle
+        from reportlab.lib.units import mm
+        from reportlab.pdfbase import pdfmetrics
+        from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+        from reportlab.platypus import SimpleDocTemplate
 
-    def decorate(canvas, doc):
-        canvas.saveState()
-        canvas.setFont(font, 9)
-        canvas.setFillColor(colors.HexColor("#595959"))
-        width, _ = doc.pagesize
-        canvas.drawString(doc.leftMargin, 8 * mm, f"{heading} · {stamp} · {generated}")
-        canvas.drawRightString(width - doc.rightMargin, 8 * mm, f"第 {doc.page} 页")
-        canvas.restoreState()
+        self.mm, self.colors = mm, colors
+        self.font = font = _register_pdf_font(pdfmetrics, UnicodeCIDFont)
+        grey, red = colors.HexColor("#595959"), colors.HexColor(charts.RED)
 
-    def table(frame: pd.DataFrame, spec: Table) -> list:
+        def style(name, size, leading, **options):
+            return ParagraphStyle(name, fontName=font, fontSize=size, leading=leading, wordWrap="CJK", **options)
+
+        self.styles = {
+            "cover": style("cover", 30, 40, textColor=red, spaceAfter=18),
+            "cover_line": style("cover_line", 16, 26),
+            "h1": style("h1", 18, 24, textColor=red, spaceAfter=6),
+            "h2": style("h2", 13, 18, spaceBefore=4, spaceAfter=4),
+            "body": style("body", 10.5, 15),
+            "item": style("item", 10.5, 15, leftIndent=14, firstLineIndent=-14, spaceAfter=3),
+            "note": style("note", 9, 13, textColor=grey),
+            "cell": style("cell", 9, 11.5),
+            "head": style("head", 9, 11.5),
+            "head_right": style("head_right", 9, 11.5, alignment=2),
+        }
+        generated = f"生成于 {clock.today():%Y年%m月%d日}"
+
+        def decorate(canvas, doc):
+            canvas.saveState()
+            canvas.setFont(font, 9)
+            canvas.setFillColor(grey)
+            width, _ = doc.pagesize
+            canvas.drawString(doc.leftMargin, 8 * mm, f"{heading} · {stamp} · {generated}")
+            canvas.drawRightString(width - doc.rightMargin, 8 * mm, f"第 {doc.page} 页")
+            canvas.restoreState()
+
+        self.decorate = decorate
+        self.doc = SimpleDocTemplate(str(out) if isinstance(out, (str, Path)) else out, pagesize=landscape(A4),
+                                     leftMargin=15 * mm, rightMargin=15 * mm, topMargin=12 * mm, bottomMargin=16 * mm,
+                                     title=heading, author="网格治理驾驶舱")
+        # The frame's own padding (6 pt each side) comes off what a flowable may use.
+        self.width, self.height = self.doc.width - 12, self.doc.height - 12
+
+    def build(self, story: list) -> None:
+        self.doc.build(story, onFirstPage=self.decorate, onLaterPages=self.decorate)
+
+    def text(self, value: str, style: str = "body"):
+        """A paragraph of plain text (escaped: names from the data print as written)."""
+        from reportlab.platypus import Paragraph
+
+        return Paragraph(escape(value), self.styles[style])
+
+    def heading(self, title: str, note: str = ""):
+        from reportlab.platypus import Paragraph
+
+        markup = escape(title)
+        if note:
+            markup += f'<font size="9" color="#595959">  {escape(note)}</font>'
+        return Paragraph(markup, self.styles["h2"])
+
+    def table(self, frame: pd.DataFrame, spec: Table, highlight=None, wrap_at: int = 44, width=None) -> list:
+        """The table's rows as printed; highlight (booleans aligned with frame) shades rows in gold.
+        Columns are as wide as their text; a header longer than its numbers wraps, and a text longer
+        than wrap_at Latin characters wraps within the column. width: stretch to fill it."""
+        from reportlab.platypus import Paragraph
+        from reportlab.platypus import Table as PdfTable
+        from reportlab.platypus import TableStyle
+
         if frame.empty:
-            return [Paragraph("本期没有。", styles["note"])]
-        shown = review.shown(frame, spec)
-        data = [list(shown.columns)] + shown.astype(str).values.tolist()
-        grid = PdfTable(data, repeatRows=1)
-        grid.setStyle(TableStyle([
-            ("FONT", (0, 0), (-1, -1), font, 9.5),
-            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#F6E3E3")),
-            ("GRID", (0, 0), (-1, -1), 0.3, colors.HexColor("#BBBBBB")),
+            return [self.text("本期没有。", "note")]
+        shown = review.shown(frame, spec).astype(str)
+        numeric = [c in spec.formats for c in spec.columns]
+        pad, unit = 4, 9 * 0.52  # cell padding (pt) and one Latin character's width at 9 pt
+        widths, wraps = [], []
+        for j, column in enumerate(shown.columns):
+            data, head = max(map(_width, shown[column])), _width(column)
+            need = max(data, head if head <= 10 else -(-head // 2))
+            widths.append(min(need, wrap_at) * unit + 2 * pad + 2)
+            wraps.append(data > wrap_at)
+        if width is not None and sum(widths) < width:
+            widths = [w * width / sum(widths) for w in widths]
+        header = [Paragraph(escape(c), self.styles["head_right" if numeric[j] else "head"])
+                  for j, c in enumerate(shown.columns)]
+        body = [[Paragraph(escape(v), self.styles["cell"]) if wraps[j] else v for j, v in enumerate(row)]
+                for row in shown.values.tolist()]
+        grid = PdfTable([header] + body, colWidths=widths, repeatRows=1, hAlign="LEFT")
+        commands = [
+            ("FONT", (0, 0), (-1, -1), self.font, 9),
+            ("BACKGROUND", (0, 0), (-1, 0), self.colors.HexColor("#F6E3E3")),
+            ("GRID", (0, 0), (-1, -1), 0.3, self.colors.HexColor("#BBBBBB")),
             ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-        ]))
+            ("TOPPADDING", (0, 0), (-1, -1), 1), ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+            ("LEFTPADDING", (0, 0), (-1, -1), pad), ("RIGHTPADDING", (0, 0), (-1, -1), pad),
+        ]
+        commands += [("ALIGN", (j, 1), (j, -1), "RIGHT") for j, n in enumerate(numeric) if n]
+        if highlight is not None:
+            commands += [("BACKGROUND", (0, i), (-1, i), self.colors.HexColor("#FBEFC5"))
+                         for i, h in enumerate(highlight, start=1) if h]
+        grid.setStyle(TableStyle(commands))
         return [grid]
 
-    def image(png: bytes | None, width_mm: float = 160):
+    def image(self, png: bytes | None, width: float, height: float):
+        """The chart scaled to fit width x height (points), or a note where no browser drew it."""
+        from reportlab.platypus import Image
+
         if png is None:
-            return Paragraph("(本机没有可用于绘图的浏览器,图表从略,数字见表格。)", styles["note"])
+            return self.text("(本机没有可用于绘图的浏览器,图表从略,数字见表格。)", "note")
         picture = Image(io.BytesIO(png))
-        scale = width_mm * mm / picture.imageWidth
+        scale = min(width / picture.imageWidth, height / picture.imageHeight)
         picture.drawWidth, picture.drawHeight = picture.imageWidth * scale, picture.imageHeight * scale
         return picture
 
-    doc = SimpleDocTemplate(str(out) if isinstance(out, (str, Path)) else out, pagesize=landscape(A4),
-                            leftMargin=15 * mm, rightMargin=15 * mm, topMargin=14 * mm, bottomMargin=16 * mm,
-                            title=heading, author="网格治理驾驶舱")
-    story = build(styles, table, image, Paragraph, Spacer, PageBreak)
-    doc.build(story, onFirstPage=decorate, onLaterPages=decorate)
+    @staticmethod
+    def _flat(flowables: list) -> list:
+        """The flowables with any KeepTogether opened up (one cannot be measured outside a page)."""
+        from reportlab.platypus import KeepTogether
+
+        return [g for f in flowables for g in (f._content if isinstance(f, KeepTogether) else [f])]
+
+    def fits(self, flowables: list, width=None, height=None) -> bool:
+        heights = (f.wrap(width or self.width, self.height)[1] for f in self._flat(flowables))
+        return sum(heights) <= (height or self.height)
+
+    def beside(self, left: list, right: list, share: float = 0.5, gap: float = 18) -> list:
+        """Two blocks side by side (left taking share of the width), or one after the other when
+        either is taller than a page (a long table then runs on with its header repeated)."""
+        from reportlab.platypus import Table as PdfTable
+
+        widths = [(self.width - gap) * share, (self.width - gap) * (1 - share)]
+        if not (self.fits(left, widths[0]) and self.fits(right, widths[1])):
+            return left + right
+        pair = PdfTable([[self._flat(left), self._flat(right)]], colWidths=[widths[0] + gap, widths[1]], hAlign="LEFT")
+        pair.setStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                       ("RIGHTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (0, 0), gap),
+                       ("TOPPADDING", (0, 0), (-1, -1), 0), ("BOTTOMPADDING", (0, 0), (-1, -1), 0)])
+        return [pair]
+
+    def charted(self, title: str, note: str, table: list, chart, share: float = 0.5) -> list:
+        """A table with its chart beside it under one heading; a table too long for that runs on by
+        itself, and its chart follows under the same heading, so that no chart lands on a page
+        without its title."""
+        pair = self.beside(table, [chart], share)
+        if len(pair) == 1:
+            return self.section(title, note, pair)
+        return self.section(title, note, table) + self.section(f"{title}(图)", "", [chart])
+
+    def section(self, title: str, note: str, content: list) -> list:
+        """A heading with its content, kept on one page when they fit on one."""
+        from reportlab.platypus import KeepTogether
+
+        return [KeepTogether([self.heading(title, note), *content])]
+
+
+def _pdf(out, heading: str, stamp: str, build) -> None:
+    """A PDF whose every page carries stamp (the period), the generation date and a page number;
+    build(pages) returns the story."""
+    pages = _Pages(out, heading, stamp)
+    pages.build(build(pages))
+
+
+MOVERS = Table("movers", "名次变化最大的网格", "grid-credit-ranking",
+               {"community_name": "社区", "grid_name": "网格", "prev_rank": "上期名次", "rank": "本期名次",
+                "rank_change": "名次变化"}, {"rank_change": "+d"})
+RED_FLAG_CHECKS = Table("red_flag_checks", "红旗网格", "red-flag-grids",
+                        {"community_name": "社区", "grid_name": "网格", "avg_credit": "人均积分", "check": "核实"},
+                        {"avg_credit": ".2f"})
+FINDINGS_ROWS = 15
+
+
+def movers(ranking: pd.DataFrame, n: int = 5) -> pd.DataFrame:
+    """The n grids that rose most and the n that fell most in their community's ranking since the
+    previous quarter, risers first."""
+    moved = ranking.dropna(subset=["rank_change"])
+    up = moved[moved["rank_change"] > 0].sort_values(["rank_change", "community_name", "rank"],
+                                                     ascending=[False, True, True]).head(n)
+    down = moved[moved["rank_change"] < 0].sort_values(["rank_change", "community_name", "rank"]).head(n)
+    return pd.concat([up, down]).reset_index(drop=True)
+
+
+def red_flag_checks(rv: Review) -> pd.DataFrame:
+    """The 红旗网格 with, for those whose credit records must be checked first (an integrity flag of
+    the quarter), "待核实" and what to check."""
+    flags = rv.tables["flags"].groupby("grid_id")["flag_label"].agg("、".join)
+    out = rv.tables["red_flags"].copy()
+    out["check"] = ["待核实:" + flags[g] if g in flags.index else "" for g in out["grid_id"]]
+    return out
+
+
+def decisions(rv: Review) -> list[str]:
+    """The items for the meeting to decide, each with how many rows it rests on."""
+    t = rv.tables
+    pending = red_flag_checks(rv)["check"].ne("").sum()
+    items = [f"确认红旗网格 {len(t['red_flags'])} 个" + (f"(其中 {pending} 个待核实,核实后再确认)。" if pending else "。")]
+    if len(t["workers"]):
+        items.append(f"确认优秀网格员 {len(t['workers'])} 名。")
+    if len(t["flags"]):
+        items.append(f"核实积分异常:{t['flags']['grid_id'].nunique()} 个网格,{len(t['flags'])} 条提示(见「{review.FLAGS.title}」)。")
+    if len(t["fallers"]):
+        items.append(f"名次下降 3 位及以上的网格 {len(t['fallers'])} 个:研究原因(见「{review.FALLERS.title}」)。")
+    if len(t["overdue"]):
+        items.append(f"超期未办的工单 {len(t['overdue'])} 张:明确督办(见「{review.OVERDUE.title}」)。")
+    if len(t["coverage"]):
+        items.append(f"服务圈覆盖不足的网格 {len(t['coverage'])} 个:研究补点(见「{review.COVERAGE.title}」)。")
+    return items
 
 
 def write_pdf(con, rv: Review, out, images: dict[str, bytes | None] | None = None) -> None:
-    """The same content as the PPTX, as pages to print and post."""
+    """The same content as the PPTX, as pages to print and post: a cover, a page of findings, the
+    communities' rankings two to a page (each table beside its chart), then the topic tables."""
     county = county_name(con)
     images = review_charts(rv) if images is None else images
     heading = title(rv, county)
+    ranking = rv.tables["ranking"]
 
-    def build(styles, table, image, Paragraph, Spacer, PageBreak):
-        # Paragraph reads markup: names from the data are escaped so they print as written.
-        story = [Paragraph(escape(heading), styles["h1"]), Paragraph(f"范围:{escape(rv.scope_label)}", styles["body"]),
-                 Paragraph("总体情况", styles["h2"])]
-        story += table(review.headline_text(rv.headline), HEADLINE)
-        ranking = rv.tables["ranking"]
+    def cover(p: _Pages) -> list:
+        from reportlab.platypus import PageBreak, Spacer
+
+        q = rv.quarter
+        scope = f"{rv.scope_label}({len(rv.communities())} 个社区、{len(ranking)} 个网格)"
+        return [Spacer(1, 40 * p.mm), p.text(heading, "cover"),
+                p.text(f"县(区):{county}", "cover_line"),
+                p.text(f"考评季度:{q.label_zh}({q.start:%Y年%-m月%-d日}至{q.last_day:%Y年%-m月%-d日})", "cover_line"),
+                p.text(f"范围:{scope}", "cover_line"),
+                p.text(f"生成日期:{clock.today():%Y年%-m月%-d日}", "cover_line"),
+                Spacer(1, 20 * p.mm),
+                p.text("网格治理驾驶舱 · 数字与驾驶舱「季度考评」页一致;个人姓名已脱敏。", "note"), PageBreak()]
+
+    def summary(p: _Pages) -> list:
+        from reportlab.platypus import PageBreak
+
+        checks = red_flag_checks(rv)
+        shown = checks.head(FINDINGS_ROWS)
+        red = [p.heading("红旗网格", review.RED_FLAGS.note),
+               *p.table(shown, RED_FLAG_CHECKS, highlight=shown["check"].ne(""), wrap_at=30)]
+        if len(checks) > FINDINGS_ROWS:
+            red.append(p.text(f"另有 {len(checks) - FINDINGS_ROWS} 个,见「{review.RED_FLAGS.title}」表。", "note"))
+        red += [p.heading("待会议决定的事项")] + [p.text(f"{k}. {item}", "item") for k, item in enumerate(decisions(rv), 1)]
+        moved = [p.heading("总体情况", f"较{rv.headline['compared_span'].iloc[0]}"),
+                 *p.table(review.headline_text(rv.headline), HEADLINE),
+                 p.heading(MOVERS.title, "社区内名次,较上期;正数为上升"), *p.table(movers(ranking), MOVERS)]
+        return [p.text(f"本季度要点 · {rv.quarter.label_zh}", "h1"), *p.beside(moved, red, 0.45), PageBreak()]
+
+    def community(p: _Pages, community_id: str, name: str) -> list:
+        rows = ranking[ranking["community_id"] == community_id]
         spec = Table("r", "", "", {k: v for k, v in review.RANKING.columns.items() if k != "community_name"},
                      review.RANKING.formats)
-        for community_id, name in rv.communities():
-            rows = ranking[ranking["community_id"] == community_id]
-            story += [PageBreak(), Paragraph(f"{escape(name)} · 网格排名", styles["h2"]), *table(rows, spec),
-                      Spacer(1, 6), Paragraph(review.RANKING.note + "图中金色为红旗网格。", styles["note"]),
-                      image(images.get(f"community:{community_id}"), 120)]
-        for key, spec, chart in (("red_flags", review.RED_FLAGS, None), ("workers", review.WORKERS, None),
-                                 ("tickets", review.TICKETS, "tickets"), ("volunteers", review.VOLUNTEERS, None),
-                                 ("redemptions", review.REDEMPTIONS, "redemptions"), ("coverage", review.COVERAGE, None),
-                                 ("flags", review.FLAGS, None), ("fallers", review.FALLERS, None),
-                                 ("overdue", review.OVERDUE, None)):
-            story += [PageBreak(), Paragraph(spec.title, styles["h2"]), *table(rv.tables[key], spec)]
-            if spec.note:
-                story += [Spacer(1, 6), Paragraph(spec.note, styles["note"])]
-            if chart and chart in images:
-                story += [Spacer(1, 8), image(images[chart], 150)]
+        half = p.height / 2 - 45  # two communities and their headings to a page, or one and a topic
+        chart = p.image(images.get(f"community:{community_id}"), p.width * 0.5, half)
+        return p.charted(f"{name} · 网格排名", review.RANKING.note + "金色为红旗网格。",
+                         p.table(rows, spec, highlight=rows["red_flag"]), chart, 0.48)
+
+    def charted(p: _Pages, key: str, spec: Table, chart: str, note: str = "") -> list:
+        table = p.table(rv.tables[key], spec)
+        if chart not in images:
+            return p.section(spec.title, note or spec.note, table)
+        height = min(p.height - 40, max(140, table[0].wrap(p.width, p.height)[1]))
+        return p.charted(spec.title, note or spec.note, table, p.image(images[chart], p.width * 0.5, height))
+
+    def plain(p: _Pages, key: str, spec: Table) -> list:
+        return p.section(spec.title, spec.note, p.table(rv.tables[key], spec))
+
+    def build(p: _Pages) -> list:
+        from reportlab.platypus import PageBreak, Spacer
+
+        story = cover(p) + summary(p)
+        communities = rv.communities()
+        for k, (community_id, name) in enumerate(communities):
+            story += community(p, community_id, name)
+            # The topics follow the last community on its page when it is alone there.
+            story += [PageBreak()] if k % 2 and k < len(communities) - 1 else [Spacer(1, 10)]
+        gap = [Spacer(1, 10)]
+        story += p.beside(plain(p, "red_flags", review.RED_FLAGS), plain(p, "workers", review.WORKERS), 0.42) + gap
+        story += charted(p, "tickets", review.TICKETS, "tickets", "办结用时:从居民提单到结果公开。") + gap
+        story += charted(p, "redemptions", review.REDEMPTIONS, "redemptions") + gap
+        story += p.beside(plain(p, "volunteers", review.VOLUNTEERS), plain(p, "coverage", review.COVERAGE)) + gap
+        story += [PageBreak(), p.text("待会议决定的事项", "h1"), *plain(p, "flags", review.FLAGS), *gap]
+        story += p.beside(plain(p, "fallers", review.FALLERS), plain(p, "overdue", review.OVERDUE))
         return story
 
     _pdf(out, heading, f"{rv.quarter.label_zh} · {rv.scope_label}", build)
@@ -411,16 +632,17 @@ def write_publication(con, month, out, scope=None, suffix: str | None = None, us
         raise ValueError(f"公示文件须为 .xlsx 或 .pdf,收到: {suffix}")
     heading = f"{county_name(con)}{month.label_zh}信用积分公示"
 
-    def build(styles, table, image, Paragraph, Spacer, PageBreak):
-        story = [Paragraph(escape(heading), styles["h1"]),
-                 Paragraph(f"范围:{escape(scope_label)}。一月一公示:本月积分有变动的居民,姓名已脱敏;如有异议,请向所在网格反映。",
-                           styles["body"])]
+    def build(p: _Pages) -> list:
+        from reportlab.platypus import PageBreak
+
+        story = [p.text(heading, "h1"),
+                 p.text(f"范围:{scope_label}。一月一公示:本月积分有变动的居民,姓名已脱敏;如有异议,请向所在网格反映。")]
         publication = lists["publication"]
         for community, rows in publication.groupby("community_name", sort=True):
-            story += [Paragraph(escape(str(community)), styles["h2"]), *table(rows, review.PUBLICATION), PageBreak()]
+            story += [p.heading(str(community)), *p.table(rows, review.PUBLICATION), PageBreak()]
         if publication.empty:
-            story += [Paragraph("本月没有积分变动。", styles["body"]), PageBreak()]
-        story += [Paragraph("法人单位红灰榜", styles["h2"]), *table(lists["red_grey"], review.RED_GREY)]
+            story += [p.text("本月没有积分变动。"), PageBreak()]
+        story += [p.heading("法人单位红灰榜"), *p.table(lists["red_grey"], review.RED_GREY)]
         return story
 
     _pdf(out, heading, f"{month.label_zh} · {scope_label}", build)
