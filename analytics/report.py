@@ -28,6 +28,7 @@ TRUETYPE_FONTS = [("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", 0),
                   ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 0),
                   ("C:/Windows/Fonts/msyh.ttc", 0), ("C:/Windows/Fonts/simhei.ttf", 0)]
 MAX_SLIDE_ROWS = 15
+WITHHELD = "按导出人的角色,本材料不含涉及个人的名单。"
 HEADLINE = Table("headline", "总体情况", "", {"label": "指标", "value": "本期", "change": "变化"})
 
 
@@ -248,7 +249,10 @@ def write_pptx(con, rv: Review, out, images: dict[str, bytes | None] | None = No
     s = slide("红旗网格", review.RED_FLAGS.note)
     table(s, rv.tables["red_flags"], review.RED_FLAGS, 0.5, 1.3, 12.3, 13)
     s = slide("优秀网格员", review.WORKERS.note)
-    table(s, rv.tables["workers"], review.WORKERS, 0.5, 1.3, 12.3, 13)
+    if access.may_see(rv.user, review.WORKERS.metric_id):
+        table(s, rv.tables["workers"], review.WORKERS, 0.5, 1.3, 12.3, 13)
+    else:
+        text(s, 0.5, 1.3, 12.3, 0.6, WITHHELD, 18, color=grey)
 
     s = slide("协商议事", "办结用时:从居民提单到结果公开。")
     table(s, rv.tables["tickets"], review.TICKETS, 0.5, 1.3, 6.4, 12)
@@ -523,13 +527,14 @@ def write_pdf(con, rv: Review, out, images: dict[str, bytes | None] | None = Non
 
         q = rv.quarter
         scope = f"{rv.scope_label}({len(rv.communities())} 个社区、{len(ranking)} 个网格)"
+        people = "个人姓名已脱敏" if access.may_see(rv.user, review.WORKERS.metric_id) else "不含个人名单"
         return [Spacer(1, 40 * p.mm), p.text(heading, "cover"),
                 p.text(f"县(区):{county}", "cover_line"),
                 p.text(f"考评季度:{q.label_zh}({q.start:%Y年%-m月%-d日}至{q.last_day:%Y年%-m月%-d日})", "cover_line"),
                 p.text(f"范围:{scope}", "cover_line"),
                 p.text(f"生成日期:{clock.today():%Y年%-m月%-d日}", "cover_line"),
                 Spacer(1, 20 * p.mm),
-                p.text("网格治理驾驶舱 · 数字与驾驶舱「季度考评」页一致;个人姓名已脱敏。", "note"), PageBreak()]
+                p.text(f"网格治理驾驶舱 · 数字与驾驶舱「季度考评」页一致;{people}。", "note"), PageBreak()]
 
     def summary(p: _Pages) -> list:
         from reportlab.platypus import PageBreak
@@ -563,6 +568,8 @@ def write_pdf(con, rv: Review, out, images: dict[str, bytes | None] | None = Non
         return p.charted(spec.title, note or spec.note, table, p.image(images[chart], p.width * 0.5, height))
 
     def plain(p: _Pages, key: str, spec: Table) -> list:
+        if not access.may_see(rv.user, spec.metric_id):
+            return p.section(spec.title, "", [p.text(WITHHELD, "note")])
         return p.section(spec.title, spec.note, p.table(rv.tables[key], spec))
 
     def build(p: _Pages) -> list:

@@ -13,7 +13,7 @@ from pptx import Presentation
 from pptx.oxml.ns import qn
 from pypdf import PdfReader
 
-from analytics import credit, report, review
+from analytics import access, credit, report, review
 from analytics.__main__ import main
 from analytics.period import Area, Scope, parse_period
 
@@ -148,6 +148,18 @@ def test_pdf_opens_with_a_cover_and_a_page_of_findings(demo_con, rv, images, tmp
     assert findings.count("待核实:") == 1
     assert "1. 确认红旗网格 15 个(其中 1 个待核实,核实后再确认)。" in findings
     assert "5. 超期未办的工单 4 张:明确督办(见「超期未办的工单」)。" in findings
+
+
+def test_a_pack_for_a_role_without_lists_of_people_says_the_list_is_left_out(demo_con, images, tmp_path):
+    clerk = review.quarter_review(demo_con, QUARTER, Scope(), access.User("lu", "clerk"))
+    report.write_pdf(demo_con, clerk, tmp_path / "pack.pdf", images)
+    pages = [p.extract_text() for p in PdfReader(tmp_path / "pack.pdf").pages]
+    assert "不含个人名单" in pages[0] and "确认优秀网格员" not in pages[1]
+    workers = next(p for p in pages if "\n优秀网格员" in p)
+    assert "按导出人的角色,本材料不含涉及个人的名单。" in workers and "本期没有" not in workers
+    report.write_pptx(demo_con, clerk, tmp_path / "pack.pptx", images)
+    slide = next(s for s in pptx_text(tmp_path / "pack.pptx") if s.startswith("优秀网格员\n"))
+    assert "按导出人的角色,本材料不含涉及个人的名单。" in slide
 
 
 def marked_images(images: dict) -> dict:
