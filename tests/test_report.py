@@ -196,6 +196,19 @@ def test_every_chart_is_on_a_page_with_its_title_and_communities_are_two_to_a_pa
     assert [n for found in per_page for n in found] == list(names.values())
 
 
+def test_a_table_too_long_to_sit_beside_its_chart_runs_on_and_its_chart_follows_under_its_title(tmp_path):
+    frame = pd.DataFrame({"grid_name": [f"第{i}网格" for i in range(1, 61)], "avg_credit": [1.0] * 60})
+    spec = review.Table("t", "", "", {"grid_name": "网格", "avg_credit": "人均积分"}, {"avg_credit": ".2f"})
+    buffer = io.BytesIO()
+    Image.new("RGB", (640, 460), "white").save(buffer, "PNG")
+    report._pdf(tmp_path / "long.pdf", "标题", "2026年第3季度", lambda p: p.charted(
+        "大社区 · 网格排名", "", p.table(frame, spec), p.image(buffer.getvalue(), p.width / 2, 200)))
+    pages = [(p.extract_text(), len(p.images)) for p in PdfReader(tmp_path / "long.pdf").pages]
+    assert [n for _, n in pages] == [0, 0, 1]  # 60 rows run over two pages; the chart then has a page with its title
+    assert all("人均积分" in text for text, _ in pages[:2])  # the header repeated
+    assert "第60网格" in pages[1][0] and "大社区 · 网格排名(图)" in pages[2][0]
+
+
 @pytest.mark.parametrize("n, expected", [
     # grid: rank_change; risers by rise, then fallers by fall; ties by community, then rank; no change and
     # no previous rank left out.
