@@ -348,6 +348,7 @@ class _Pages:
         self.doc = SimpleDocTemplate(str(out) if isinstance(out, (str, Path)) else out, pagesize=landscape(A4),
                                      leftMargin=15 * mm, rightMargin=15 * mm, topMargin=12 * mm, bottomMargin=16 * mm,
                                      title=heading, author="网格治理驾驶舱")
+        self.found: dict[str, int] = {}  # heading -> the page it was drawn on (the last, if repeated)
         # The frame's own padding (6 pt each side) comes off what a flowable may use.
         self.width, self.height = self.doc.width - 12, self.doc.height - 12
 
@@ -360,13 +361,22 @@ class _Pages:
 
         return Paragraph(escape(value), self.styles[style])
 
-    def heading(self, title: str, note: str = ""):
+    def heading(self, title: str, note: str = "", style: str = "h2"):
+        """The title (with a note beside it in small grey type); the page it lands on is noted in
+        self.found, for a contents list and references written in a second pass."""
         from reportlab.platypus import Paragraph
+
+        found = self.found
+
+        class Heading(Paragraph):
+            def draw(self):
+                found[title] = self.canv.getPageNumber()
+                super().draw()
 
         markup = escape(title)
         if note:
             markup += f'<font size="9" color="#595959">  {escape(note)}</font>'
-        return Paragraph(markup, self.styles["h2"])
+        return Heading(markup, self.styles[style])
 
     def table(self, frame: pd.DataFrame, spec: Table, highlight=None, wrap_at: int = 44, width=None) -> list:
         """The table's rows as printed; highlight (booleans aligned with frame) shades rows in gold.
@@ -461,11 +471,12 @@ class _Pages:
         return [KeepTogether([self.heading(title, note), *content])]
 
 
-def _pdf(out, heading: str, stamp: str, build) -> None:
+def _pdf(out, heading: str, stamp: str, build) -> dict[str, int]:
     """A PDF whose every page carries stamp (the period), the generation date and a page number;
-    build(pages) returns the story."""
+    build(pages) returns the story. Returns the page of each heading."""
     pages = _Pages(out, heading, stamp)
     pages.build(build(pages))
+    return pages.found
 
 
 MOVERS = Table("movers", "名次变化最大的网格", "grid-credit-ranking",
@@ -496,21 +507,27 @@ def red_flag_checks(rv: Review) -> pd.DataFrame:
     return out
 
 
-def decisions(rv: Review) -> list[str]:
-    """The items for the meeting to decide, each with how many rows it rests on."""
+def decisions(rv: Review, found: dict[str, int] | None = None) -> list[str]:
+    """The items for the meeting to decide, each with how many rows it rests on and where its table
+    is (with its page when found gives the headings' pages)."""
     t = rv.tables
+
+    def see(spec: Table) -> str:
+        page = (found or {}).get(spec.title)
+        return f"(见「{spec.title}」" + (f",第 {page} 页)" if page else ")")
+
     pending = red_flag_checks(rv)["check"].ne("").sum()
     items = [f"确认红旗网格 {len(t['red_flags'])} 个" + (f"(其中 {pending} 个待核实,核实后再确认)。" if pending else "。")]
     if len(t["workers"]):
         items.append(f"确认优秀网格员 {len(t['workers'])} 名。")
     if len(t["flags"]):
-        items.append(f"核实积分异常:{t['flags']['grid_id'].nunique()} 个网格,{len(t['flags'])} 条提示(见「{review.FLAGS.title}」)。")
+        items.append(f"核实积分异常:{t['flags']['grid_id'].nunique()} 个网格,{len(t['flags'])} 条提示{see(review.FLAGS)}。")
     if len(t["fallers"]):
-        items.append(f"名次下降 3 位及以上的网格 {len(t['fallers'])} 个:研究原因(见「{review.FALLERS.title}」)。")
+        items.append(f"名次下降 3 位及以上的网格 {len(t['fallers'])} 个:研究原因{see(review.FALLERS)}。")
     if len(t["overdue"]):
-        items.append(f"超期未办的工单 {len(t['overdue'])} 张:明确督办(见「{review.OVERDUE.title}」)。")
+        items.append(f"超期未办的工单 {len(t['overdue'])} 张:明确督办{see(review.OVERDUE)}。")
     if len(t["coverage"]):
-        items.append(f"服务圈覆盖不足的网格 {len(t['coverage'])} 个:研究补点(见「{review.COVERAGE.title}」)。")
+        items.append(f"服务圈覆盖不足的网格 {len(t['coverage'])} 个:研究补点{see(review.COVERAGE)}。")
     return items
 
 
@@ -522,21 +539,31 @@ def write_pdf(con, rv: Review, out, images: dict[str, bytes | None] | None = Non
     heading = title(rv, county)
     ranking = rv.tables["ranking"]
 
-    def cover(p: _Pages) -> list:
+    communities = rv.communities()
+    findings = f"本季度要点 · {rv.quarter.label_zh}"
+    contents = [(findings, findings)] + ([("各社区网格排名", f"{communities[0][1]} · 网格排名")] if communities else []) + [
+        (spec.title, spec.title) for spec in (review.RED_FLAGS, review.WORKERS, review.TICKETS, review.REDEMPTIONS,
+                                              review.VOLUNTEERS, review.COVERAGE)] + [("待会议决定的事项", "待会议决定的事项")]
+
+    def cover(p: _Pages, found: dict[str, int]) -> list:
         from reportlab.platypus import PageBreak, Spacer
+        from reportlab.platypus import Table as PdfTable
 
         q = rv.quarter
-        scope = f"{rv.scope_label}({len(rv.communities())} 个社区、{len(ranking)} 个网格)"
+        scope = f"{rv.scope_label}({len(communities)} 个社区、{len(ranking)} 个网格)"
         people = "个人姓名已脱敏" if access.may_see(rv.user, review.WORKERS.metric_id) else "不含个人名单"
-        return [Spacer(1, 40 * p.mm), p.text(heading, "cover"),
-                p.text(f"县(区):{county}", "cover_line"),
-                p.text(f"考评季度:{q.label_zh}({q.start:%Y年%-m月%-d日}至{q.last_day:%Y年%-m月%-d日})", "cover_line"),
-                p.text(f"范围:{scope}", "cover_line"),
-                p.text(f"生成日期:{clock.today():%Y年%-m月%-d日}", "cover_line"),
-                Spacer(1, 20 * p.mm),
-                p.text(f"网格治理驾驶舱 · 数字与驾驶舱「季度考评」页一致;{people}。", "note"), PageBreak()]
+        about = [p.text(f"县(区):{county}", "cover_line"),
+                 p.text(f"考评季度:{q.label_zh}({q.start:%Y年%-m月%-d日}至{q.last_day:%Y年%-m月%-d日})", "cover_line"),
+                 p.text(f"范围:{scope}", "cover_line"), p.text(f"生成日期:{clock.today():%Y年%-m月%-d日}", "cover_line"),
+                 Spacer(1, 12 * p.mm), p.text(f"网格治理驾驶舱 · 数字与驾驶舱「季度考评」页一致;{people}。", "note")]
+        rows = [[p.text(label), p.text(f"第 {found[key]} 页" if key in found else "")] for label, key in contents]
+        index = PdfTable(rows, colWidths=[150, 60], hAlign="LEFT")
+        index.setStyle([("LINEBELOW", (0, 0), (-1, -1), 0.3, p.colors.HexColor("#BBBBBB")),
+                        ("LEFTPADDING", (0, 0), (-1, -1), 0), ("TOPPADDING", (0, 0), (-1, -1), 2)])
+        return [Spacer(1, 30 * p.mm), p.text(heading, "cover"),
+                *p.beside(about, [p.heading("目录"), index], 0.62), PageBreak()]
 
-    def summary(p: _Pages) -> list:
+    def summary(p: _Pages, found: dict[str, int]) -> list:
         from reportlab.platypus import PageBreak
 
         checks = red_flag_checks(rv)
@@ -545,11 +572,12 @@ def write_pdf(con, rv: Review, out, images: dict[str, bytes | None] | None = Non
                *p.table(shown, RED_FLAG_CHECKS, highlight=shown["check"].ne(""), wrap_at=30)]
         if len(checks) > FINDINGS_ROWS:
             red.append(p.text(f"另有 {len(checks) - FINDINGS_ROWS} 个,见「{review.RED_FLAGS.title}」表。", "note"))
-        red += [p.heading("待会议决定的事项")] + [p.text(f"{k}. {item}", "item") for k, item in enumerate(decisions(rv), 1)]
+        red += [p.heading("待会议决定的事项")]
+        red += [p.text(f"{k}. {item}", "item") for k, item in enumerate(decisions(rv, found), 1)]
         moved = [p.heading("总体情况", f"较{rv.headline['compared_span'].iloc[0]}"),
                  *p.table(review.headline_text(rv.headline), HEADLINE),
                  p.heading(MOVERS.title, "社区内名次,较上期;正数为上升"), *p.table(movers(ranking), MOVERS)]
-        return [p.text(f"本季度要点 · {rv.quarter.label_zh}", "h1"), *p.beside(moved, red, 0.45), PageBreak()]
+        return [p.heading(findings, style="h1"), *p.beside(moved, red, 0.45), PageBreak()]
 
     def community(p: _Pages, community_id: str, name: str) -> list:
         rows = ranking[ranking["community_id"] == community_id]
@@ -572,11 +600,10 @@ def write_pdf(con, rv: Review, out, images: dict[str, bytes | None] | None = Non
             return p.section(spec.title, "", [p.text(WITHHELD, "note")])
         return p.section(spec.title, spec.note, p.table(rv.tables[key], spec))
 
-    def build(p: _Pages) -> list:
+    def build(p: _Pages, found: dict[str, int]) -> list:
         from reportlab.platypus import PageBreak, Spacer
 
-        story = cover(p) + summary(p)
-        communities = rv.communities()
+        story = cover(p, found) + summary(p, found)
         for k, (community_id, name) in enumerate(communities):
             story += community(p, community_id, name)
             # The topics follow the last community on its page when it is alone there.
@@ -586,11 +613,15 @@ def write_pdf(con, rv: Review, out, images: dict[str, bytes | None] | None = Non
         story += charted(p, "tickets", review.TICKETS, "tickets", "办结用时:从居民提单到结果公开。") + gap
         story += charted(p, "redemptions", review.REDEMPTIONS, "redemptions") + gap
         story += p.beside(plain(p, "volunteers", review.VOLUNTEERS), plain(p, "coverage", review.COVERAGE)) + gap
-        story += [PageBreak(), p.text("待会议决定的事项", "h1"), *plain(p, "flags", review.FLAGS), *gap]
+        story += [PageBreak(), p.heading("待会议决定的事项", style="h1"), *plain(p, "flags", review.FLAGS), *gap]
         story += p.beside(plain(p, "fallers", review.FALLERS), plain(p, "overdue", review.OVERDUE))
         return story
 
-    _pdf(out, heading, f"{rv.quarter.label_zh} · {rv.scope_label}", build)
+    # Written twice: the first time finds the page of each heading for the contents and references
+    # (they change no page's length, so the pages stay where they were found).
+    stamp = f"{rv.quarter.label_zh} · {rv.scope_label}"
+    found = _pdf(io.BytesIO(), heading, stamp, lambda p: build(p, {}))
+    _pdf(out, heading, stamp, lambda p: build(p, found))
 
 
 def pack_bytes(con, rv: Review, fmt: str) -> bytes:

@@ -129,11 +129,19 @@ def test_pdf_is_searchable_with_page_numbers_and_the_quarter_on_every_page(demo_
 def test_pdf_opens_with_a_cover_and_a_page_of_findings(demo_con, rv, images, tmp_path):
     path = tmp_path / "pack.pdf"
     report.write_pdf(demo_con, rv, path, images)
-    cover, findings = (p.extract_text() for p in PdfReader(path).pages[:2])
+    pages = [p.extract_text() for p in PdfReader(path).pages]
+    cover, findings = pages[:2]
     for line in ("桓台县2026年第3季度网格治理考评", "县(区):桓台县", "考评季度:2026年第3季度(2026年7月1日至2026年9月30日)",
                  "范围:全县(15 个社区、140 个网格)", "生成日期:"):
         assert line in cover
-    assert "网格排名" not in cover and "总体情况" not in cover
+    assert "总体情况" not in cover and "人均积分" not in cover
+    # The contents give each part's page: the first community's ranking, the topics, the items for decision.
+    contents = cover.splitlines()
+    first = rv.communities()[0][1] + " · 网格排名"
+    for label, heading in (("各社区网格排名", first), ("积分兑换", "积分兑换"), ("待会议决定的事项", "待会议决定的事项")):
+        page = next(n for n, text in enumerate(pages[2:], start=3) if heading in text.splitlines()
+                    or any(line.startswith(heading + " ") for line in text.splitlines()))
+        assert contents[contents.index(label) + 1] == f"第 {page} 页"
     lines = findings.splitlines()
     assert "本季度要点 · 2026年第3季度" in lines
     assert "479 单" in lines and "较上期 +42 单" in lines  # the overview's 办结工单 for the quarter and its change
@@ -147,7 +155,8 @@ def test_pdf_opens_with_a_cover_and_a_page_of_findings(demo_con, rv, images, tmp
     assert lines[lines.index("紫悦城社区第4网格", risers + 1) + 2].startswith("待核实:期末突击赋分")
     assert findings.count("待核实:") == 1
     assert "1. 确认红旗网格 15 个(其中 1 个待核实,核实后再确认)。" in findings
-    assert "5. 超期未办的工单 4 张:明确督办(见「超期未办的工单」)。" in findings
+    overdue = next(n for n, text in enumerate(pages, start=1) if "\n超期未办的工单\n" in text)
+    assert f"5. 超期未办的工单 4 张:明确督办(见「超期未办的工单」,第 {overdue} 页)。" in findings
 
 
 def test_a_pack_for_a_role_without_lists_of_people_says_the_list_is_left_out(demo_con, images, tmp_path):
