@@ -305,7 +305,8 @@ class _Pages:
     """What a PDF is written with: the page frame, the styles, and blocks (lists of flowables)
     for headings, tables, charts and side-by-side pairs, each sized to fit the page."""
 
-    def __init__(self, out, heading: str, stamp: str):
+    def __init__(self, out, heading: str, stamp: str, draft: bool = False):
+        from reportlab import rl_config
         from reportlab.lib import colors
         from reportlab.lib.pagesizes import A4, landscape
         from reportlab.lib.styles import ParagraphStyle
@@ -314,7 +315,9 @@ class _Pages:
         from reportlab.pdfbase.cidfonts import UnicodeCIDFont
         from reportlab.platypus import SimpleDocTemplate
 
-        self.mm, self.colors = mm, colors
+        self.mm, self.colors, self.draft = mm, colors, draft
+        # Binary streams: ASCII85 makes the file a quarter larger and, in pure Python, takes most of the time.
+        rl_config.useA85 = 0
         self.font = font = _register_pdf_font(pdfmetrics, UnicodeCIDFont)
         grey, red = colors.HexColor("#595959"), colors.HexColor(charts.RED)
 
@@ -420,15 +423,16 @@ class _Pages:
         return [grid]
 
     def image(self, png: bytes | None, width: float, height: float):
-        """The chart scaled to fit width x height (points), or a note where no browser drew it."""
-        from reportlab.platypus import Image
+        """The chart scaled to fit width x height (points), or a note where no browser drew it; in a
+        draft, a blank of its size."""
+        from reportlab.platypus import Image, Spacer
 
         if png is None:
             return self.text("(本机没有可用于绘图的浏览器,图表从略,数字见表格。)", "note")
         picture = Image(io.BytesIO(png))
         scale = min(width / picture.imageWidth, height / picture.imageHeight)
         picture.drawWidth, picture.drawHeight = picture.imageWidth * scale, picture.imageHeight * scale
-        return picture
+        return Spacer(picture.drawWidth, picture.drawHeight) if self.draft else picture
 
     @staticmethod
     def _flat(flowables: list) -> list:
@@ -471,10 +475,10 @@ class _Pages:
         return [KeepTogether([self.heading(title, note), *content])]
 
 
-def _pdf(out, heading: str, stamp: str, build) -> dict[str, int]:
+def _pdf(out, heading: str, stamp: str, build, draft: bool = False) -> dict[str, int]:
     """A PDF whose every page carries stamp (the period), the generation date and a page number;
     build(pages) returns the story. Returns the page of each heading."""
-    pages = _Pages(out, heading, stamp)
+    pages = _Pages(out, heading, stamp, draft)
     pages.build(build(pages))
     return pages.found
 
@@ -620,7 +624,7 @@ def write_pdf(con, rv: Review, out, images: dict[str, bytes | None] | None = Non
     # Written twice: the first time finds the page of each heading for the contents and references
     # (they change no page's length, so the pages stay where they were found).
     stamp = f"{rv.quarter.label_zh} · {rv.scope_label}"
-    found = _pdf(io.BytesIO(), heading, stamp, lambda p: build(p, {}))
+    found = _pdf(io.BytesIO(), heading, stamp, lambda p: build(p, {}), draft=True)
     _pdf(out, heading, stamp, lambda p: build(p, found))
 
 
