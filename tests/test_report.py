@@ -114,7 +114,12 @@ def test_every_pptx_run_with_chinese_names_an_east_asian_font(demo_con, rv, imag
 def test_pdf_is_searchable_with_page_numbers_and_the_quarter_on_every_page(demo_con, rv, images, tmp_path, full_names):
     path = tmp_path / "pack.pdf"
     report.write_pdf(demo_con, rv, path, images)
-    pages = [p.extract_text() for p in PdfReader(path).pages]
+    reader = PdfReader(path)
+    pages = [p.extract_text() for p in reader.pages]
+    # The Chinese text is set in WenQuanYi Micro Hei, embedded (installed by .ci/run).
+    fonts = [f.get_object() for f in reader.pages[1]["/Resources"]["/Font"].values()]
+    chinese = [f for f in fonts if str(f["/BaseFont"]).endswith("WenQuanYiMicroHei-0")]
+    assert chinese and all("/FontFile2" in f["/FontDescriptor"] for f in chinese)
     # Cover, findings, 15 communities two to a page (the last one shares its page with 红旗网格 and
     # 优秀网格员), 协商议事 with 积分兑换, 志愿服务 with 服务圈, and the page of items for decision.
     assert len(pages) == 1 + 1 + 8 + 1 + 1 + 1
