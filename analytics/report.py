@@ -301,6 +301,9 @@ def _register_pdf_font(pdfmetrics, UnicodeCIDFont) -> str:
     return "STSong-Light"
 
 
+GAP = 18  # points between two blocks side by side
+
+
 class _Pages:
     """What a PDF is written with: the page frame, the styles, and blocks (lists of flowables)
     for headings, tables, charts and side-by-side pairs, each sized to fit the page."""
@@ -381,10 +384,12 @@ class _Pages:
             markup += f'<font size="9" color="#595959">  {escape(note)}</font>'
         return Heading(markup, self.styles[style])
 
-    def table(self, frame: pd.DataFrame, spec: Table, highlight=None, wrap_at: int = 44, width=None) -> list:
+    def table(self, frame: pd.DataFrame, spec: Table, highlight=None, wrap_at: int = 22, fit=None) -> list:
         """The table's rows as printed; highlight (booleans aligned with frame) shades rows in gold.
-        Columns are as wide as their text; a header longer than its numbers wraps, and a text longer
-        than wrap_at Latin characters wraps within the column. width: stretch to fill it."""
+        Columns are as wide as their text; a text longer than wrap_at Chinese characters wraps within
+        its column. A long header breaks before its unit ("服务时长 / (小时)"), and in halves as well
+        when the table would be wider than fit (default: the page)."""
+        from reportlab.pdfbase.pdfmetrics import stringWidth
         from reportlab.platypus import Paragraph
         from reportlab.platypus import Table as PdfTable
         from reportlab.platypus import TableStyle
@@ -393,17 +398,26 @@ class _Pages:
             return [self.text("本期没有。", "note")]
         shown = review.shown(frame, spec).astype(str)
         numeric = [c in spec.formats for c in spec.columns]
-        pad, unit = 4, 9 * 0.52  # cell padding (pt) and one Latin character's width at 9 pt
-        widths, wraps = [], []
-        for j, column in enumerate(shown.columns):
-            data, head = max(map(_width, shown[column])), _width(column)
-            need = max(data, head if head <= 10 else -(-head // 2))
-            widths.append(min(need, wrap_at) * unit + 2 * pad + 2)
-            wraps.append(data > wrap_at)
-        if width is not None and sum(widths) < width:
-            widths = [w * width / sum(widths) for w in widths]
-        header = [Paragraph(escape(c), self.styles["head_right" if numeric[j] else "head"])
-                  for j, c in enumerate(shown.columns)]
+        pad, cap = 4, wrap_at * 9
+
+        def measure(text: str) -> float:
+            return stringWidth(text, self.font, 9)
+
+        for compact in (False, True):
+            widths, wraps, headers = [], [], []
+            for column in shown.columns:
+                lines = column.replace("(", "\n(").split("\n") if _width(column) > 10 else [column]
+                if compact:
+                    lines = [part for line in lines
+                             for part in ([line[:len(line) // 2], line[len(line) // 2:]] if _width(line) > 10 else [line])]
+                data = max(map(measure, shown[column]))
+                widths.append(min(max(data, *map(measure, lines)), cap) + 2 * pad + 1)
+                wraps.append(data > cap)
+                headers.append(lines)
+            if sum(widths) <= (fit or self.width):
+                break
+        header = [Paragraph("<br/>".join(map(escape, lines)), self.styles["head_right" if numeric[j] else "head"])
+                  for j, lines in enumerate(headers)]
         body = [[Paragraph(escape(v), self.styles["cell"]) if wraps[j] else v for j, v in enumerate(row)]
                 for row in shown.values.tolist()]
         grid = PdfTable([header] + body, colWidths=widths, repeatRows=1, hAlign="LEFT")
@@ -442,20 +456,33 @@ class _Pages:
         return [g for f in flowables for g in (f._content if isinstance(f, KeepTogether) else [f])]
 
     def fits(self, flowables: list, width=None, height=None) -> bool:
-        heights = (f.wrap(width or self.width, self.height)[1] for f in self._flat(flowables))
-        return sum(heights) <= (height or self.height)
+        sizes = [f.wrap(width or self.width, self.height) for f in self._flat(flowables)]
+        return all(w <= (width or self.width) + 0.5 for w, _ in sizes) and sum(h for _, h in sizes) <= (height or self.height)
 
-    def beside(self, left: list, right: list, share: float = 0.5, gap: float = 18) -> list:
-        """Two blocks side by side (left taking share of the width), or one after the other when
-        either is taller than a page (a long table then runs on with its header repeated)."""
+    def sides(self, share: float = 0.5) -> tuple[float, float]:
+        """The widths of the two blocks beside each other, the left taking share of the width."""
+        return (self.width - GAP) * share, (self.width - GAP) * (1 - share)
+
+    def beside(self, left, right, share: float | None = 0.5) -> list:
+        """Two blocks side by side (left taking share of the width; None: each its tables' width
+        if both fit so), or one after the other when either is too wide for its side or taller than
+        a page (a long table then runs on with its header repeated). A block is a list of
+        flowables, or a function of the width it gets."""
+        from reportlab.platypus import Paragraph
         from reportlab.platypus import Table as PdfTable
 
-        widths = [(self.width - gap) * share, (self.width - gap) * (1 - share)]
+        if share is None:
+            # Headings and notes take any width; the tables say what they need.
+            need = [max([f.wrap(self.width, self.height)[0] for f in self._flat(b(self.width) if callable(b) else b)
+                         if not isinstance(f, Paragraph)] + [1]) for b in (left, right)]
+            share = need[0] / sum(need) if sum(need) + GAP <= self.width else 0.5
+        widths = self.sides(share)
+        left, right = (block(w) if callable(block) else block for block, w in zip((left, right), widths))
         if not (self.fits(left, widths[0]) and self.fits(right, widths[1])):
             return left + right
-        pair = PdfTable([[self._flat(left), self._flat(right)]], colWidths=[widths[0] + gap, widths[1]], hAlign="LEFT")
+        pair = PdfTable([[self._flat(left), self._flat(right)]], colWidths=[widths[0] + GAP, widths[1]], hAlign="LEFT")
         pair.setStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                       ("RIGHTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (0, 0), gap),
+                       ("RIGHTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (0, 0), GAP),
                        ("TOPPADDING", (0, 0), (-1, -1), 0), ("BOTTOMPADDING", (0, 0), (-1, -1), 0)])
         return [pair]
 
@@ -573,7 +600,7 @@ def write_pdf(con, rv: Review, out, images: dict[str, bytes | None] | None = Non
         checks = red_flag_checks(rv)
         shown = checks.head(FINDINGS_ROWS)
         red = [p.heading("红旗网格", review.RED_FLAGS.note),
-               *p.table(shown, RED_FLAG_CHECKS, highlight=shown["check"].ne(""), wrap_at=30)]
+               *p.table(shown, RED_FLAG_CHECKS, highlight=shown["check"].ne(""), wrap_at=15)]
         if len(checks) > FINDINGS_ROWS:
             red.append(p.text(f"另有 {len(checks) - FINDINGS_ROWS} 个,见「{review.RED_FLAGS.title}」表。", "note"))
         red += [p.heading("待会议决定的事项")]
@@ -588,7 +615,7 @@ def write_pdf(con, rv: Review, out, images: dict[str, bytes | None] | None = Non
         spec = Table("r", "", "", {k: v for k, v in review.RANKING.columns.items() if k != "community_name"},
                      review.RANKING.formats)
         half = p.height / 2 - 45  # two communities and their headings to a page, or one and a topic
-        chart = p.image(images.get(f"community:{community_id}"), p.width * 0.5, half)
+        chart = p.image(images.get(f"community:{community_id}"), p.sides(0.48)[1], half)
         return p.charted(f"{name} · 网格排名", review.RANKING.note + "金色为红旗网格。",
                          p.table(rows, spec, highlight=rows["red_flag"]), chart, 0.48)
 
@@ -597,12 +624,15 @@ def write_pdf(con, rv: Review, out, images: dict[str, bytes | None] | None = Non
         if chart not in images:
             return p.section(spec.title, note or spec.note, table)
         height = min(p.height - 40, max(140, table[0].wrap(p.width, p.height)[1]))
-        return p.charted(spec.title, note or spec.note, table, p.image(images[chart], p.width * 0.5, height))
+        return p.charted(spec.title, note or spec.note, table, p.image(images[chart], p.sides()[1], height))
 
-    def plain(p: _Pages, key: str, spec: Table) -> list:
-        if not access.may_see(rv.user, spec.metric_id):
-            return p.section(spec.title, "", [p.text(WITHHELD, "note")])
-        return p.section(spec.title, spec.note, p.table(rv.tables[key], spec))
+    def plain(p: _Pages, key: str, spec: Table):
+        """The table under its heading, as a block for p.beside: a function of the width it gets."""
+        def block(width: float) -> list:
+            if not access.may_see(rv.user, spec.metric_id):
+                return p.section(spec.title, "", [p.text(WITHHELD, "note")])
+            return p.section(spec.title, spec.note, p.table(rv.tables[key], spec, fit=width))
+        return block
 
     def build(p: _Pages, found: dict[str, int]) -> list:
         from reportlab.platypus import PageBreak, Spacer
@@ -613,11 +643,11 @@ def write_pdf(con, rv: Review, out, images: dict[str, bytes | None] | None = Non
             # The topics follow the last community on its page when it is alone there.
             story += [PageBreak()] if k % 2 and k < len(communities) - 1 else [Spacer(1, 10)]
         gap = [Spacer(1, 10)]
-        story += p.beside(plain(p, "red_flags", review.RED_FLAGS), plain(p, "workers", review.WORKERS), 0.42) + gap
+        story += p.beside(plain(p, "red_flags", review.RED_FLAGS), plain(p, "workers", review.WORKERS), None) + gap
         story += charted(p, "tickets", review.TICKETS, "tickets", "办结用时:从居民提单到结果公开。") + gap
         story += charted(p, "redemptions", review.REDEMPTIONS, "redemptions") + gap
         story += p.beside(plain(p, "volunteers", review.VOLUNTEERS), plain(p, "coverage", review.COVERAGE)) + gap
-        story += [PageBreak(), p.heading("待会议决定的事项", style="h1"), *plain(p, "flags", review.FLAGS), *gap]
+        story += [PageBreak(), p.heading("待会议决定的事项", style="h1"), *plain(p, "flags", review.FLAGS)(p.width), *gap]
         story += p.beside(plain(p, "fallers", review.FALLERS), plain(p, "overdue", review.OVERDUE))
         return story
 
