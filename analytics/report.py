@@ -472,9 +472,9 @@ class _Pages:
         from reportlab.platypus import Table as PdfTable
 
         if share is None:
-            # Headings and notes take any width; the tables say what they need.
+            # Headings and notes take any width; the tables say what they need (a block of text alone, half).
             need = [max([f.wrap(self.width, self.height)[0] for f in self._flat(b(self.width) if callable(b) else b)
-                         if not isinstance(f, Paragraph)] + [1]) for b in (left, right)]
+                         if not isinstance(f, Paragraph)] or [self.width / 2]) for b in (left, right)]
             share = need[0] / sum(need) if sum(need) + GAP <= self.width else 0.5
         widths = self.sides(share)
         left, right = (block(w) if callable(block) else block for block, w in zip((left, right), widths))
