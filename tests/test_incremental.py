@@ -140,3 +140,15 @@ def test_an_import_keeps_no_whole_copy_when_a_backup_is_recent(county, tmp_path)
     with db.connect(path, read_only=True) as con:
         log = ingest.import_log(con)
     assert log["backup_path"].isna().tolist() == [True, False]
+
+
+def test_an_import_without_undo_rows_is_not_undone_and_the_way_to_restore_is_named(county):
+    """An import logged by an earlier release kept a backup, not rows for undo."""
+    path, _ = county
+    with db.connect(path) as con:
+        con.execute("INSERT INTO import_log (import_id, started_at, file_name, status) "
+                    "VALUES (1, '2026-11-01 08:00', 'old.csv', 'imported')")
+    with pytest.raises(ValueError, match="第 1 次导入早于本版本.*restore --from"):
+        ingest.undo_last(path)
+    with db.connect(path, read_only=True) as con:
+        assert list(ingest.import_log(con)["status"]) == ["imported"]

@@ -44,7 +44,7 @@ def _ensure(con, target: str, name: str) -> None:
 def record(con, import_id: int, target: str, keys: dict[str, str]) -> None:
     """Before an import writes: for each table, keys[table] is SQL giving the key columns of the rows
     it will add, change or remove; those keys and the rows they match now are kept."""
-    keys = {**keys, "meta": "SELECT key FROM {t}.main.meta UNION SELECT unnest($names)".format(t=target)}
+    keys = {**keys, "meta": f"SELECT key FROM {target}.main.meta UNION SELECT unnest($names)"}
     for name, sql in keys.items():
         _ensure(con, target, name)
         params = {"names": list(META_KEYS)} if name == "meta" else {}
@@ -67,13 +67,13 @@ def tables(con, import_id: int, target: str) -> list[str]:
                                             [import_id]).fetchall()[0][0]]
 
 
-def _rows(name: str, import_id: int, target: str, columns: str) -> str:
-    """The rows of `name` the import's keys match now, and the rows they matched before it."""
+def _rows(name: str, target: str, columns: str) -> str:
+    """The rows of `name` the keys of import $id match now, and the rows they matched before it."""
     undo = f"{target}.main.undo_{name}"
     return f"""SELECT {columns} FROM {target}.main.{name} e
-               WHERE EXISTS (SELECT 1 FROM {undo} k WHERE k.undo_import = {int(import_id)} AND NOT k.undo_old
+               WHERE EXISTS (SELECT 1 FROM {undo} k WHERE k.undo_import = $id AND NOT k.undo_old
                              AND {_match(name, 'e', 'k')})
-               UNION ALL SELECT {columns} FROM {undo} WHERE undo_import = {int(import_id)} AND undo_old"""
+               UNION ALL SELECT {columns} FROM {undo} WHERE undo_import = $id AND undo_old"""
 
 
 def changed(con, import_id: int, target: str) -> bool:
@@ -87,12 +87,17 @@ def changed(con, import_id: int, target: str) -> bool:
              "people": "SELECT NULL::VARCHAR AS person_id, NULL::VARCHAR AS grid_id WHERE false"}
     parts = {"credit_events": "subject_type, subject_id, occurred_at, event_id", "people": "person_id, grid_id"}
     for name, columns in parts.items():
-        sql = _rows(name, import_id, target, columns) if name in written else empty[name]
-        con.execute(f"CREATE OR REPLACE TEMP TABLE changed_{name} AS {sql}")
-    tickets = [f"SELECT ticket_id FROM {target}.main.undo_{n} WHERE undo_import = {int(import_id)}"
+        if name in written:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE changed_{name} AS {_rows(name, target, columns)}",
+                        {"id": import_id})
+        else:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE changed_{name} AS {empty[name]}")
+    tickets = [f"SELECT ticket_id FROM {target}.main.undo_{n} WHERE undo_import = $id"
                for n in ("tickets", "ticket_events", "ticket_ratings") if n in written]
-    con.execute("CREATE OR REPLACE TEMP TABLE changed_tickets AS "
-                + " UNION ".join(tickets or ["SELECT NULL::VARCHAR AS ticket_id WHERE false"]))
+    if tickets:
+        con.execute("CREATE OR REPLACE TEMP TABLE changed_tickets AS " + " UNION ".join(tickets), {"id": import_id})
+    else:
+        con.execute("CREATE OR REPLACE TEMP TABLE changed_tickets AS SELECT NULL::VARCHAR AS ticket_id WHERE false")
     return any(n in written for n in STRUCTURAL)
 
 
