@@ -86,7 +86,7 @@ def _write_xlsx(frame, path: Path) -> None:
 
 # --- an import against the database's size ----------------------------------------------------------
 
-# Run in a child so that its peak memory is its own (ru_maxrss of that child alone).
+# Run in a child so that its peak memory and processor time are its own.
 CHILD = """
 import json, sys, time
 from analytics import ingest
