@@ -14,6 +14,8 @@ from . import spec
 META_KEYS = ("as_of", "source", "county", "last_import", "summary_fingerprint")
 # Changes to these move tickets and people between communities: the summaries are rebuilt.
 STRUCTURAL = ("subdistricts", "communities", "grids")
+# A change of more than this share of the ledger rebuilds the summaries instead.
+REBUILD_SHARE = 0.1
 
 
 def _key(name: str) -> tuple:
@@ -103,8 +105,12 @@ def changed(con, import_id: int, target: str) -> bool:
 
 def refresh_summaries(con, incremental: bool) -> None:
     """The summaries brought up to date after changed(): only the rows it touched when `incremental`
-    (they were fresh before and no grid moved), else rebuilt. con's default catalogue is the target."""
-    if not incremental:
+    (they were fresh before and no grid moved), else rebuilt; rebuilt too when the change is a large
+    share of the ledger, where one pass over it is cheaper. Both give the same tables. con's default
+    catalogue is the target."""
+    changed_rows, ledger_rows = con.execute(
+        "SELECT (SELECT count(*) FROM changed_credit_events), (SELECT count(*) FROM credit_events)").fetchone()
+    if not incremental or changed_rows > REBUILD_SHARE * ledger_rows:
         summary.refresh(con)
         return
     con.execute("BEGIN TRANSACTION")
