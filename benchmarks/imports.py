@@ -213,4 +213,5 @@ def growth(sizes: list[float], tickets: int = 60, out=print) -> int:
                     f"{done['status']}")
         finally:
             shutil.rmtree(folder, ignore_errors=True)
+    out("磁盘增长:当天第一次导入把原文件整份留作备份(每天至多一份,供文件损坏时恢复),其后的导入只增加数据本身和撤销所需的行")
     return 0
