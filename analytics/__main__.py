@@ -554,7 +554,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--errors", type=Path, help="把全部问题写入文件(.xlsx 或 .csv)")
     p.set_defaults(func=cmd_import)
 
-    p = sub.add_parser("undo", parents=[database, importer], help="撤销最近一次导入(恢复导入前的备份)")
+    p = sub.add_parser("undo", parents=[database, importer], help="撤销最近一次导入(按该次导入保存的原数据逐行恢复)")
     p.set_defaults(func=cmd_undo)
 
     p = sub.add_parser("restore", parents=[database], help="数据库文件损坏时,从 backups/ 中最近一次完好的备份恢复")

@@ -129,7 +129,7 @@ def show_import() -> None:
         return
     if st.button("确认导入", type="primary", icon=":material/upload:", key="confirm_import"):
         try:
-            with st.spinner("正在导入(先备份数据库)……"), as_files(upload, mapping) as (path, mapping_path):
+            with st.spinner("正在导入……"), as_files(upload, mapping) as (path, mapping_path):
                 result = ingest.isolated(ingest.import_file, path, db.default_db_path(), table, mapping_path,
                                          user=current_user().name)
         except ingest.Busy as exc:
@@ -155,7 +155,7 @@ def show_log() -> None:
                      column_config={c: st.column_config.Column(v) for c, v in LOG_COLUMNS.items()} | {
                          "finished_at": st.column_config.DatetimeColumn("完成时间", format="YYYY-MM-DD HH:mm:ss")})
     with st.popover("撤销最近一次导入", icon=":material/undo:"):
-        st.markdown("把数据库恢复到最近一次导入之前的样子(从导入前自动做的备份恢复)。撤销本身也会记入导入记录。")
+        st.markdown("把数据库恢复到最近一次导入之前的样子(按该次导入保存的原数据逐行恢复)。撤销本身也会记入导入记录。")
         if st.button("确认撤销", type="primary", key="confirm_undo"):
             try:
                 result = ingest.undo_last(db.default_db_path(), user=current_user().name)
