@@ -7,7 +7,6 @@ import math
 from collections.abc import Callable
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from pages._format import plain
@@ -26,7 +25,7 @@ _STYLE = f"""<style>
 .st-key-slide_bar {{gap: 16px; min-height: 56px;}}
 .st-key-slide_bar button, .st-key-slide_bar [data-testid=stPagination] * {{font-size: {TYPE}px;}}
 [data-testid=stTable] table {{width: 100%;}}
-[data-testid=stTable] th, [data-testid=stTable] td {{font-size: {TYPE}px; line-height: 1.3; padding: 4px 12px;}}
+[data-testid=stTable] th, [data-testid=stTable] td {{font-size: {TYPE}px; line-height: 1.3; padding: 3px 12px;}}
 [data-testid=stMetricValue], [data-testid=stMetricValue] * {{font-size: 64px !important; line-height: 1.25;}}
 [data-testid=stMetricLabel] p, [data-testid=stMetricDelta] div {{font-size: {TYPE + 4}px !important;}}
 [data-testid=stMetric] {{padding: 18px 24px;}}
@@ -87,13 +86,6 @@ def show(deck: dict[str, Callable[[], None]]) -> None:
     with title:
         st.title(plain(titles[number - 1]), width="stretch")
     deck[titles[number - 1]]()
-
-
-def projected(figure: go.Figure, height: int) -> go.Figure:
-    """A chart for the stage: every label at TYPE px and the height given (stage px)."""
-    return (figure.update_layout(font_size=TYPE, height=height, margin=dict(l=10, r=130, t=10, b=10))
-            .update_xaxes(tickfont_size=TYPE, title_font_size=TYPE)
-            .update_yaxes(tickfont_size=TYPE, title_font_size=TYPE))
 
 
 def parts(rows: int, per: int = ROWS) -> list[slice]:

@@ -178,7 +178,8 @@ def slide_ranking(community_id: str) -> None:
                         review.RANKED.formats)
     left, right = st.columns([11, 9], gap="medium")
     with left:
-        st.plotly_chart(_meeting.projected(ranking_chart(rows), 500), width="stretch", config={"staticPlot": True})
+        st.html(charts.bars_html(rows["grid_name"], rows["avg_credit"], highlight=rows["red_flag"], size=_meeting.TYPE,
+                                 title="人均积分(分)"))
     with right:
         _meeting.table(review.shown(rows, spec), rows["red_flag"])
         st.caption("金色为红旗网格;名次按人均积分。")
