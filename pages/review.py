@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import streamlit as st
 
 from analytics import charts, report, review
@@ -26,11 +28,24 @@ with st.container(horizontal=True, vertical_alignment="bottom", key="page_top"):
                         help="全屏大字、逐页放映,适合投影:翻页用 → ← PageDown PageUp 空格 Home End 或翻页笔")
 
 
+def one_place() -> bool:
+    """Whether the figures cover one community or less: a per-community table is then one row of it."""
+    return len(communities) == 1
+
+
 def titled(spec: review.Table) -> str:
-    """A table's title for the places shown: "各社区…" says which community when there is one."""
-    if len(communities) == 1 and spec.title.startswith("各社区"):
-        return next(iter(communities.values())) + spec.title.removeprefix("各社区")
+    """A table's title for the places shown: "各社区…" names the community (or the grid) when there is one."""
+    if one_place() and spec.title.startswith("各社区"):
+        return filters.scope_label + spec.title.removeprefix("各社区")
     return spec.title
+
+
+def placed(spec: review.Table) -> review.Table:
+    """A per-community table for one place leaves out the community, which its title names."""
+    if not (one_place() and spec.title.startswith("各社区")):
+        return spec
+    first = next(iter(spec.columns))
+    return replace(spec, columns={k: v for k, v in spec.columns.items() if k != first})
 
 
 def columns(spec: review.Table) -> dict:
@@ -54,7 +69,7 @@ def ranking_chart(rows, height=None):
 
 
 def show_table(key: str, spec: review.Table, place: str | None = None) -> None:
-    frame = rv.tables[key]
+    frame, spec = rv.tables[key], placed(spec)
     if frame.empty:
         nothing("本期没有。")
         return
@@ -67,7 +82,7 @@ def show_table(key: str, spec: review.Table, place: str | None = None) -> None:
 
 def folded(key: str, spec: review.Table, unit: str, expanded: bool = False) -> None:
     """A table behind its title and row count: a tab shows what there is, the rows one click away."""
-    with st.expander(f"**{titled(spec)}** · {len(rv.tables[key])} {unit}", expanded=expanded):
+    with st.expander(f"**{plain(titled(spec))}** · {len(rv.tables[key])} {unit}", expanded=expanded):
         show_table(key, spec)
 
 
@@ -150,9 +165,9 @@ def decisions() -> None:
 # -- meeting mode -----------------------------------------------------------------------------
 
 def slide_table(key: str, spec: review.Table, part: slice | None = None, limit: int | None = None) -> None:
-    frame = rv.tables[key]
+    frame, spec = rv.tables[key], placed(spec)
     if frame.empty:
-        nothing("本期没有。")
+        nothing(f"{plain(filters.scope_label)}本期没有。")
         return
     if "grid_name" in spec.columns and "community_name" in spec.columns:
         frame = review.short_grid_names(frame)
@@ -190,7 +205,8 @@ def slides() -> dict:
     several slides; the overdue tickets and coverage gaps show the worst rows."""
     out = {f"{quarter.label_zh}网格治理考评": slide_headline}
     for community_id, name in communities.items():
-        out[f"{name} · 网格排名"] = lambda c=community_id: slide_ranking(c)
+        ranked = (rv.tables["ranking"]["community_id"] == community_id).sum() > 1
+        out[f"{name} · 网格排名" if ranked else f"{filters.scope_label} · 社区内名次"] = lambda c=community_id: slide_ranking(c)
     tables = [("red_flags", review.RED_FLAGS, True)]
     if may_see(review.WORKERS.metric_id):
         tables.append(("workers", review.WORKERS, True))
