@@ -96,8 +96,9 @@ def show_ranking() -> None:
         chosen = next(iter(communities))
     ranked = review.short_grid_names(rv.tables["ranked"])
     rows = ranked[ranked["community_id"] == chosen]
+    # Every grid of the community without a scroll bar (35 px a row, the header included).
     table(rows, review.RANKED.metric_id, filters, columns=columns(review.RANKED), key="review_ranked", period=quarter,
-          place=communities[chosen])
+          place=communities[chosen], height=35 * (len(rows) + 1) + 3)
     st.caption(review.RANKED.note + "红旗网格:" + plain("、".join(rows.loc[rows["red_flag"], "grid_name"])) + "。")
     with st.expander("综合考评各项得分(看一个网格为什么得这个分)"):
         table(rows, review.EVALUATION.metric_id, filters, columns=columns(review.EVALUATION), key="review_evaluation",
