@@ -85,7 +85,10 @@ def test_filters_from_the_address_change_the_figures(monkeypatch, demo_path, dem
     county = tickets.ticket_resolution(demo_con, "2026-09", by="county")
     figures = {m.label: m.value for m in app.metric}
     assert figures["办结工单"] == f"{int(scoped['tickets'].sum()):,} 单" != f"{int(county['tickets'].sum()):,} 单"
-    assert "组织体系与服务力量按全县统计" in " ".join(i.value for i in app.info)
+    # A community's own profile, not a hint to choose 全部 in a filter the secretary cannot change.
+    assert "组织体系与服务力量 · 东岳国际社区" in [s.value for s in app.subheader]
+    grids = demo_con.execute("SELECT count(*) FROM grids WHERE community_id = '201'").fetchone()[0]
+    assert figures["网格党支部"] == f"{grids:,} 个" and figures["社区"] == "1 个"
     assert any("2026年9月 · 东岳国际社区" in c.value for c in app.caption)
 
 
