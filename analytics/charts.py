@@ -182,6 +182,27 @@ def legend_html(classes: pd.DataFrame, info, title: str, missing: int) -> str:
             f'<span>◀ {ends[0]}</span><span>{ends[1]} ▶</span></div></div>')
 
 
+def bars_html(labels, values, *, highlight=None, text_format: str = ".2f", size: int = 24, title: str = "") -> str:
+    """Horizontal bars as HTML, for a slide zoomed to the window (a plotly chart measures the zoomed
+    window and overflows its place): a row per label, the bar's length in proportion to its value
+    (none below zero), the value after it; highlighted bars in gold. Labels from the data are escaped."""
+    values = list(values)
+    marks = list(highlight) if highlight is not None else [False] * len(values)
+    top = max([v for v in values if pd.notna(v)] + [0]) or 1
+    rows = []
+    for label, value, gold in zip(labels, values, marks):
+        length = 0 if pd.isna(value) else 85 * max(0, value) / top
+        text = "—" if pd.isna(value) else format(value, text_format)
+        rows.append(f'<div style="text-align:right;white-space:nowrap">{html.escape(str(label))}</div>'
+                    f'<div style="display:flex;align-items:center;gap:8px"><div style="flex:none;'
+                    f'background:{GOLD if gold else RED};height:{round(size * 1.1)}px;width:{length:.1f}%"></div>'
+                    f'<span>{text}</span></div>')
+    heading = f'<div style="color:#555;margin-bottom:6px">{html.escape(title)}</div>' if title else ""
+    return (f'<div style="font-family:{FONT["family"]};font-size:{size}px;line-height:1.3;color:#1F1F1F">{heading}'
+            f'<div style="display:grid;grid-template-columns:max-content 1fr;column-gap:12px;row-gap:{round(size * 0.3)}px;'
+            f'align-items:center">{"".join(rows)}</div></div>')
+
+
 def fit_view(lons, lats, width: int, height: int, padding: int = 24) -> pdk.ViewState:
     """The centre and zoom at which the box around all the points fits a width × height map with
     padding pixels to spare (Web Mercator, deck.gl's 512-pixel world at zoom 0)."""

@@ -62,6 +62,7 @@ COLUMNS: dict[str, Column] = {
     # evaluation
     "credit_rank": _C("人均积分名次", "d"), "credit_score": _C("信用得分", ".1f"), "on_time_score": _C("按时得分", ".1f"),
     "rework_score": _C("返工得分", ".1f"), "satisfaction_score": _C("满意得分", ".1f"), "composite": _C("综合得分", ".1f"),
+    "composite_rank": _C("综合名次", "d"),
     "source": _C("来源"), "record_id": _C("记录编号"), "year": _C("年份"), "covered": _C("已导入节假日安排"),
     "days_off": _C("放假日数", ",d"), "makeup_days": _C("调休上班日数", ",d"), "status_label": _C("状态"),
     # redemptions

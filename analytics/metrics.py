@@ -60,10 +60,8 @@ class Metric:
 
 
 def _profile(con, period, scope):
-    """profile.county_profile as of the period's last day (county scope only)."""
-    if not scope.is_county:
-        raise ValueError("全县概况只对全县范围提供")
-    return profile.county_profile(con, as_of=period.last_day)
+    """profile.county_profile of the places in scope as of the period's last day."""
+    return profile.county_profile(con, as_of=period.last_day, scope=scope)
 
 
 def _grid_team(con, grid_id, period, scope):
@@ -77,9 +75,10 @@ _LADDER = "、".join(f"{label}≥{low}" if low is not None else f"{label}<{prev}
 _RED_FLAGS = settings.RED_FLAGS_PER_COMMUNITY
 _WEIGHTS = "、".join(f"{evaluation.COMPONENTS[k]}{v:.0%}" for k, v in settings.EVALUATION_WEIGHTS.items())
 REGISTRY: list[Metric] = [
-    _M("county-profile", "总览", "全县治理架构与服务力量",
-       "社区、网格党支部、红色楼长、红色单元长、志愿服务队及队员、红色议事厅、庭院议事会、物业企业党支部、信用应用场景、"
-       "新就业群体服务站点的数量(统计期末日在任、已建成);今年以来协商议事单数与积分兑换人次从当年1月1日起算至统计期末日。",
+    _M("county-profile", "总览", "治理架构与服务力量",
+       "所选范围内的社区、网格党支部、红色楼长、红色单元长、志愿服务队及队员、红色议事厅、庭院议事会、物业企业党支部、"
+       "新就业群体服务站点的数量(统计期末日在任、已建成;只登记到社区的阵地和服务队计入该社区每个网格),"
+       "全县的信用应用场景数(全县居民均可使用);今年以来协商议事单数与积分兑换人次从当年1月1日起算至统计期末日。",
        "个/名/支/人/单/处/人次", _profile),
     # Credit
     _M("grid-credit-ranking", "信用积分", "网格信用积分排名",

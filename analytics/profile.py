@@ -6,29 +6,47 @@ import pandas as pd
 
 from . import clock
 from .db import get_meta
+from .period import COUNTY, IN_SCOPE, Area, Scope
 
-# group, key, label, unit, query; each query may use the year's start and the as-of date.
+# Filter fragments (bind period.Area.params()): a grid id in scope, and a row whose place is a grid
+# or, without one, a community with a grid in scope.
+_GRID = IN_SCOPE.format(col="{col}")
+_PLACE = ("($all_grids OR list_contains($scope_grids, {grid}) OR ({grid} IS NULL AND EXISTS (SELECT 1 FROM grids sg "
+          "WHERE sg.community_id = {community} AND list_contains($scope_grids, sg.grid_id))))")
+_FACILITIES = "SELECT count(*) FROM facilities f WHERE f.facility_type = '{kind}' AND " + _PLACE.format(
+    grid="f.grid_id", community="f.community_id")
+_LEADERS = ("SELECT count(DISTINCT r.person_id) FROM person_roles r LEFT JOIN people p USING (person_id) "
+            "WHERE r.role = '{role}' AND (r.until IS NULL OR r.until >= $as_of) AND "
+            + _GRID.format(col="coalesce(r.grid_id, p.grid_id)"))
+_TEAMS = "FROM volunteer_teams t WHERE " + _PLACE.format(grid="t.grid_id", community="t.community_id")
+
+# group, key, label, unit, query; each query may use the year's start and the as-of date, and is
+# held to the area's grids.
 _FIGURES = [
-    ("组织体系", "communities", "社区", "个", "SELECT count(*) FROM communities"),
-    ("组织体系", "grid_branches", "网格党支部", "个", "SELECT count(*) FROM grids"),
-    ("组织体系", "building_leaders", "红色楼长", "名",
-     "SELECT count(DISTINCT person_id) FROM person_roles WHERE role = 'building_leader' AND (until IS NULL OR until >= $as_of)"),
-    ("组织体系", "unit_leaders", "红色单元长", "名",
-     "SELECT count(DISTINCT person_id) FROM person_roles WHERE role = 'unit_leader' AND (until IS NULL OR until >= $as_of)"),
+    ("组织体系", "communities", "社区", "个",
+     "SELECT count(*) FROM communities c WHERE $all_grids OR EXISTS (SELECT 1 FROM grids g "
+     "WHERE g.community_id = c.community_id AND list_contains($scope_grids, g.grid_id))"),
+    ("组织体系", "grid_branches", "网格党支部", "个", "SELECT count(*) FROM grids WHERE " + _GRID.format(col="grid_id")),
+    ("组织体系", "building_leaders", "红色楼长", "名", _LEADERS.format(role="building_leader")),
+    ("组织体系", "unit_leaders", "红色单元长", "名", _LEADERS.format(role="unit_leader")),
     ("协商议事", "tickets_ytd", "今年以来协商议事", "单",
-     "SELECT count(DISTINCT ticket_id) FROM ticket_events WHERE step = 'filed' AND occurred_at >= $year_start "
-     "AND occurred_at < $as_of + INTERVAL 1 DAY"),
-    ("协商议事", "deliberation_halls", "红色议事厅", "处", "SELECT count(*) FROM facilities WHERE facility_type = 'deliberation_hall'"),
-    ("协商议事", "courtyard_councils", "红色庭院议事会", "个", "SELECT count(*) FROM facilities WHERE facility_type = 'courtyard_council'"),
-    ("志愿服务", "volunteer_teams", "志愿服务队", "支", "SELECT count(*) FROM volunteer_teams"),
-    ("志愿服务", "team_members", "志愿服务队队员", "人", "SELECT count(DISTINCT person_id) FROM team_members"),
+     "SELECT count(DISTINCT e.ticket_id) FROM ticket_events e LEFT JOIN tickets t USING (ticket_id) "
+     "WHERE e.step = 'filed' AND e.occurred_at >= $year_start AND e.occurred_at < $as_of + INTERVAL 1 DAY AND "
+     + _GRID.format(col="t.grid_id")),
+    ("协商议事", "deliberation_halls", "红色议事厅", "处", _FACILITIES.format(kind="deliberation_hall")),
+    ("协商议事", "courtyard_councils", "红色庭院议事会", "个", _FACILITIES.format(kind="courtyard_council")),
+    ("志愿服务", "volunteer_teams", "志愿服务队", "支", "SELECT count(*) " + _TEAMS),
+    ("志愿服务", "team_members", "志愿服务队队员", "人",
+     f"SELECT count(DISTINCT person_id) FROM team_members WHERE team_id IN (SELECT t.team_id {_TEAMS})"),
+    # The scenarios are the county's: every resident may use each of them.
     ("信用积分", "redemption_scenarios", "信用积分应用场景", "个", "SELECT count(*) FROM redemption_scenarios"),
     ("信用积分", "redemptions_ytd", "今年以来积分兑换", "人次",
-     "SELECT count(*) FROM redemptions WHERE redeemed_at >= $year_start AND redeemed_at < $as_of + INTERVAL 1 DAY"),
+     "SELECT count(*) FROM redemptions r LEFT JOIN people p USING (person_id) "
+     "WHERE r.redeemed_at >= $year_start AND r.redeemed_at < $as_of + INTERVAL 1 DAY AND " + _GRID.format(col="p.grid_id")),
     ("服务阵地", "property_branches", "成立党支部的物业企业", "家",
-     "SELECT count(*) FROM organizations WHERE org_type = 'property_company' AND has_party_branch"),
-    ("服务阵地", "new_employment_stations", "新就业群体服务站点", "处",
-     "SELECT count(*) FROM facilities WHERE facility_type = 'new_employment_station'"),
+     "SELECT count(*) FROM organizations WHERE org_type = 'property_company' AND has_party_branch AND "
+     + _GRID.format(col="grid_id")),
+    ("服务阵地", "new_employment_stations", "新就业群体服务站点", "处", _FACILITIES.format(kind="new_employment_station")),
 ]
 
 
@@ -43,14 +61,16 @@ def as_of_date(con) -> dt.date:
     return newest.date() if newest else clock.today()
 
 
-def county_profile(con, as_of: dt.date | None = None) -> pd.DataFrame:
-    """One row per headline figure: group and label (Chinese), key, value (int), unit.
+def county_profile(con, as_of: dt.date | None = None, scope: Scope | Area = COUNTY) -> pd.DataFrame:
+    """One row per headline figure of the county, or of the places in scope: group and label
+    (Chinese), key, value (int), unit.
 
     Counts of structure are as they stand; *_ytd figures run from 1 January of the as-of year
-    to the as-of date inclusive.
+    to the as-of date inclusive. Within a scope, a facility or volunteer team recorded against a
+    community and no grid counts for each grid of that community.
     """
     as_of = as_of or as_of_date(con)
-    params = {"as_of": as_of, "year_start": dt.date(as_of.year, 1, 1)}
+    params = {"as_of": as_of, "year_start": dt.date(as_of.year, 1, 1), **scope.params(con)}
     rows = []
     for group, key, label, unit, sql in _FIGURES:
         wanted = {k: v for k, v in params.items() if f"${k}" in sql}

@@ -64,6 +64,17 @@ FLAGS = Table("flags", "评选前须核实的积分异常", "integrity-flags",
 OVERDUE = Table("overdue", "超期未办的工单", "overdue-tickets",
                 {"ticket_id": "工单编号", "grid_name": "网格", "category_label": "类别",
                  "current_step_label": "当前环节", "next_step_label": "待办环节", "age_days": "已历时(天)"})
+EVALUATION = Table("evaluation", "综合考评各项得分", "grid-evaluation",
+                   {"grid_name": "网格", "composite": "综合得分", "rank": "综合名次", "credit_score": "信用得分",
+                    "on_time_score": "按时得分", "rework_score": "返工得分", "satisfaction_score": "满意得分"},
+                   note="各项得分0–100,综合得分为其加权平均(权重见指标说明);某项无数据时按其余各项计算。")
+# The credit ranking with the composite evaluation beside it: each component's figure, so a leader
+# sees why a grid scored as it did. 红旗网格 stay on credit (settings.EVALUATION_WEIGHTS).
+RANKED = Table("ranked", "网格排名与综合考评", "grid-evaluation",
+               {"rank": "名次", "grid_name": "网格", "avg_credit": "人均积分", "rank_change": "名次变化", "red_flag": "红旗网格",
+                "composite": "综合得分", "composite_rank": "综合名次", "on_time_share": "按时办结率",
+                "rework_share": "返工率", "mean_score": "评单均分"},
+               note="名次按居民人均信用积分(红旗网格据此评定),名次变化正数为上升;综合得分按信用、按时、返工、满意四项加权。")
 PUBLICATION = Table("publication", "一月一公示", "monthly-publication",
                     {"community_name": "社区", "grid_name": "网格", "name": "姓名", "events": "记录数",
                      "points": "本月积分", "balance": "累计余额", "level_label": "信用等级"}, note="姓名已脱敏。")
@@ -104,6 +115,22 @@ def fallers(ranking: pd.DataFrame, min_drop: int = 3) -> pd.DataFrame:
     return fell.sort_values(["rank_change", "community_name", "rank"]).reset_index(drop=True)
 
 
+def beside(ranking: pd.DataFrame, evaluation: pd.DataFrame) -> pd.DataFrame:
+    """The ranking's rows in its order with the composite evaluation's figures and scores;
+    composite_rank is the evaluation's rank within the community."""
+    figures = evaluation.drop(columns=["community_id", "community_name", "grid_name", "avg_credit", "credit_rank"])
+    return ranking.merge(figures.rename(columns={"rank": "composite_rank"}), on="grid_id", how="left")
+
+
+def short_grid_names(frame: pd.DataFrame) -> pd.DataFrame:
+    """grid_name without its community's name in front ("东岳国际社区第3网格" -> "第3网格"), for a
+    table that names the community in a column or in its title."""
+    out = frame.copy()
+    out["grid_name"] = [g[len(c):] if isinstance(g, str) and isinstance(c, str) and g.startswith(c) and g != c else g
+                        for g, c in zip(out["grid_name"], out["community_name"])]
+    return out
+
+
 def coverage_gaps(coverage: pd.DataFrame) -> pd.DataFrame:
     return coverage[coverage["household_share"] < 1].sort_values("household_share").reset_index(drop=True)
 
@@ -116,10 +143,12 @@ def quarter_review(con, quarter, scope: Scope | Area = COUNTY, user: access.User
         raise ValueError(f"季度考评按季度进行,请给出季度(如 2026Q3),收到: {quarter.label}")
     scope = access.effective_scope(user, scope, con)
     tables = {t.key: rows(con, t, quarter, scope, user) for t in (RANKING, RED_FLAGS, WORKERS, TICKETS, VOLUNTEERS,
-                                                             REDEMPTIONS, COVERAGE, FLAGS, OVERDUE)}
+                                                             REDEMPTIONS, COVERAGE, FLAGS, OVERDUE,
+                                                             EVALUATION)}
     tables["ranking"] = tables["ranking"].sort_values(["community_name", "rank", "grid_name"]).reset_index(drop=True)
     tables["fallers"] = fallers(tables["ranking"])
     tables["coverage"] = coverage_gaps(tables["coverage"])
+    tables["ranked"] = beside(tables["ranking"], tables["evaluation"])
     return Review(quarter, scope, overview.headline(con, quarter, scope), tables, user)
 
 

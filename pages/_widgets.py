@@ -17,10 +17,13 @@ from pages._session import may_see, signed_in, still_enabled
 
 
 def page_header(title: str, filters: Filters) -> None:
+    """The page's title with what it covers beside it, on one line: a 720 px screen keeps its height for figures."""
     first, as_of = data_span()
-    st.title(title)
     progress = "(进行中)" if filters.period.in_progress(as_of) else ""
-    st.caption(f"{filters.period.label_zh}{progress} · {plain(filters.scope_label)} · 数据截至 {as_of:%Y年%m月%d日}")
+    with st.container(horizontal=True, vertical_alignment="bottom", gap="medium"):
+        st.title(title, width="content")
+        st.caption(f"{filters.period.label_zh}{progress} · {plain(filters.scope_label)} · 数据截至 {as_of:%Y年%m月%d日}",
+                   width="stretch")
 
 def figure(label: str, value, unit: str, metric_id: str, *, delta=None, better_high: bool = True,
            digits: int = 0, container=None, compared_with: str = "上期") -> None:

@@ -35,10 +35,10 @@ with right:
     table(compute(credit.red_flag_grids, filters.period, filters.scope), "red-flag-grids", filters, key="red_flags",
           columns={"grid_name": "网格", "avg_credit": "人均积分"})
 
-st.subheader("组织体系与服务力量")
-profile = metric("county-profile", filters.period, filters.scope) if filters.scope.is_county else None
-if profile is None:
-    nothing("组织体系与服务力量按全县统计,请在左侧把街道选为“全部”查看。")
+st.subheader("组织体系与服务力量" + ("" if filters.scope.is_county else f" · {plain(filters.scope_label)}"))
+profile = metric("county-profile", filters.period, filters.scope)
+if profile.empty:
+    nothing()
 else:
     for group in dict.fromkeys(profile["group"]):
         members = profile[profile["group"] == group]

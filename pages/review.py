@@ -1,7 +1,10 @@
+from dataclasses import replace
+
 import streamlit as st
 
 from analytics import charts, report, review
 from analytics.period import quarter_of
+from pages import _meeting
 from pages._format import plain
 from pages._database import cursor
 from pages._session import current_user, may_see
@@ -17,8 +20,32 @@ filters = current_filters()
 # The review is by quarter: a month or a date range reviews the quarter it ends in.
 quarter = filters.period if filters.period.kind == "quarter" else quarter_of(filters.period.last_day)
 rv = compute(review.quarter_review, quarter, filters.scope, user=current_user())
+communities = dict(rv.communities())
 # First, so that ?meeting=true in a shared link is read before the layout is chosen.
-meeting = st.toggle("会议模式(全屏大字,逐页放映)", key="meeting", bind="query-params")
+with st.container(horizontal=True, vertical_alignment="bottom", key="page_top"):
+    heading = st.container(width="stretch")
+    meeting = st.toggle("会议模式", key="meeting", bind="query-params", width="content",
+                        help="全屏大字、逐页放映,适合投影:翻页用 → ← PageDown PageUp 空格 Home End 或翻页笔")
+
+
+def one_place() -> bool:
+    """Whether the figures cover one community or less: a per-community table is then one row of it."""
+    return len(communities) == 1
+
+
+def titled(spec: review.Table) -> str:
+    """A table's title for the places shown: "各社区…" names the community (or the grid) when there is one."""
+    if one_place() and spec.title.startswith("各社区"):
+        return filters.scope_label + spec.title.removeprefix("各社区")
+    return spec.title
+
+
+def placed(spec: review.Table) -> review.Table:
+    """A per-community table for one place leaves out the community, which its title names."""
+    if not (one_place() and spec.title.startswith("各社区")):
+        return spec
+    first = next(iter(spec.columns))
+    return replace(spec, columns={k: v for k, v in spec.columns.items() if k != first})
 
 
 def columns(spec: review.Table) -> dict:
@@ -32,72 +59,65 @@ def ranking_chart(rows, height=None):
                       text_format=".2f", height=height or max(320, 44 * len(rows)))
 
 
-def show_table(key: str, spec: review.Table, limit: int | None = None) -> None:
-    frame = rv.tables[key]
+def show_table(key: str, spec: review.Table, place: str | None = None) -> None:
+    frame, spec = rv.tables[key], placed(spec)
     if frame.empty:
         nothing("本期没有。")
         return
-    if meeting:
-        # Static and large for the projector; the full list is in the meeting pack.
-        st.table(review.shown(frame.head(limit), spec).set_index(list(spec.columns.values())[0]))
-        if limit and len(frame) > limit:
-            st.caption(f"另有 {len(frame) - limit} 行,见会议材料。")
-    else:
-        table(frame, spec.metric_id, filters, columns=columns(spec), key=f"review_{key}", period=quarter)
+    if "grid_name" in spec.columns and "community_name" in spec.columns:
+        frame = review.short_grid_names(frame)
+    table(frame, spec.metric_id, filters, columns=columns(spec), key=f"review_{key}", period=quarter, place=place)
     if spec.note:
         st.caption(spec.note)
 
 
-def community_ranking(community_id: str, name: str) -> None:
-    ranking = rv.tables["ranking"]
-    rows = ranking[ranking["community_id"] == community_id]
-    spec = review.Table("r", "", review.RANKING.metric_id,
-                        {k: v for k, v in review.RANKING.columns.items() if k != "community_name"}, review.RANKING.formats)
-    left, right = st.columns(2 if meeting else [2, 3], gap="large")
-    with left:
-        st.plotly_chart(ranking_chart(rows, 560 if meeting else None), width="stretch", config=CHART)
-        st.caption("金色为红旗网格。")
-    with right:
-        if meeting:
-            st.table(review.shown(rows, spec).set_index("名次"))
-        else:
-            table(rows, spec.metric_id, filters, columns=columns(spec), key="review_community", period=quarter,
-                  place=name)
-        st.caption(review.RANKING.note)
-
-
-def headline() -> None:
-    headline_figures(rv.headline)
+def folded(key: str, spec: review.Table, unit: str, expanded: bool = False) -> None:
+    """A table behind its title and row count: a tab shows what there is, the rows one click away."""
+    with st.expander(f"**{plain(titled(spec))}** · {len(rv.tables[key])} {unit}", expanded=expanded):
+        show_table(key, spec)
 
 
 def show_ranking() -> None:
-    communities = dict(rv.communities())
     if not communities:
         nothing("所选范围内没有可排名的网格。")
         return
-    chosen = st.selectbox("社区", list(communities), format_func=communities.get, key="review_community")
-    community_ranking(chosen, communities[chosen])
+    if len(communities) > 1:
+        chosen = st.selectbox("社区", list(communities), format_func=communities.get, key="review_community")
+    else:
+        chosen = next(iter(communities))
+    ranked = review.short_grid_names(rv.tables["ranked"])
+    rows = ranked[ranked["community_id"] == chosen]
+    # Every grid of the community without a scroll bar (35 px a row, the header included).
+    table(rows, review.RANKED.metric_id, filters, columns=columns(review.RANKED), key="review_ranked", period=quarter,
+          place=communities[chosen], height=35 * (len(rows) + 1) + 3)
+    st.caption(review.RANKED.note + "红旗网格:" + plain("、".join(rows.loc[rows["red_flag"], "grid_name"])) + "。")
+    with st.expander("综合考评各项得分(看一个网格为什么得这个分)"):
+        table(rows, review.EVALUATION.metric_id, filters, columns=columns(review.EVALUATION), key="review_evaluation",
+              period=quarter, place=communities[chosen])
+        st.caption(review.EVALUATION.note)
+    with st.expander("人均积分图"):
+        st.plotly_chart(ranking_chart(rows), width="stretch", config=CHART)
+        st.caption("金色为红旗网格。")
 
 
 def show_awards() -> None:
-    st.subheader(review.RED_FLAGS.title)
-    show_table("red_flags", review.RED_FLAGS)
-    st.subheader(review.WORKERS.title)
-    if may_see_people(review.WORKERS.metric_id):
-        show_table("workers", review.WORKERS)
+    folded("red_flags", review.RED_FLAGS, "个", expanded=True)
+    if may_see(review.WORKERS.metric_id):
+        folded("workers", review.WORKERS, "名")
+    else:
+        may_see_people(review.WORKERS.metric_id)
 
 
 def show_decisions() -> None:
-    for key, spec in (("flags", review.FLAGS), ("fallers", review.FALLERS), ("overdue", review.OVERDUE)):
-        st.subheader(spec.title)
-        show_table(key, spec)
+    for key, spec, unit in (("flags", review.FLAGS, "条"), ("fallers", review.FALLERS, "个"),
+                            ("overdue", review.OVERDUE, "单")):
+        folded(key, spec, unit, expanded=key == "flags")
 
 
 def show_work() -> None:
-    for key, spec in (("tickets", review.TICKETS), ("volunteers", review.VOLUNTEERS), ("redemptions", review.REDEMPTIONS),
-                      ("coverage", review.COVERAGE)):
-        st.subheader(spec.title)
-        show_table(key, spec)
+    for key, spec, unit in (("tickets", review.TICKETS, "行"), ("volunteers", review.VOLUNTEERS, "行"),
+                            ("redemptions", review.REDEMPTIONS, "类"), ("coverage", review.COVERAGE, "个网格")):
+        folded(key, spec, unit, expanded=key == "tickets")
 
 
 def show_pack() -> None:
@@ -124,52 +144,83 @@ def show_pack() -> None:
                     key=f"pub_{month.label}_{suffix}", on_click="ignore")
 
 
+def decisions() -> None:
+    """What the meeting decides, counted: the first thing the page says."""
+    counts = [("红旗网格", len(rv.tables["red_flags"]), "个", "每个社区人均积分第一的网格,待会议确认"),
+              ("须核实的积分异常", len(rv.tables["flags"]), "条", review.FLAGS.note),
+              ("名次下降3位及以上", len(rv.tables["fallers"]), "个网格", review.FALLERS.note),
+              ("超期未办工单", len(rv.tables["overdue"]), "单", "办理时限已过仍未办结的工单")]
+    for cell, (label, count, unit, help) in zip(st.columns(len(counts)), counts):
+        cell.metric(label, f"{count} {unit}", help=help, border=True)
+
+
+# -- meeting mode -----------------------------------------------------------------------------
+
+def slide_table(key: str, spec: review.Table, part: slice | None = None, limit: int | None = None) -> None:
+    frame, spec = rv.tables[key], placed(spec)
+    if frame.empty:
+        nothing(f"{plain(filters.scope_label)}本期没有。")
+        return
+    if "grid_name" in spec.columns and "community_name" in spec.columns:
+        frame = review.short_grid_names(frame)
+    shown = frame.iloc[part] if part is not None else frame.head(limit)
+    _meeting.table(review.shown(shown, spec))
+    notes = [spec.note] if spec.note else []
+    if limit and len(frame) > limit:
+        notes.append(f"另有 {len(frame) - limit} 行,见会议材料。")
+    if notes:
+        st.caption(" ".join(notes))
+
+
+def slide_headline() -> None:
+    st.markdown(f"**{plain(filters.scope_label)}**")
+    headline_figures(rv.headline)
+
+
+def slide_ranking(community_id: str) -> None:
+    ranked = review.short_grid_names(rv.tables["ranked"])
+    rows = ranked[ranked["community_id"] == community_id]
+    spec = review.Table("r", "", review.RANKED.metric_id,
+                        {k: review.RANKED.columns[k] for k in ("rank", "grid_name", "rank_change", "composite")})
+    left, right = st.columns([11, 9], gap="medium")
+    with left:
+        st.html(charts.bars_html(rows["grid_name"], rows["avg_credit"], highlight=rows["red_flag"], size=_meeting.TYPE,
+                                 title="人均积分(分)"))
+    with right:
+        _meeting.table(review.shown(rows, spec), rows["red_flag"])
+        st.caption("金色为红旗网格;名次按人均积分。")
+
+
 def slides() -> dict:
-    """The meeting's slides in order: title -> function that draws it."""
-    out = {"总体情况": headline}
-    for community_id, name in rv.communities():
-        out[f"{name} · 网格排名"] = lambda c=community_id, n=name: community_ranking(c, n)
-    out[review.RED_FLAGS.title] = lambda: show_table("red_flags", review.RED_FLAGS, 12)
+    """The meeting's slides in order: title -> function that draws it. A long table runs over
+    several slides; the overdue tickets and coverage gaps show the worst rows."""
+    out = {f"{quarter.label_zh}网格治理考评": slide_headline}
+    for community_id, name in communities.items():
+        ranked = (rv.tables["ranking"]["community_id"] == community_id).sum() > 1
+        out[f"{name} · 网格排名" if ranked else f"{filters.scope_label} · 社区内名次"] = lambda c=community_id: slide_ranking(c)
+    tables = [("red_flags", review.RED_FLAGS, True)]
     if may_see(review.WORKERS.metric_id):
-        out[review.WORKERS.title] = lambda: show_table("workers", review.WORKERS, 12)
-    out[review.TICKETS.title] = lambda: show_table("tickets", review.TICKETS, 15)
-    out[review.VOLUNTEERS.title] = lambda: show_table("volunteers", review.VOLUNTEERS, 15)
-    out[review.REDEMPTIONS.title] = lambda: show_table("redemptions", review.REDEMPTIONS, 12)
-    out[review.COVERAGE.title] = lambda: show_table("coverage", review.COVERAGE, 12)
-    out[review.FLAGS.title] = lambda: show_table("flags", review.FLAGS, 10)
-    out[review.FALLERS.title] = lambda: show_table("fallers", review.FALLERS, 10)
-    out[review.OVERDUE.title] = lambda: show_table("overdue", review.OVERDUE, 10)
+        tables.append(("workers", review.WORKERS, True))
+    tables += [("flags", review.FLAGS, True), ("fallers", review.FALLERS, True), ("overdue", review.OVERDUE, False),
+               ("tickets", review.TICKETS, True), ("volunteers", review.VOLUNTEERS, True),
+               ("redemptions", review.REDEMPTIONS, True), ("coverage", review.COVERAGE, False)]
+    for key, spec, split in tables:
+        parts = _meeting.parts(len(rv.tables[key])) if split else [None]
+        for i, part in enumerate(parts):
+            title = titled(spec) + (f"({i + 1}/{len(parts)})" if len(parts) > 1 else "")
+            out[title] = (lambda k=key, s=spec, p=part: slide_table(k, s, p)) if split else \
+                (lambda k=key, s=spec: slide_table(k, s, limit=_meeting.ROWS))
     return out
 
 
-def step(titles: list[str], by: int) -> None:
-    here = titles.index(st.session_state.get("slide", titles[0])) if st.session_state.get("slide") in titles else 0
-    st.session_state["slide"] = titles[max(0, min(len(titles) - 1, here + by))]
-
-
 if meeting:
-    # Large type, no sidebar: the page is shown on a projector.
-    st.html("""<style>
-        [data-testid=stSidebar], [data-testid=stSidebarCollapsedControl] {display: none;}
-        [data-testid=stMain] p, [data-testid=stMain] li {font-size: 1.5rem;}
-        [data-testid=stTable] th, [data-testid=stTable] td {font-size: 1.45rem; padding: 0.45rem 0.8rem;}
-        [data-testid=stMetricValue], [data-testid=stMetricValue] * {font-size: 3.6rem !important; line-height: 1.2;}
-        [data-testid=stMetricLabel] p {font-size: 1.5rem;}
-    </style>""")
-    deck = slides()
-    titles = list(deck)
-    top = st.columns([6, 1, 1], vertical_alignment="center")
-    top[0].markdown(f"### {quarter.label_zh}网格治理考评 · {plain(filters.scope_label)}")
-    top[1].button("上一页", icon=":material/chevron_left:", on_click=step, args=(titles, -1), width="stretch")
-    top[2].button("下一页", icon=":material/chevron_right:", on_click=step, args=(titles, 1), width="stretch")
-    current = st.selectbox("页", titles, key="slide", label_visibility="collapsed",
-                           format_func=lambda t: f"{titles.index(t) + 1}/{len(titles)} · {t}")
-    st.title(plain(current))
-    deck[current]()
+    _meeting.show(slides())
 else:
-    page_header("季度考评", filters)
+    with heading:
+        page_header("季度考评", filters)
     if quarter != filters.period:
         st.info(f"季度考评按季度进行:所选统计期落在{quarter.label_zh},下面按{quarter.label_zh}显示。", icon=":material/info:")
-    headline()
+    decisions()
     sections({"网格排名": show_ranking, "红旗网格与优秀网格员": show_awards, "待会议决定": show_decisions,
-              "议事、志愿、兑换与覆盖": show_work, "会议材料": show_pack})
+              "议事、志愿、兑换与覆盖": show_work, "总体情况": lambda: headline_figures(rv.headline),
+              "会议材料": show_pack})

@@ -65,13 +65,16 @@ def show_breakdown() -> None:
     label, unit, number = MEASURES[measure]
     kinds = metric("volunteers-by-kind", filters.period, filters.scope)
     communities = metric("volunteers-by-community", filters.period, filters.scope)
-    left, right = st.columns(2, gap="large")
+    # One community (or grid) in scope: its bar would repeat the figures above under the community's name.
+    left, right = st.columns(2, gap="large") if len(communities) > 1 else (st.container(), None)
     with left:
         fig = charts.bar(kinds.sort_values(measure, ascending=False), "label", measure, horizontal=True,
                          title=f"按服务类型:{label}", x_title="服务类型", y_title=f"{label}({unit})",
                          text_format=number, value_format=",.0f", height=max(420, 32 * len(communities) + 80))
         st.plotly_chart(fig, width="stretch", config=CHART)
         st.caption(definition("volunteers-by-kind"))
+    if right is None:
+        return
     with right:
         fig = charts.bar(communities.sort_values(measure, ascending=False), "label", measure, horizontal=True,
                          title=f"按社区:{label}", x_title="社区", y_title=f"{label}({unit})",

@@ -85,7 +85,10 @@ def test_filters_from_the_address_change_the_figures(monkeypatch, demo_path, dem
     county = tickets.ticket_resolution(demo_con, "2026-09", by="county")
     figures = {m.label: m.value for m in app.metric}
     assert figures["办结工单"] == f"{int(scoped['tickets'].sum()):,} 单" != f"{int(county['tickets'].sum()):,} 单"
-    assert "组织体系与服务力量按全县统计" in " ".join(i.value for i in app.info)
+    # A community's own profile, not a hint to choose 全部 in a filter the secretary cannot change.
+    assert "组织体系与服务力量 · 东岳国际社区" in [s.value for s in app.subheader]
+    grids = demo_con.execute("SELECT count(*) FROM grids WHERE community_id = '201'").fetchone()[0]
+    assert figures["网格党支部"] == f"{grids:,} 个" and figures["社区"] == "1 个"
     assert any("2026年9月 · 东岳国际社区" in c.value for c in app.caption)
 
 
@@ -150,14 +153,19 @@ def test_meeting_mode_steps_through_the_slides(app_on, demo_path, demo_con):
     assert "会议模式" in app.toggle[0].label
     app.toggle(key="meeting").set_value(True).run()
     assert not app.exception, app.exception
-    assert app.title[0].value == "总体情况"
-    app.button[1].click().run()  # 下一页
+    assert app.title[0].value == "2026年第3季度网格治理考评"
+    app.button(key="slide_next").click().run()
     first = review.quarter_review(demo_con, "2026Q3").communities()[0][1]
     assert app.title[0].value == f"{first} · 网格排名"
-    app.button[0].click().run()  # 上一页
-    assert app.title[0].value == "总体情况"
-    app.button[0].click().run()  # stays on the first slide
-    assert app.title[0].value == "总体情况"
+    assert app.query_params["slide"] == "2"
+    app.button(key="slide_prev").click().run()
+    assert app.title[0].value == "2026年第3季度网格治理考评"
+    app.button(key="slide_prev").click().run()  # stays on the first slide
+    assert app.title[0].value == "2026年第3季度网格治理考评"
+    app.button(key="slide_last").click().run()
+    assert app.title[0].value.startswith("服务圈覆盖不足的网格")
+    app.button(key="slide_exit").click().run()
+    assert not app.session_state["meeting"] and app.title[0].value == "季度考评"
 
 
 TICKET_CSV = ("工单编号,所在网格,诉求类别,提单渠道,标题,提单时间,接单时间,议单时间,定单时间,评单时间,结果公开时间\n"
@@ -391,7 +399,8 @@ SECTIONS = {"pages/overview.py": [None], "pages/grid_map.py": [None], "pages/def
             "pages/credit.py": ["网格排名", "评选依据", "积分构成", "公示与红灰榜", "积分兑换"],
             "pages/service.py": ["10分钟服务圈", "阵地分布", "充电供给与需求", "物业三评两公示", "微心愿"],
             "pages/volunteers.py": ["服务类型与社区", "各社区", "各志愿服务队"],
-            "pages/review.py": ["网格排名", "红旗网格与优秀网格员", "待会议决定", "议事、志愿、兑换与覆盖", "会议材料"]}
+            "pages/review.py": ["网格排名", "红旗网格与优秀网格员", "待会议决定", "议事、志愿、兑换与覆盖", "总体情况",
+                                 "会议材料"]}
 
 
 def test_a_community_secretary_sees_no_other_place_and_no_full_name_on_any_page(monkeypatch, demo_path, demo_con):

@@ -31,7 +31,7 @@ SECTIONS = {"/tickets": ["办结用时", "评单与约请", "办理时限", "数
             "/credit": ["评选依据", "积分构成", "公示与红灰榜", "积分兑换"],
             "/service": ["阵地分布", "充电供给与需求", "物业三评两公示", "微心愿"],
             "/volunteers": ["各社区", "各志愿服务队"],
-            "/review": ["红旗网格与优秀网格员", "待会议决定", "议事、志愿、兑换与覆盖", "会议材料"]}
+            "/review": ["红旗网格与优秀网格员", "待会议决定", "议事、志愿、兑换与覆盖", "总体情况", "会议材料"]}
 ENGLISH_ERROR = re.compile(r"Traceback|Exception|Error\b|Connection error|Is Streamlit still running")
 MS = 1000
 
@@ -307,15 +307,54 @@ def test_a_shared_link_is_the_first_request_to_a_new_server(demo_path, tmp_path,
         page.close()
 
 
-def test_meeting_mode_is_large_type_without_the_sidebar(server, page):
+# The slide's content against the window: what Streamlit scrolls (stMain) and the document.
+SLIDE_SIZE = """() => {
+  const main = document.querySelector("[data-testid=stMain]");
+  const texts = [...document.querySelectorAll("[data-testid=stMainBlockContainer] *")].filter(e =>
+    [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim()) && e.getClientRects().length
+    && !e.closest("[data-testid=stIconMaterial], [data-testid=stTooltipIcon]"));
+  return {main: main.scrollHeight, mainWindow: main.clientHeight, document: document.documentElement.scrollHeight,
+          window: innerHeight, smallest: Math.min(...texts.map(e => parseFloat(getComputedStyle(e).fontSize))),
+          sidebar: !!document.querySelector("[data-testid=stSidebar]")?.getClientRects().length};
+}"""
+
+
+def slide_title(page):
+    return page.locator("[data-testid=stMain] h1").first
+
+
+def test_every_meeting_slide_fits_the_projector_and_the_clicker_turns_them(server, page):
     open_page(page, server, "/review?meeting=true")
-    expect(page.locator("[data-testid=stMain] h1").first).to_have_text("总体情况", timeout=20 * MS)
-    expect(page.locator("[data-testid=stSidebar]")).to_be_hidden()
-    value = page.locator("[data-testid=stMetricValue]").first
-    assert float(value.evaluate("e => getComputedStyle(e).fontSize").removesuffix("px")) >= 50
-    page.get_by_role("button", name="下一页").click()
-    expect(page.locator("[data-testid=stMain] h1").first).to_contain_text("网格排名", timeout=20 * MS)
-    screenshot(page, "review_meeting")
+    count = int(re.search(r"1 / (\d+)", page.locator(".st-key-slide_bar").inner_text())[1])
+    assert count > 20
+    titles, keys = [], ["ArrowRight", "PageDown", "Space"]
+    for number in range(1, count + 1):
+        if number > 1:
+            page.keyboard.press(keys[number % 3])
+            expect(page).to_have_url(re.compile(rf"slide={number}(&|$)"), timeout=20 * MS)
+            problem = settle(page)
+            assert not problem, problem + server.log_tail()
+        titles.append(slide_title(page).inner_text())
+        for width, height in ((1920, 1080), (1280, 720)):
+            page.set_viewport_size({"width": width, "height": height})
+            page.wait_for_timeout(150)
+            size = page.evaluate(SLIDE_SIZE)
+            where = f"slide {number} {titles[-1]} at {width}x{height}: {size}"
+            assert size["main"] <= size["mainWindow"] and size["document"] <= size["window"], where
+            assert not size["sidebar"], where
+            if width == 1280:
+                assert size["smallest"] >= 24, where
+        if number in (1, 2, count):
+            screenshot(page, f"review_meeting_{number}")
+    assert len(set(titles)) == count and "网格排名" in titles[1], titles
+    for key, number in (("Home", 1), ("End", count), ("PageUp", count - 1), ("ArrowLeft", count - 2)):
+        page.keyboard.press(key)
+        expect(slide_title(page)).to_have_text(titles[number - 1], timeout=20 * MS)
+        assert re.search(rf"slide={number}(&|$)", page.url) or number == 1 and "slide=" not in page.url, page.url
+    page.get_by_role("button", name="退出放映").click()
+    expect(slide_title(page)).to_have_text("季度考评", timeout=20 * MS)
+    expect(page).not_to_have_url(re.compile(r"meeting=|slide="), timeout=10 * MS)  # sent at the end of the run
+    expect(page.locator("[data-testid=stSidebar]")).to_be_visible()
 
 
 def test_the_meeting_pack_downloads_from_the_page(server, page, tmp_path):

@@ -3,6 +3,7 @@ import datetime as dt
 import pytest
 
 from analytics import db, profile
+from analytics.period import Scope
 
 
 @pytest.fixture
@@ -54,6 +55,22 @@ def test_county_profile_takes_another_as_of_date(con):
     assert figures["tickets_ytd"] == 3
     assert figures["redemptions_ytd"] == 3
     assert figures["unit_leaders"] == 1
+
+
+@pytest.mark.parametrize("scope, expected", [
+    # C1 holds G1 and G2: P1 leads a building, P2 a unit (P3 stepped down); T2 filed this year (T1 last
+    # year); P1 and P2 of G1 redeemed on 1 February and 31 March.
+    (Scope(communities=("C1",)), {"communities": 1, "grid_branches": 2, "building_leaders": 1, "unit_leaders": 1,
+                                  "tickets_ytd": 1, "redemptions_ytd": 2, "redemption_scenarios": 1}),
+    # C2 holds G3: P4 leads a unit until the as-of day; T3 filed on 31 March (T4 after it); no redemption.
+    (Scope(communities=("C2",)), {"communities": 1, "grid_branches": 1, "building_leaders": 0, "unit_leaders": 1,
+                                  "tickets_ytd": 1, "redemptions_ytd": 0, "redemption_scenarios": 1}),
+    (Scope(grids=("G2",)), {"communities": 1, "grid_branches": 1, "building_leaders": 0, "unit_leaders": 0,
+                            "tickets_ytd": 0, "redemptions_ytd": 0, "redemption_scenarios": 1}),
+])
+def test_the_profile_of_a_community_or_grid_counts_only_its_places(con, scope, expected):
+    figures = profile.county_profile(con, scope=scope).set_index("key")["value"]
+    assert {k: figures[k] for k in expected} == expected
 
 
 def test_as_of_falls_back_to_the_newest_event(con):
