@@ -40,28 +40,57 @@ def cmd_init(args) -> int:
     return 0
 
 
-def cmd_demo(args) -> int:
-    path = Path(args.db)
-    if path.exists():
-        try:
-            with db.connect(path, read_only=True) as con:
-                source = db.get_meta(con, "source") if db.schema_version(con) else None
-                empty = not db.schema_version(con) or not db.table_counts(con).get("grids")
-                if db.schema_version(con) and db.get_meta(con, "last_import"):
-                    source = "import"
-        except duckdb.Error as exc:
-            print(f"错误: 无法打开 {path}({exc})。它不是本系统的数据库文件,或正被其他程序写入。", file=sys.stderr)
-            return 2
-        if not empty and source != "demo" and not args.force:
-            print(f"错误: {path} 中已有非演示数据。若确需覆盖,请加 --force。", file=sys.stderr)
-            return 2
+def _not_to_overwrite(path: Path, force: bool) -> str | None:
+    """Why the demo must not be written over path (None: it may)."""
+    if not path.exists():
+        return None
+    try:
+        with db.connect(path, read_only=True) as con:
+            source = db.get_meta(con, "source") if db.schema_version(con) else None
+            empty = not db.schema_version(con) or not db.table_counts(con).get("grids")
+            if db.schema_version(con) and db.get_meta(con, "last_import"):
+                source = "import"
+    except duckdb.Error as exc:
+        return f"无法打开 {path}({exc})。它不是本系统的数据库文件,或正被其他程序写入。"
+    if not empty and source != "demo" and not force:
+        return f"{path} 中已有非演示数据。若确需覆盖,请加 --force。"
+    return None
 
+
+def cmd_demo(args) -> int:
     def report(fraction: float, label: str) -> None:
         print(f"[{fraction:4.0%}] {label}", flush=True)
 
-    counts = demo.build_demo_file(path, scale=args.scale, seed=args.seed, end=args.end, progress=report)
-    print(f"演示数据已写入 {path}: {counts['people']:,} 名居民, {counts['credit_events']:,} 条积分记录, "
-          f"{counts['tickets']:,} 张工单")
+    if args.counties is None:
+        if why := _not_to_overwrite(Path(args.db), args.force):
+            print(f"错误: {why}", file=sys.stderr)
+            return 2
+        counts = demo.build_demo_file(Path(args.db), scale=args.scale, seed=args.seed, end=args.end, progress=report)
+        print(f"演示数据已写入 {args.db}: {counts['people']:,} 名居民, {counts['credit_events']:,} 条积分记录, "
+              f"{counts['tickets']:,} 张工单")
+        return 0
+    from . import city, names
+    from .demo.city import places
+
+    out = Path(args.out)
+    counties = places(args.counties)
+    files = [out / f"{p.code}.duckdb" for p in counties]
+    for path in files:
+        if why := _not_to_overwrite(path, args.force):
+            print(f"错误: {why}", file=sys.stderr)
+            return 2
+    out.mkdir(parents=True, exist_ok=True)
+    for place, path in zip(counties, files):
+        # Each county its own seed: Huantai keeps the one given, so it is the single-county demo.
+        print(f"== {place.name}({place.code})", flush=True)
+        counts = demo.build_demo_file(path, scale=args.scale, seed=args.seed + place.position, end=args.end,
+                                      progress=report, place=place)
+        print(f"{place.name}: {counts['people']:,} 名居民, {counts['credit_events']:,} 条积分记录, "
+              f"{counts['tickets']:,} 张工单,已写入 {path}")
+    manifest = out / "city.json"
+    code, name = names.CITY
+    city.write(city.City(code, name, tuple(city.County(p.code, p.name, f) for p, f in zip(counties, files))), manifest)
+    print(f"城市清单已写入 {manifest}:以 GRIDGOV_CITY={manifest} 启动驾驶舱即为全市视图")
     return 0
 
 
@@ -459,6 +488,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=demo.DEFAULT_SEED, help="随机种子,相同种子生成相同数据")
     p.add_argument("--end", type=_date, default=None, help="数据截至日期 YYYY-MM-DD,默认今天")
     p.add_argument("--force", action="store_true", help="覆盖已有的非演示数据库")
+    p.add_argument("--counties", type=int, metavar="N", help="生成 N 个县区(每个县区一个数据库文件,种子各不相同)及城市清单")
+    p.add_argument("--out", type=Path, default=db.ROOT / "data" / "city", help="--counties 时写入的目录,默认 data/city")
     p.set_defaults(func=cmd_demo, checks_db=False)  # says itself what it finds in the file
 
     p = sub.add_parser("refresh", help="由基础表重建全部汇总表(用其他工具或 SQL 写入数据之后)")
