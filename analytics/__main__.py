@@ -192,6 +192,41 @@ def cmd_metric(args) -> int:
     return 0
 
 
+def cmd_city(args) -> int:
+    from . import city
+
+    manifest = args.city or city.manifest_path()
+    if manifest is None:
+        raise ValueError("请用 --city 指定城市清单(city.json),或设置 GRIDGOV_CITY")
+    town = city.load(manifest)
+    args.db = Path(manifest)  # the users file and the audit log of a city lie beside its manifest
+    with contextlib.closing(city.attach(town)) as con:
+        if args.action == "check":
+            rows = []
+            for c in town.counties:
+                cur = city.county_cursor(con, c)
+                rows.append([c.code, c.name, str(c.path), db.get_meta(cur, "as_of") or "",
+                             f"{cur.execute('SELECT count(*) FROM grids').fetchone()[0]:,}"])
+            _print_table(["县区代码", "县区", "数据库文件", "数据截至", "网格数"], rows)
+            return 0
+        if args.list or not args.name:
+            for m in city.CITY_METRICS.values():
+                print(f"{m.id}  {m.name}")
+            print("以及 python -m analytics metric --list 中的任一指标(逐县区计算,前加县区列)")
+            return 0
+        if not args.period:
+            raise ValueError("请用 --period 指定统计期,例如 2026Q3、2026-09 或 2026-07-01..2026-09-30")
+        period = parse_period(args.period)
+        asked = f"{period.label_zh} · 县区 {args.county or '全市'}"
+        with _on_behalf(args, args.name, asked) as user:
+            metric, frame = city.metric(con, town, args.name, period, user=user, county=args.county)
+    _write_frame(frame, args.format, args.out, metric)
+    _exported(args, user, metric.id, period, f"{town.name} · {args.county or '全市'}")
+    if args.out:
+        print(f"{metric.name}({period.label_zh}): {len(frame):,} 行,已写入 {args.out}", file=sys.stderr)
+    return 0
+
+
 def _existing(path: Path) -> Path:
     if not Path(path).exists():
         raise ValueError(f"数据库文件不存在: {path}")
@@ -411,11 +446,13 @@ def cmd_users(args) -> int:
         try:
             store.check_new(args.name, args.role, args.place or "", con)  # before the password is asked for
             user = store.add(args.name, args.role, _read_password(args, args.identity or ""), place=args.place or "",
-                             display_name=args.display_name or "", identity=args.identity or "", con=con)
+                             display_name=args.display_name or "", identity=args.identity or "", con=con,
+                             county=args.county or "")
         finally:
             if con is not None:
                 con.close()
         where = "" if user.role_info.level == "county" else f",所属 {user.place}"
+        where = f",县区 {user.county}{where}" if user.county else where
         record("user_add", f"角色 {user.role_info.label}{where}")
         print(f"已创建用户 {user.name}({user.role_info.label}{where})")
         return 0
@@ -509,6 +546,18 @@ def build_parser() -> argparse.ArgumentParser:
     _behalf_arguments(p)
     p.set_defaults(func=cmd_metric)
 
+    p = sub.add_parser("city", help="全市(多个县区):check 核对城市清单;metric 逐县区计算指标并加县区列")
+    p.add_argument("action", choices=["check", "metric"], help="check 或 metric")
+    p.add_argument("name", nargs="?", help="指标编号:county-headlines、city-grid-ranking 等,或任一县级指标")
+    p.add_argument("--city", type=Path, help="城市清单 city.json,默认 GRIDGOV_CITY")
+    p.add_argument("--list", action="store_true", help="列出全市指标")
+    p.add_argument("--period", help="统计期:2026Q3、2026-09 或 2026-07-01..2026-09-30")
+    p.add_argument("--county", help="只算一个县区(行政区划代码)")
+    p.add_argument("--format", choices=["csv", "xlsx", "json"], default="csv")
+    p.add_argument("--out", type=Path, help="输出文件(默认打印到屏幕)")
+    _behalf_arguments(p)
+    p.set_defaults(func=cmd_city, checks_db=False)
+
     p = sub.add_parser("report", help="季度考评会议材料:PPTX、PDF 或 XLSX")
     p.add_argument("--quarter", required=True, help="季度,如 2026Q3")
     p.add_argument("--scope", default="", help="范围: S:街道编号,C:社区编号,G:网格编号(逗号分隔),默认全县")
@@ -574,6 +623,8 @@ def build_parser() -> argparse.ArgumentParser:
         if action == "add":
             q.add_argument("--role", required=True, help="角色: " + "、".join(f"{r.id}({r.label})" for r in access.ROLES.values()))
             q.add_argument("--place", help="所属街道、社区或网格编号(街道领导、社区书记、网格员必填)")
+            q.add_argument("--county", help="全市部署中所属县区的行政区划代码(如 370321);县级角色不填即可查看全市,"
+                                            "街道及以下角色必填(--db 指向该县区的数据库以核对 --place)")
             q.add_argument("--display-name", help="显示的姓名或称呼")
             q.add_argument("--identity", help="统一身份认证(OIDC)的邮箱或账号")
         if action in ("add", "passwd"):

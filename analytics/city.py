@@ -229,3 +229,52 @@ def county_profiles(con, city: City, period, areas: dict | None = None) -> pd.Da
     wide = wide.sort_values("county_code", key=lambda s: s.map(order)).reset_index(drop=True)
     wide.columns.name = None
     return wide[COUNTY_COLUMNS + keys]
+
+
+def areas(con, city: City, user=None, county: str | None = None) -> dict:
+    """County code -> the Area the user may see there (the whole county for the operator and a
+    county-level role), for the counties the user may see, or only `county` if given."""
+    from . import access
+
+    allowed = access.counties(user, city)
+    if county is not None:
+        wanted = city.county(county)
+        if wanted not in allowed:
+            raise access.Denied(f"用户 {user.name} 不能查看{wanted.name}的数据")
+        allowed = [wanted]
+    out = {}
+    for c in allowed:
+        cur = county_cursor(con, c)
+        out[c.code] = access.effective_scope(user, COUNTY, cur)
+    return out
+
+
+@dataclass(frozen=True)
+class CityMetric:
+    id: str
+    name: str
+    function: Callable
+
+
+CITY_METRICS = {m.id: m for m in (
+    CityMetric("county-headlines", "各县区主要指标", county_headlines),
+    CityMetric("county-profiles", "各县区治理架构与服务力量", county_profiles),
+    CityMetric("city-grid-ranking", "全市网格人均信用积分排名", grid_ranking),
+    CityMetric("city-community-ranking", "全市社区人均信用积分排名", community_ranking),
+)}
+
+
+def metric(con, city: City, metric_id: str, period, user=None, county: str | None = None):
+    """(what was computed, its rows): a city figure of CITY_METRICS, or any registered metric run on
+    each county the user may see (its own function, its own permissions) with the county in front."""
+    from . import access, metrics
+
+    where = areas(con, city, user, county)
+    if metric_id in CITY_METRICS:
+        access.require(user, "figures")
+        wanted = CITY_METRICS[metric_id]
+        return wanted, wanted.function(con, city, period, where)
+    wanted = metrics.get(metric_id)
+    frames = [with_county(wanted.compute(county_cursor(con, c), period, where[c.code], user=user), c)
+              for c in city.counties if c.code in where]
+    return wanted, pd.concat(frames, ignore_index=True)
