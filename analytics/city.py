@@ -278,3 +278,8 @@ def metric(con, city: City, metric_id: str, period, user=None, county: str | Non
     frames = [with_county(wanted.compute(county_cursor(con, c), period, where[c.code], user=user), c)
               for c in city.counties if c.code in where]
     return wanted, pd.concat(frames, ignore_index=True)
+
+
+def profile_labels() -> dict[str, str]:
+    """Each column of county_profiles with its Chinese label and unit, as the county's 总览 shows it."""
+    return {key: f"{label}({unit})" for _, key, label, unit, _ in profile._FIGURES}

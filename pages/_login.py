@@ -85,6 +85,8 @@ def demo_buttons() -> None:
     accounts = demo_accounts()
     for row in range(0, len(accounts), 2):
         for column, user in zip(st.columns(2), accounts[row:row + 2]):
-            if column.button(user.role_info.label, key=f"demo_{user.role}", width="stretch",
+            label = f"{user.role_info.label}({user.display_name.removeprefix('演示').removesuffix('领导')})" \
+                if user.county and user.role_info.level == "county" else user.role_info.label
+            if column.button(label, key=f"demo_{user.role}" if user.name == f"demo-{user.role}" else f"demo_{user.name}", width="stretch",
                              help=f"以{user.display_name}身份进入:{access.describe(user)}"):
                 sign_in(user, "演示账号")
