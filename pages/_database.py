@@ -89,7 +89,11 @@ def county() -> city.County | None:
     if town is None:
         return None
     user = st.session_state.get("user")
-    allowed = access.counties(user, town) if user is not None else list(town.counties)
+    try:
+        allowed = access.counties(user, town) if user is not None else list(town.counties)
+    except access.Denied:
+        # The frame signs such a user out (_session.still_signed_in) before any figure is drawn.
+        allowed = list(town.counties)
     code = st.session_state.get("f_county")
     return next((c for c in allowed if c.code == code), allowed[0])
 

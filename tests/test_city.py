@@ -9,17 +9,13 @@ from pandas.testing import assert_frame_equal
 
 from analytics import access, city, credit, db, overview, tickets, volunteers
 from analytics.__main__ import main
-from conftest import END
 
 PERIOD = "2026Q3"
 
 
 @pytest.fixture(scope="module")
-def town(tmp_path_factory):
-    out = tmp_path_factory.mktemp("city")
-    assert main(["demo", "--counties", "2", "--scale", "0.05", "--seed", "7", "--end", END.isoformat(),
-                 "--out", str(out)]) == 0
-    return city.load(out / "city.json")
+def town(city_manifest):
+    return city.load(city_manifest)
 
 
 @pytest.fixture(scope="module")
