@@ -9,9 +9,9 @@ from urllib.parse import urlparse
 
 import streamlit as st
 
-from analytics import access, audit, db
+from analytics import access, audit
 from analytics.period import Area, Scope
-from pages._database import TTL, cursor, database_path, is_demo, the_city, version
+from pages._database import TTL, county_hierarchy, cursor, database_path, is_demo, the_city, version
 from pages._format import plain
 
 
@@ -89,7 +89,7 @@ def remember_requested_page() -> None:
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def _area(key, scope: Scope) -> Area:
-    return scope.resolve(cursor())
+    return scope.within(county_hierarchy().itertuples(index=False))
 
 
 def places(user: access.User) -> Area:

@@ -1,6 +1,5 @@
 """The dashboard in city mode (GRIDGOV_CITY): the 县区 filter, the 县区对比 page, county-scoped roles."""
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics import access, city, db, overview
