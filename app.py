@@ -58,7 +58,7 @@ pages = {group: entries for group, entries in pages.items() if entries}
 # Navigation comes first so Streamlit never lists the files of pages/ on its own.
 page = st.navigation(pages)
 ensure_database(database_path())
-st.logo(str(db.ROOT / "data" / "logo.svg"), size="large")
+st.logo(str(db.ROOT / "data" / ("logo-city.svg" if CITY else "logo.svg")), size="large")
 st.session_state["filters"] = filter_bar() if user.can(FIGURES) else None
 user_box(user)
 return_to_requested_page([p for group in pages.values() for p in group])

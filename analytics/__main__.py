@@ -4,6 +4,7 @@ import argparse
 import contextlib
 import datetime as dt
 import getpass
+import re
 import sys
 import unicodedata
 from pathlib import Path
@@ -32,11 +33,22 @@ def _positive(text: str) -> float:
 
 
 def cmd_init(args) -> int:
+    if bool(args.county_code) != bool(args.county_name):
+        raise ValueError("--county-code 与 --county-name 须同时给出")
+    if args.county_code and not re.fullmatch(r"\d{6}", args.county_code):
+        raise ValueError(f"县区代码应为 6 位行政区划代码,收到 {args.county_code!r}")
     applied = db.init_db(args.db)
     if applied:
         print(f"已初始化 {args.db}: 应用数据结构版本 {', '.join(map(str, applied))}")
     else:
         print(f"{args.db} 已是最新数据结构,未作改动")
+    if args.county_code:
+        # Which county the file holds, as a city's manifest and a Parquet export name it.
+        with db.connect(args.db) as con:
+            con.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                            [("county_code", args.county_code), ("county_name", args.county_name),
+                             ("county", args.county_name)])
+        print(f"已登记县区: {args.county_name}({args.county_code})")
     return 0
 
 
@@ -517,6 +529,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("init", help="创建或升级数据库(可重复执行,不丢数据)")
     p.add_argument("--db", type=Path, default=db.default_db_path(), help="数据库文件路径")
+    p.add_argument("--county-code", help="登记本库所属县区的 6 位行政区划代码(如 370321),全市部署与导出用")
+    p.add_argument("--county-name", help="县区名称(如 桓台县),与 --county-code 一同给出")
     p.set_defaults(func=cmd_init)
 
     p = sub.add_parser("demo", help="生成演示县数据")

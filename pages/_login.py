@@ -4,7 +4,7 @@ import streamlit as st
 
 from analytics import access, audit
 from pages._format import plain
-from pages._database import is_demo
+from pages._database import is_demo, the_city
 from pages._session import demo_accounts, demo_accounts_open, sign_in
 
 
@@ -15,7 +15,8 @@ def show() -> None:
     _, middle, _ = st.columns([1, 5, 1] if demo else [1, 2, 1])
     with middle:
         st.title("网格治理驾驶舱")
-        st.caption("桓台县城市社区党建引领网格化治理 · 请登录")
+        town = the_city()
+        st.caption(f"{town.name + '各县区' if town else '桓台县'}城市社区党建引领网格化治理 · 请登录")
         if notice := st.session_state.pop("login_notice", None):
             st.warning(notice, icon=":material/schedule:")
         left, right = st.columns(2, gap="large") if demo else (st.container(), None)

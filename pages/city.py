@@ -18,6 +18,7 @@ number = st.column_config.NumberColumn
 columns = {"county_name": "县区"}
 for key, label, unit, metric_id, _ in overview.HEADLINES:
     digits = {"avg_credit": "%.2f", "median_days": "%.1f"}.get(key, "%d")
+    label = "服务圈覆盖户数" if key == "coverage" else label  # the last column, kept in sight at 1280 px
     columns[key] = number(f"{label}({unit})", format=digits if unit != "%" else None, help=definition(metric_id))
 if headlines.empty:
     nothing()
@@ -26,7 +27,9 @@ else:
     shown = headlines[list(columns)].style.format("{:.1%}", subset=["coverage"], na_rep="—")
     st.dataframe(shown, hide_index=True, width="stretch", column_config=columns, placeholder="—")
 
-grids_tab, communities_tab, profile_tab = st.tabs(["全市网格排名", "全市社区排名", "组织体系与服务力量"])
+# A user held to one county sees its rankings alone: "全市" would promise more than is shown.
+where = "全市" if len(headlines) > 1 else ""
+grids_tab, communities_tab, profile_tab = st.tabs([f"{where}网格排名", f"{where}社区排名", "组织体系与服务力量"])
 with grids_tab:
     st.caption("各县区的网格放在一起,按居民人均信用积分从高到低排出全市名次(并列同名次);“社区内名次”与红旗网格仍按本社区评定。")
     table(city_figure("city-grid-ranking", filters.period), "grid-credit-ranking", filters, key="city_grids",

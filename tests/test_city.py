@@ -206,3 +206,12 @@ def test_the_city_command_writes_a_ranking_on_a_county_leaders_behalf(hand_city,
     assert [(r["county_code"], r["grid_id"], r["city_rank"]) for r in rows] == [("370303", "b1", 1), ("370303", "b2", 2)]
     assert main(["city", "metric", "city-grid-ranking", "--city", str(manifest), "--period", PERIOD,
                  "--user", "zd", "--county", "370321"]) == 3
+
+
+def test_init_records_which_county_a_file_holds(tmp_path):
+    path = tmp_path / "g.duckdb"
+    assert main(["init", "--db", str(path), "--county-code", "370303", "--county-name", "张店区"]) == 0
+    with db.connect(path, read_only=True) as con:
+        assert city.identity(con) == ("370303", "张店区")
+    assert main(["init", "--db", str(path), "--county-code", "3703", "--county-name", "张店区"]) == 2
+    assert main(["init", "--db", str(path), "--county-code", "370303"]) == 2
