@@ -202,14 +202,19 @@ def community_ranking(con, city: City, period, areas: dict | None = None) -> pd.
 def county_headlines(con, city: City, period, areas: dict | None = None) -> pd.DataFrame:
     """The overview's headline figures side by side, one row per county: county_code, county_name,
     then each key of overview.HEADLINES (its value for the period, as the county's own 总览 shows it)."""
-    frame = per_county(con, city, overview.headline, period, areas)
+    return _side_by_side(per_county(con, city, overview.headline, period, areas), city,
+                         [h[0] for h in overview.HEADLINES])
+
+
+def _side_by_side(frame: pd.DataFrame, city: City, keys: list[str]) -> pd.DataFrame:
+    """Rows of (county, key, value) as one row per county, a column per key, in the manifest's order."""
     if frame.empty:
-        return pd.DataFrame(columns=COUNTY_COLUMNS + [h[0] for h in overview.HEADLINES])
+        return pd.DataFrame(columns=COUNTY_COLUMNS + keys)
     wide = frame.pivot(index=COUNTY_COLUMNS, columns="key", values="value").reset_index()
     order = {c.code: k for k, c in enumerate(city.counties)}
     wide = wide.sort_values("county_code", key=lambda s: s.map(order)).reset_index(drop=True)
     wide.columns.name = None
-    return wide[COUNTY_COLUMNS + [h[0] for h in overview.HEADLINES]]
+    return wide[COUNTY_COLUMNS + keys]
 
 
 def county_profiles(con, city: City, period, areas: dict | None = None) -> pd.DataFrame:
@@ -220,15 +225,7 @@ def county_profiles(con, city: City, period, areas: dict | None = None) -> pd.Da
     def one(cur, period: Period, area):
         return profile.county_profile(cur, as_of=period.last_day)
 
-    frame = per_county(con, city, one, period, areas)
-    if frame.empty:
-        return frame
-    keys = list(dict.fromkeys(frame["key"]))
-    wide = frame.pivot(index=COUNTY_COLUMNS, columns="key", values="value").reset_index()
-    order = {c.code: k for k, c in enumerate(city.counties)}
-    wide = wide.sort_values("county_code", key=lambda s: s.map(order)).reset_index(drop=True)
-    wide.columns.name = None
-    return wide[COUNTY_COLUMNS + keys]
+    return _side_by_side(per_county(con, city, one, period, areas), city, list(profile_labels()))
 
 
 def areas(con, city: City, user=None, county: str | None = None) -> dict:

@@ -7,7 +7,8 @@ import json
 import pytest
 from pandas.testing import assert_frame_equal
 
-from analytics import access, city, credit, db, overview, tickets, volunteers
+from analytics import access, city, credit, db, overview, profile, tickets, volunteers
+from analytics.period import parse_period
 from analytics.__main__ import main
 
 PERIOD = "2026Q3"
@@ -215,3 +216,11 @@ def test_init_records_which_county_a_file_holds(tmp_path):
         assert city.identity(con) == ("370303", "张店区")
     assert main(["init", "--db", str(path), "--county-code", "3703", "--county-name", "张店区"]) == 2
     assert main(["init", "--db", str(path), "--county-code", "370303"]) == 2
+
+
+def test_profiles_side_by_side_are_each_countys_own(town, con):
+    wide = city.county_profiles(con, town, PERIOD).set_index("county_code")
+    for county in town.counties:
+        with db.connect(county.path, read_only=True) as own:
+            alone = profile.county_profile(own, as_of=parse_period(PERIOD).last_day)
+        assert {k: wide.loc[county.code, k] for k in alone["key"]} == dict(zip(alone["key"], alone["value"]))
