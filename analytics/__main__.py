@@ -415,10 +415,11 @@ def _read_password(args, identity: str = "") -> str:
 
 
 def _place_label(user: access.User, con) -> str:
+    county = f"县区 {user.county} " if user.county else ""
     if user.role_info.level == "county":
-        return "全县"
-    if con is None:
-        return user.place
+        return county.strip() or "全县"
+    if con is None or user.county:  # a place of another county than --db's is named by its id
+        return county + user.place
     name = user.scope.describe(con)  # the id itself when the place is no longer in the database
     return f"{user.place} {name}" if name != user.place else user.place
 

@@ -14,7 +14,7 @@ import json
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import duckdb
@@ -233,6 +233,8 @@ def areas(con, city: City, user=None, county: str | None = None) -> dict:
     county-level role), for the counties the user may see, or only `county` if given."""
     from . import access
 
+    # The user's area, if resolved, belongs to one county's database: each county resolves its own.
+    user = replace(user, area=None) if user is not None else None
     allowed = access.counties(user, city)
     if county is not None:
         wanted = city.county(county)
