@@ -7,8 +7,8 @@ import streamlit as st
 from analytics import city, db
 from pages._database import database_path, database_problem, ensure_database
 from pages._filters import filter_bar
-from pages._session import (announce_first_run, record, remember_requested_page, return_to_requested_page,
-                            still_signed_in, user_box)
+from pages._session import (announce_first_run, keep_cookie, record, remember_requested_page,
+                            return_to_requested_page, still_signed_in, user_box)
 from pages._login import show as login_screen
 
 CITY = city.manifest_path() is not None  # a city deployment: its counties side by side, then each county's pages
@@ -44,6 +44,7 @@ if problem := database_problem():
     st.error(problem, icon=":material/report:")
     st.stop()
 user = still_signed_in()
+keep_cookie()
 if user is None:
     announce_first_run()
     # Signed out, every address shows the login page; the page it names (with its filters) opens after login.
