@@ -117,6 +117,36 @@ def cmd_refresh(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from . import parquet
+
+    with db.connect(_existing(args.db), read_only=True) as con:
+        code = parquet.county_code(con, args.county_code)
+        counts = parquet.export(con, args.parquet, code)
+    print(f"县区 {code} 的数据已导出为 Parquet(按县区、月份分区)到 {args.parquet}: "
+          + ", ".join(f"{table} {n:,} 行" for table, n in counts.items()))
+    return 0
+
+
+def cmd_spark(args) -> int:
+    from . import metrics, parquet, spark
+
+    if args.name not in spark.METRICS:
+        raise ValueError(f"指标 {args.name} 尚未在 Spark 上验证;可用: {', '.join(spark.METRICS)}")
+    metric, period, scope = metrics.get(args.name), parse_period(args.period), parse_scope(args.scope)
+    code = parquet.county_code(None, args.county_code)
+    session = spark.session(args.master)
+    try:
+        county = spark.SparkCounty(session, args.parquet, code)
+        frame = metric.compute(county, period, scope)
+    finally:
+        session.stop()
+    _write_frame(frame, args.format, args.out, metric)
+    if args.out:
+        print(f"{metric.name}({code} · {period.label_zh},Spark): {len(frame):,} 行,已写入 {args.out}", file=sys.stderr)
+    return 0
+
+
 def _write_frame(frame, fmt: str, out: Path | None, metric) -> None:
     """csv and xlsx as a page's download (Chinese headers, rounded as shown, text never a formula);
     json keeps the metric's own column names and full precision, for programs."""
@@ -557,6 +587,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("refresh", parents=[database], help="由基础表重建全部汇总表(用其他工具或 SQL 写入数据之后)")
     p.set_defaults(func=cmd_refresh)
 
+    p = sub.add_parser("export", parents=[database], help="导出为 Parquet(按县区、月份分区),供 Spark 等引擎跨机器计算")
+    p.add_argument("--parquet", type=Path, required=True, metavar="DIR", help="输出目录(多个县区可导出到同一目录)")
+    p.add_argument("--county-code", help="县区代码(6 位),默认取数据库 meta 表中的 county_code")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("spark", parents=[scope], help="在 Spark 上由 Parquet 导出计算一个指标(定义与 DuckDB 相同,SQL 由 SQLGlot 转写)")
+    p.add_argument("name", help="指标编号,如 grid-credit-ranking")
+    p.add_argument("--parquet", required=True, metavar="DIR", help="export --parquet 的目录(本地路径或 hdfs://、s3a://、oss://)")
+    p.add_argument("--county-code", required=True, help="县区代码(6 位)")
+    p.add_argument("--period", required=True, help="统计期,如 2026Q3、2026-09")
+    p.add_argument("--master", default=None, help="Spark master,如 local[2]、yarn、spark://主机:7077;用 spark-submit 提交时不写")
+    p.add_argument("--format", choices=("csv", "xlsx", "json"), default="csv", help="输出格式,默认 csv")
+    p.add_argument("--out", type=Path, default=None, help="输出文件,默认打印到屏幕")
+    p.set_defaults(func=cmd_spark, checks_db=False)
+
     p = sub.add_parser("metric", parents=[database, scope, behalf], help="计算一个指标并输出 CSV/XLSX/JSON;--list 列出全部指标")
     p.add_argument("name", nargs="?", help="指标编号,如 grid-credit-ranking")
     p.add_argument("--list", action="store_true", help="列出全部指标及中文名称")
@@ -603,7 +648,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--errors", type=Path, help="把全部问题写入文件(.xlsx 或 .csv)")
     p.set_defaults(func=cmd_import)
 
-    p = sub.add_parser("undo", parents=[database, importer], help="撤销最近一次导入(恢复导入前的备份)")
+    p = sub.add_parser("undo", parents=[database, importer], help="撤销最近一次导入(按该次导入保存的原数据逐行恢复)")
     p.set_defaults(func=cmd_undo)
 
     p = sub.add_parser("restore", parents=[database], help="数据库文件损坏时,从 backups/ 中最近一次完好的备份恢复")

@@ -11,7 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import pydeck as pdk
 
-from . import geo
+from . import geo, vocab
 from .maps import format_value
 
 RED = "#C0161D"
@@ -71,15 +71,30 @@ def line(frame: pd.DataFrame, x: str, ys: dict[str, str], *, title: str | None =
                    yaxis=_axis(y_title, tickformat=y_format))
 
 
+# One colour per category, whatever the scope shows of them: each list of vocab labels takes the
+# palette in its own order (a step, a credit group or a facility type keeps its colour on every page;
+# 党员 is a rater kind and a credit group, and keeps the group's).
+CATEGORY_COLOURS = {label: PALETTE[i % len(PALETTE)]
+                    for labels in (vocab.RATER_KINDS.values(), vocab.TICKET_STEPS.values(),
+                                   vocab.CREDIT_GROUPS.values(), vocab.FACILITY_TYPES.values())
+                    for i, label in enumerate(labels)}
+
+
+def colour(label) -> str:
+    """The category's fixed colour; a label outside the vocabularies takes a grey."""
+    return CATEGORY_COLOURS.get(str(label), "#A3A3A3")
+
+
 def funnel(frame: pd.DataFrame, label: str, value: str, *, title: str | None = None, height: int = 380) -> go.Figure:
     trace = go.Funnel(y=frame[label], x=frame[value], textinfo="value+percent initial",
-                      marker=dict(color=[PALETTE[i % len(PALETTE)] for i in range(len(frame))]))
+                      marker=dict(color=[colour(v) for v in frame[label]]))
     return _figure(trace, title, height, xaxis=_axis(), yaxis=_axis())
 
 
 def stacked_bar(frame: pd.DataFrame, x: str, stack: str, y: str, *, title: str | None = None, y_title: str = "",
                 height: int = 380) -> go.Figure:
-    traces = [go.Bar(x=part[x], y=part[y], name=str(name)) for name, part in frame.groupby(stack, sort=False)]
+    traces = [go.Bar(x=part[x], y=part[y], name=str(name), marker_color=colour(name))
+              for name, part in frame.groupby(stack, sort=False)]
     return _figure(traces, title, height, xaxis=_axis(), yaxis=_axis(y_title, tickformat=",~r"), barmode="stack")
 
 

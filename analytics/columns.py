@@ -115,6 +115,39 @@ BY_METRIC: dict[str, dict[str, Column]] = {
 }
 
 
+def text(value, spec: str) -> str:
+    """One value as every table, slide and page writes it: "—" when missing, a signed zero as "±0"."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return "—"
+    if not spec or isinstance(value, str) or _digits(spec) is None:
+        return str(value)
+    number = int(round(value)) if spec.endswith("d") else float(value)
+    shown = format(number, spec)
+    if spec.startswith("+") and float(shown.rstrip("%").replace(",", "")) == 0:
+        return "±" + shown[1:]
+    return shown
+
+
+def change_text(change, unit: str, spec: str) -> str:
+    """A headline's change in the unit shown: "+42 单", "±0 单", a share's in percentage points."""
+    if unit == "%":
+        return text(None if change is None else change * 100, "+" + spec.lstrip("+")) + " 个百分点"
+    return f"{text(change, '+' + spec.lstrip('+'))} {unit}".strip()
+
+
+def change_tone(change, spec: str, higher_is_better: bool) -> str:
+    """better, worse or same: whether a change, as rounded for display, is good news."""
+    if change is None or pd.isna(change) or text(change, "+" + spec.lstrip("+")).startswith("±"):
+        return "same"
+    return "better" if (change > 0) == higher_is_better else "worse"
+
+
+def headline_spec(key: str, unit: str) -> str:
+    """The format of a headline figure: as its column in the dictionary (so 总览 and 协商议事 show the same
+    median to the same digit); a share in per cent to one decimal."""
+    return ",.1f" if unit == "%" else column(key).format or ",d"
+
+
 def column(name: str, metric_id: str | None = None) -> Column:
     """The column's entry; a column missing from the dictionary keeps its name (a test keeps none missing)."""
     return BY_METRIC.get(metric_id or "", {}).get(name) or COLUMNS.get(name) or Column(name)

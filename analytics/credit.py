@@ -4,19 +4,19 @@ the integrity checks. Every function takes a connection, a period and a scope.""
 import pandas as pd
 
 from . import settings, summary, vocab
-from .period import COUNTY, IN_SCOPE, Period, Scope, parse_period
+from .period import COUNTY, Period, Scope, in_scope, parse_period
 from .privacy import mask_names, mask_sql
 
-# Net points per grid in [$start, $end): from the month summary when the period is made of
-# whole months, otherwise from the ledger itself.
+# Net points per grid in [${p}start, ${p}end) (p: the prefix naming the period's parameters): from
+# the month summary when the period is made of whole months, otherwise from the ledger itself.
 _POINTS_FROM_SUMMARY = """
     SELECT grid_id, sum(points) AS points FROM {rel}
-    WHERE month >= $start AND month < $end GROUP BY grid_id
+    WHERE month >= ${p}start AND month < ${p}end GROUP BY grid_id
 """
 _POINTS_FROM_LEDGER = """
     SELECT p.grid_id, sum(e.points)::DOUBLE AS points
     FROM credit_events e JOIN people p ON p.person_id = e.subject_id
-    WHERE e.subject_type = 'person' AND e.occurred_at >= $start AND e.occurred_at < $end
+    WHERE e.subject_type = 'person' AND e.occurred_at >= ${p}start AND e.occurred_at < ${p}end
     GROUP BY p.grid_id
 """
 
@@ -59,10 +59,8 @@ def _whole_months(period: Period) -> bool:
 
 def _points_sql(con, period: Period, prefix: str) -> str:
     if _whole_months(period) and summary.is_fresh(con):
-        sql = _POINTS_FROM_SUMMARY.format(rel="summary_grid_month_credit")
-    else:
-        sql = _POINTS_FROM_LEDGER
-    return sql.replace("$start", f"${prefix}start").replace("$end", f"${prefix}end")
+        return _POINTS_FROM_SUMMARY.format(rel="summary_grid_month_credit", p=prefix)
+    return _POINTS_FROM_LEDGER.format(p=prefix)
 
 
 def grid_credit_ranking(con, period, scope: Scope = COUNTY, *,
@@ -81,7 +79,7 @@ def grid_credit_ranking(con, period, scope: Scope = COUNTY, *,
     prev = period.previous()
     sql = _RANKING.format(cur=_points_sql(con, period, "cur_"), prev=_points_sql(con, prev, "prev_"),
                           residents=summary.relation(con, "summary_grid_residents"),
-                          in_scope=IN_SCOPE.format(col="r.grid_id"))
+                          in_scope=in_scope("r.grid_id"))
     first = con.execute(f"SELECT min(month) FROM {summary.relation(con, 'summary_grid_month_credit')}").fetchone()[0]
     has_prev = first is not None and first < period.start
     params = {"cur_start": period.start, "cur_end": period.end, "prev_start": prev.start, "prev_end": prev.end,
@@ -153,9 +151,9 @@ def credit_level_distribution(con, period, scope: Scope = COUNTY) -> pd.DataFram
         # Residents without any event before the end have balance 0 and are added below.
         found = dict(con.execute(f"""
             SELECT level, sum(people)::BIGINT FROM summary_grid_month_levels
-            WHERE month = $last_month AND {IN_SCOPE.format(col="grid_id")} GROUP BY level
+            WHERE month = $last_month AND {in_scope("grid_id")} GROUP BY level
         """, {"last_month": period.months()[-1].start, **scope.params(con)}).fetchall())
-        residents = con.execute(f"SELECT count(*) FROM people p WHERE {IN_SCOPE.format(col='p.grid_id')}",
+        residents = con.execute(f"SELECT count(*) FROM people p WHERE {in_scope('p.grid_id')}",
                                 scope.params(con)).fetchone()[0]
         zero_level = con.execute(f"SELECT {summary.level_case('0')}").fetchone()[0]
         found[zero_level] = found.get(zero_level, 0) + residents - sum(found.values())
@@ -163,7 +161,7 @@ def credit_level_distribution(con, period, scope: Scope = COUNTY) -> pd.DataFram
         found = dict(con.execute(f"""
             WITH bal AS ({_BALANCES})
             SELECT {summary.level_case("coalesce(b.balance, 0)")} AS level, count(*)
-            FROM people p LEFT JOIN bal b USING (person_id) WHERE {IN_SCOPE.format(col="p.grid_id")}
+            FROM people p LEFT JOIN bal b USING (person_id) WHERE {in_scope("p.grid_id")}
             GROUP BY level
         """, params).fetchall())
     total = sum(found.values())
@@ -186,7 +184,7 @@ def monthly_publication(con, period, scope: Scope = COUNTY) -> pd.DataFrame:
         changed = f"""
             SELECT person_id, sum(events) AS events, sum(points) AS points, arg_max(balance, month) AS balance
             FROM summary_person_month
-            WHERE month >= $start AND month < $end AND {IN_SCOPE.format(col="grid_id")}
+            WHERE month >= $start AND month < $end AND {in_scope("grid_id")}
             GROUP BY person_id
         """
     else:
@@ -205,7 +203,7 @@ def monthly_publication(con, period, scope: Scope = COUNTY) -> pd.DataFrame:
                m.events, m.points, m.balance, {summary.level_case("m.balance")} AS level
         FROM changed m JOIN people p USING (person_id)
         JOIN grids g ON g.grid_id = p.grid_id JOIN communities c ON c.community_id = g.community_id
-        WHERE {IN_SCOPE.format(col="p.grid_id")}
+        WHERE {in_scope("p.grid_id")}
         ORDER BY c.community_id, g.grid_id, m.points DESC, p.person_id
     """, {"start": period.start, "end": period.end, **scope.params(con)}).df()
     frame["level_label"] = frame.pop("level").map(LEVEL_LABELS)
@@ -240,7 +238,7 @@ def red_grey_list(con, period, scope: Scope = COUNTY, *, red_min_points: float =
                g.name AS grid_name, l.events, l.points, l.deductions, l.worst
         FROM listed l JOIN organizations o USING (org_id)
         LEFT JOIN grids g ON g.grid_id = o.grid_id LEFT JOIN communities c ON c.community_id = g.community_id
-        WHERE l.list IS NOT NULL AND {IN_SCOPE.format(col="o.grid_id")}
+        WHERE l.list IS NOT NULL AND {in_scope("o.grid_id")}
         ORDER BY l.list = 'grey', CASE WHEN l.list = 'red' THEN -l.points ELSE l.points END, l.org_id
     """, {"start": period.start, "end": period.end, "red_min": red_min_points, "grey_deduction": grey_deduction,
           **scope.params(con)}).df()
@@ -291,7 +289,7 @@ def points_by_category_group(con, period, scope: Scope = COUNTY) -> pd.DataFrame
         FROM credit_events e
         JOIN subjects s ON s.subject_type = e.subject_type AND s.subject_id = e.subject_id
         JOIN credit_indicators i USING (indicator_code)
-        WHERE e.occurred_at >= $start AND e.occurred_at < $end AND {IN_SCOPE.format(col="s.grid_id")}
+        WHERE e.occurred_at >= $start AND e.occurred_at < $end AND {in_scope("s.grid_id")}
         GROUP BY ALL ORDER BY i.category, s.credit_group
     """, {"start": period.start, "end": period.end, **scope.params(con)}).df()
     frame.insert(1, "category_label", frame["category"].map(vocab.CREDIT_CATEGORIES).fillna(frame["category"]))
@@ -363,7 +361,7 @@ def integrity_flags(con, period, scope: Scope = COUNTY, *, end_days: int = setti
             SELECT p.grid_id, e.points::DOUBLE AS points, e.occurred_at, e.recorded_by
             FROM credit_events e JOIN people p ON p.person_id = e.subject_id
             WHERE e.subject_type = 'person' AND e.occurred_at >= $start AND e.occurred_at < $end
-              AND {IN_SCOPE.format(col="p.grid_id")}
+              AND {in_scope("p.grid_id")}
         ),
         per_grid AS (
             SELECT grid_id, sum(points) FILTER (WHERE points > 0) AS positive,

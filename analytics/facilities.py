@@ -13,16 +13,11 @@ import pandas as pd
 from . import roads, settings, vocab
 from .db import query
 from .geo import EARTH_RADIUS_METRES
-from .period import COUNTY, IN_SCOPE, bind, parse_period
+from .period import COUNTY, bind, community_in_scope, in_scope, parse_period, place_in_scope
 
 # Tickets about e-bike parking and charging: the demand beside the charging supply.
 CHARGING_TICKET_CATEGORY = "parking_charging"
 
-_COMMUNITY_IN_SCOPE = f"""EXISTS (SELECT 1 FROM grids sg WHERE sg.community_id = {{community}}
-                                  AND {IN_SCOPE.format(col="sg.grid_id")})"""
-
-_FACILITY_IN_SCOPE = f"""CASE WHEN f.grid_id IS NOT NULL THEN {IN_SCOPE.format(col="f.grid_id")}
-                              ELSE {_COMMUNITY_IN_SCOPE.format(community="f.community_id")} END"""
 
 _OPEN = "(f.opened_on IS NULL OR f.opened_on <= $last_day)"
 
@@ -43,7 +38,7 @@ _STRAIGHT = f"""
     nearest AS (
         SELECT b.building_id, min({_HAVERSINE}) AS nearest_metres
         FROM buildings b, circle f
-        WHERE b.lat IS NOT NULL AND b.lon IS NOT NULL AND {IN_SCOPE.format(col="b.grid_id")}
+        WHERE b.lat IS NOT NULL AND b.lon IS NOT NULL AND {in_scope("b.grid_id")}
         GROUP BY b.building_id
     )"""
 # Walking: distances worked out along the imported road network (roads.nearest_walk), passed in.
@@ -60,7 +55,7 @@ _BUILDING = f"""
         JOIN grids g ON g.grid_id = b.grid_id
         LEFT JOIN communities c ON c.community_id = g.community_id
         LEFT JOIN nearest n ON n.building_id = b.building_id
-        WHERE {IN_SCOPE.format(col="b.grid_id")}
+        WHERE {in_scope("b.grid_id")}
     )
 """
 _NEAREST = {False: "WITH" + _STRAIGHT + "," + _BUILDING, True: "WITH" + _WALKING + "," + _BUILDING}
@@ -77,7 +72,7 @@ def _nearest(con, period, scope, metres, facility_types, network) -> tuple[str, 
         return _NEAREST[False], params
     buildings = query(con, f"""
         SELECT b.building_id, b.lon, b.lat FROM buildings b
-        WHERE b.lat IS NOT NULL AND b.lon IS NOT NULL AND {IN_SCOPE.format(col="b.grid_id")} ORDER BY 1
+        WHERE b.lat IS NOT NULL AND b.lon IS NOT NULL AND {in_scope("b.grid_id")} ORDER BY 1
     """, bind(con, period, scope))
     circle = query(con, f"""
         SELECT f.lon, f.lat FROM facilities f
@@ -107,7 +102,7 @@ def facility_counts(con, period, scope=COUNTY) -> pd.DataFrame:
             SELECT coalesce(g.community_id, f.community_id) AS community_id, f.facility_type,
                    count(*) AS facilities, coalesce(sum(f.capacity), 0) AS capacity
             FROM facilities f LEFT JOIN grids g ON g.grid_id = f.grid_id
-            WHERE {_OPEN} AND {_FACILITY_IN_SCOPE}
+            WHERE {_OPEN} AND {place_in_scope("f.grid_id", "f.community_id")}
             GROUP BY ALL
         ),
         types AS (
@@ -117,7 +112,7 @@ def facility_counts(con, period, scope=COUNTY) -> pd.DataFrame:
         cells AS (
             SELECT c.community_id, c.name AS community_name, t.facility_type, t.type_label, t.sort
             FROM communities c, types t
-            WHERE {_COMMUNITY_IN_SCOPE.format(community="c.community_id")}
+            WHERE {community_in_scope("c.community_id")}
         )
         SELECT coalesce(x.community_id, n.community_id) AS community_id,
                coalesce(x.community_name, (SELECT name FROM communities WHERE community_id = n.community_id))
@@ -169,7 +164,7 @@ def service_coverage(con, period, scope=COUNTY, metres: float = settings.SERVICE
         FROM grids g
         LEFT JOIN communities c ON c.community_id = g.community_id
         LEFT JOIN per_grid p ON p.grid_id = g.grid_id
-        WHERE {IN_SCOPE.format(col="g.grid_id")}
+        WHERE {in_scope("g.grid_id")}
         ORDER BY g.grid_id
     """
     return query(con, sql, params)
@@ -252,7 +247,7 @@ def charging_supply(con, period, scope=COUNTY, facility_types=settings.CHARGING_
             LEFT JOIN communities c ON c.community_id = g.community_id
             LEFT JOIN supply s ON s.grid_id = g.grid_id
             LEFT JOIN demand d ON d.grid_id = g.grid_id
-            WHERE {IN_SCOPE.format(col="g.grid_id")}
+            WHERE {in_scope("g.grid_id")}
         ),
         final AS (
             SELECT grid_id, grid_name, community_id, community_name, households, charging_piles, charging_sheds,
@@ -315,7 +310,7 @@ def property_scores(con, period, scope=COUNTY) -> pd.DataFrame:
         LEFT JOIN grids g ON g.grid_id = o.grid_id
         LEFT JOIN communities c ON c.community_id = g.community_id
         LEFT JOIN scores s ON s.org_id = o.org_id AND s.quarter = q.quarter
-        WHERE o.org_type = 'property_company' AND {IN_SCOPE.format(col="o.grid_id")}
+        WHERE o.org_type = 'property_company' AND {in_scope("o.grid_id")}
         ORDER BY o.org_id, q.quarter
     """
     params = {**bind(con, period, scope), "last_day": period.last_day, "quarters": _quarters(period),
@@ -345,7 +340,7 @@ def micro_wish_summary(con, period, scope=COUNTY) -> pd.DataFrame:
                    w.filed_at >= $start AND w.filed_at < $end AS in_period,
                    epoch(w.fulfilled_at - w.filed_at) / 86400 AS days
             FROM micro_wishes w JOIN grids g ON g.grid_id = w.grid_id
-            WHERE w.filed_at < $end AND {IN_SCOPE.format(col="w.grid_id")}
+            WHERE w.filed_at < $end AND {in_scope("w.grid_id")}
         ),
         per_community AS (
             SELECT community_id, count(*) FILTER (in_period) AS filed,
@@ -358,7 +353,7 @@ def micro_wish_summary(con, period, scope=COUNTY) -> pd.DataFrame:
                coalesce(p.fulfilled, 0) AS fulfilled, p.fulfilled / nullif(p.filed, 0) AS fulfilled_share,
                p.median_days_to_fulfil, coalesce(p.open_now, 0) AS open_now
         FROM communities c LEFT JOIN per_community p ON p.community_id = c.community_id
-        WHERE {_COMMUNITY_IN_SCOPE.format(community="c.community_id")}
+        WHERE {community_in_scope("c.community_id")}
         ORDER BY c.community_id
     """
     return query(con, sql, {**bind(con, period, scope), "last_day": period.last_day})

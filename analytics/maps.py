@@ -13,7 +13,7 @@ import shapely
 
 from . import credit, geo, roads, settings, vocab
 from .db import query
-from .period import COUNTY, IN_SCOPE, Scope, bind, parse_period, quarter_of
+from .period import COUNTY, Scope, bind, in_scope, parse_period, quarter_of
 from .privacy import mask_names
 
 
@@ -118,7 +118,7 @@ def grid_values(con, period, scope: Scope = COUNTY, measure: str = DEFAULT_MEASU
     from . import metrics  # see measures()
     m = measures()[measure]
     period = parse_period(period)
-    grids = query(con, f"SELECT grid_id FROM grids WHERE {IN_SCOPE.format(col='grid_id')} ORDER BY grid_id",
+    grids = query(con, f"SELECT grid_id FROM grids WHERE {in_scope('grid_id')} ORDER BY grid_id",
                   scope.params(con))
     rows = metrics.get(m.metric_id).compute(con, period, scope)
     if m.column == "count":
@@ -135,7 +135,7 @@ def grid_shapes(con, period, scope: Scope = COUNTY, tolerance: float = 0.00003) 
     grids = query(con, f"""
         SELECT g.grid_id, g.name AS grid_name, c.name AS community_name, g.geometry_wkt
         FROM grids g JOIN communities c USING (community_id)
-        WHERE g.geometry_wkt IS NOT NULL AND {IN_SCOPE.format(col="g.grid_id")} ORDER BY g.grid_id
+        WHERE g.geometry_wkt IS NOT NULL AND {in_scope("g.grid_id")} ORDER BY g.grid_id
     """, scope.params(con))
     shapes = shapely.simplify(shapely.from_wkt(grids.pop("geometry_wkt")), tolerance)
     grids["polygon"] = [_ring(s) for s in shapes]
@@ -163,7 +163,7 @@ def boundaries(con, period, scope: Scope = COUNTY, tolerance: float = 0.00002) -
     frame = query(con, f"""
         WITH shown AS (
             SELECT DISTINCT c.community_id, c.subdistrict_id FROM grids g JOIN communities c USING (community_id)
-            WHERE {IN_SCOPE.format(col="g.grid_id")}
+            WHERE {in_scope("g.grid_id")}
         ),
         places AS (
             SELECT 'subdistrict' AS level, s.subdistrict_id AS id, s.name, s.geometry_wkt,
@@ -264,7 +264,7 @@ def facility_points(con, period, scope: Scope = COUNTY, layer: str = "service") 
         SELECT f.facility_type, f.name, c.name AS community_name, f.lon, f.lat, f.capacity
         FROM facilities f LEFT JOIN communities c USING (community_id)
         WHERE list_contains($types, f.facility_type) AND f.lon IS NOT NULL
-          AND (f.opened_on IS NULL OR f.opened_on <= $last_day) AND {IN_SCOPE.format(col="f.grid_id")}
+          AND (f.opened_on IS NULL OR f.opened_on <= $last_day) AND {in_scope("f.grid_id")}
         ORDER BY f.facility_id
     """, {"types": types, "last_day": period.last_day, **scope.params(con)})
     frame.insert(1, "type_label", frame["facility_type"].map(vocab.FACILITY_TYPES))
@@ -279,7 +279,7 @@ def ticket_points(con, period, scope: Scope = COUNTY) -> pd.DataFrame:
         SELECT t.ticket_id, t.category, t.lon, t.lat
         FROM tickets t JOIN ticket_events e ON e.ticket_id = t.ticket_id AND e.step = 'filed'
         WHERE e.occurred_at >= $start AND e.occurred_at < $end AND t.lon IS NOT NULL
-          AND {IN_SCOPE.format(col="t.grid_id")}
+          AND {in_scope("t.grid_id")}
         ORDER BY t.ticket_id
     """, bind(con, period, scope))
     frame["category_label"] = frame.pop("category").map(vocab.TICKET_CATEGORIES)

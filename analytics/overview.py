@@ -7,7 +7,7 @@ import pandas as pd
 
 from . import credit, facilities, profile, redemptions, summary, tickets, volunteers, workdays
 from .db import query
-from .period import COUNTY, IN_SCOPE, Period, Scope, parse_period
+from .period import COUNTY, Period, Scope, in_scope, parse_period
 
 
 def credit_summary(con, period, scope: Scope = COUNTY) -> pd.DataFrame:
@@ -83,16 +83,16 @@ def monthly_trend(con, period, scope: Scope = COUNTY, months: int = 12) -> pd.Da
             SELECT date_trunc('month', f.published_at)::DATE AS month, count(*) AS tickets,
                    quantile_cont(epoch(f.published_at - f.filed_at) / 86400.0, 0.5) AS median_days
             FROM {summary.relation(con, "summary_ticket_facts")} f
-            WHERE f.published_at >= $start AND f.published_at < $end AND {IN_SCOPE.format(col="f.grid_id")}
+            WHERE f.published_at >= $start AND f.published_at < $end AND {in_scope("f.grid_id")}
             GROUP BY 1
         ),
         points AS (
             SELECT month, sum(points) AS points FROM {summary.relation(con, "summary_grid_month_credit")}
-            WHERE month >= $start AND month < $end AND {IN_SCOPE.format(col="grid_id")} GROUP BY 1
+            WHERE month >= $start AND month < $end AND {in_scope("grid_id")} GROUP BY 1
         ),
         residents AS (
             SELECT sum(residents) AS n FROM {summary.relation(con, "summary_grid_residents")}
-            WHERE {IN_SCOPE.format(col="grid_id")}
+            WHERE {in_scope("grid_id")}
         )
         SELECT m.month, coalesce(d.tickets, 0) AS tickets, d.median_days,
                coalesce(p.points, 0) / (SELECT n FROM residents) AS avg_credit

@@ -129,7 +129,7 @@ class Scope:
         return self.resolve(con).grid_ids()
 
     def params(self, con) -> dict:
-        """Bound parameters for the SQL filter `IN_SCOPE.format(col=...)`."""
+        """Bound parameters for the SQL condition in_scope()."""
         return self.resolve(con).params()
 
     def describe(self, con) -> str:
@@ -199,8 +199,23 @@ COUNTY = Scope()
 def bind(con, period: Period, scope: Scope) -> dict:
     """The usual bound parameters of a metric: $start, $end and the scope's."""
     return {"start": period.start, "end": period.end, **scope.params(con)}
-# Filter fragment: format with the grid_id column; bind Scope.params().
-IN_SCOPE = "($all_grids OR list_contains($scope_grids, {col}))"
+def in_scope(col: str) -> str:
+    """The SQL condition that the grid in column col is in the scope bound as $all_grids and
+    $scope_grids (Area.params()). A row without a grid is in the whole county's scope only."""
+    if not re.fullmatch(r"(\w+\.)?\w+", col):
+        raise ValueError(f"not a column name: {col!r}")
+    return f"($all_grids OR list_contains($scope_grids, {col}))"
+
+
+def community_in_scope(col: str) -> str:
+    """The SQL condition that a grid of the community in column col is in the bound scope (a place
+    of a whole community is shown to whoever sees any of its grids)."""
+    return f"EXISTS (SELECT 1 FROM grids sg WHERE sg.community_id = {col} AND {in_scope('sg.grid_id')})"
+
+
+def place_in_scope(grid: str, community: str) -> str:
+    """The SQL condition for a place kept by a grid, or else by a whole community."""
+    return f"CASE WHEN {grid} IS NOT NULL THEN {in_scope(grid)} ELSE {community_in_scope(community)} END"
 
 
 def parse_scope(text: str | None) -> Scope:

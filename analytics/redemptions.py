@@ -10,13 +10,10 @@ import pandas as pd
 
 from . import summary, vocab
 from .db import query
-from .period import COUNTY, IN_SCOPE, bind, parse_period
+from .period import COUNTY, bind, community_in_scope, in_scope, parse_period
 
 _CATEGORIES = {"category_codes": list(vocab.REDEMPTION_CATEGORIES),
                "category_labels": list(vocab.REDEMPTION_CATEGORIES.values())}
-
-_COMMUNITY_IN_SCOPE = f"""EXISTS (SELECT 1 FROM grids sg WHERE sg.community_id = {{community}}
-                                  AND {IN_SCOPE.format(col="sg.grid_id")})"""
 
 # The redemptions of the period in scope, with the redeemer's community and the scenario.
 _REDEMPTIONS = f"""
@@ -26,14 +23,14 @@ _REDEMPTIONS = f"""
     JOIN people p ON p.person_id = r.person_id
     LEFT JOIN grids g ON g.grid_id = p.grid_id
     LEFT JOIN redemption_scenarios s ON s.scenario_id = r.scenario_id
-    WHERE r.redeemed_at >= $start AND r.redeemed_at < $end AND {IN_SCOPE.format(col="p.grid_id")}
+    WHERE r.redeemed_at >= $start AND r.redeemed_at < $end AND {in_scope("p.grid_id")}
 """
 
 # Registered residents of in-scope grids, per community.
 _RESIDENTS = f"""
     SELECT g.community_id, count(*) AS residents
     FROM people p JOIN grids g ON g.grid_id = p.grid_id
-    WHERE {IN_SCOPE.format(col="p.grid_id")}
+    WHERE {in_scope("p.grid_id")}
     GROUP BY g.community_id
 """
 
@@ -133,7 +130,7 @@ def redemption_uptake(con, period, scope=COUNTY) -> pd.DataFrame:
         FROM communities c
         LEFT JOIN residents p ON p.community_id = c.community_id
         LEFT JOIN agg a ON a.community_id = c.community_id
-        WHERE {_COMMUNITY_IN_SCOPE.format(community="c.community_id")}
+        WHERE {community_in_scope("c.community_id")}
         ORDER BY c.community_id
     """
     return query(con, sql, {**bind(con, period, scope), **_CATEGORIES})
@@ -167,7 +164,7 @@ def outstanding_points(con, period, scope=COUNTY) -> pd.DataFrame:
         earned AS (
             SELECT g.community_id, sum(l.points) AS points_earned
             FROM ledger l JOIN grids g ON g.grid_id = l.grid_id
-            WHERE {IN_SCOPE.format(col="l.grid_id")}
+            WHERE {in_scope("l.grid_id")}
             GROUP BY g.community_id
         ),
         spent AS (
@@ -175,7 +172,7 @@ def outstanding_points(con, period, scope=COUNTY) -> pd.DataFrame:
             FROM redemptions r
             JOIN people p ON p.person_id = r.person_id
             JOIN grids g ON g.grid_id = p.grid_id
-            WHERE r.redeemed_at < $end AND {IN_SCOPE.format(col="p.grid_id")}
+            WHERE r.redeemed_at < $end AND {in_scope("p.grid_id")}
             GROUP BY g.community_id
         ),
         residents AS ({_RESIDENTS}),
@@ -187,7 +184,7 @@ def outstanding_points(con, period, scope=COUNTY) -> pd.DataFrame:
             LEFT JOIN residents n ON n.community_id = c.community_id
             LEFT JOIN earned e ON e.community_id = c.community_id
             LEFT JOIN spent s ON s.community_id = c.community_id
-            WHERE {_COMMUNITY_IN_SCOPE.format(community="c.community_id")}
+            WHERE {community_in_scope("c.community_id")}
         )
         SELECT community_id, community_name, residents, points_earned, points_spent,
                points_earned - points_spent AS outstanding,

@@ -28,6 +28,7 @@ TRUETYPE_FONTS = [("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", 0),
                   ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 0),
                   ("C:/Windows/Fonts/msyh.ttc", 0), ("C:/Windows/Fonts/simhei.ttf", 0)]
 MAX_SLIDE_ROWS = 15
+WITHHELD = "按导出人的角色,本材料不含涉及个人的名单。"
 HEADLINE = Table("headline", "总体情况", "", {"label": "指标", "value": "本期", "change": "变化"})
 
 
@@ -82,19 +83,23 @@ def review_charts(rv: Review) -> dict[str, bytes | None]:
 
 
 def _draw(rv: Review) -> dict[str, bytes | None]:
+    """Each chart 640 px wide, the width of half a printed page, so that its labels print at the size
+    of the table beside it; every community's chart the same size."""
     out = {}
     ranking = rv.tables["ranking"]
     for community_id, _ in rv.communities():
         rows = ranking[ranking["community_id"] == community_id]
-        out[f"community:{community_id}"] = _png(_ranking_chart(rows), 640, max(400, 40 * len(rows) + 80))
+        out[f"community:{community_id}"] = _png(_ranking_chart(rows), 640, 460)
     tickets = rv.tables["tickets"].sort_values("median_days", ascending=False)
     if len(tickets):
+        height = max(300, 30 * len(tickets) + 90)
         out["tickets"] = _png(charts.bar(tickets, "community_name", "median_days", horizontal=True,
-                                         y_title="办结用时中位数(天)", text_format=".1f",
-                                         height=max(380, 34 * len(tickets) + 80)), 900, max(400, 34 * len(tickets) + 80))
+                                         y_title="办结用时中位数(天)", text_format=".1f", height=height), 640, height)
     spent = rv.tables["redemptions"].sort_values("redemptions", ascending=False)
     if spent["redemptions"].any():
-        out["redemptions"] = _png(charts.bar(spent, "category_label", "redemptions", y_title="兑换人次"), 900, 420)
+        height = max(260, 30 * len(spent) + 90)
+        out["redemptions"] = _png(charts.bar(spent, "category_label", "redemptions", horizontal=True,
+                                             y_title="兑换人次", height=height), 640, height)
     return out
 
 
@@ -122,6 +127,28 @@ def write_xlsx(con, rv: Review, out) -> None:
 
 # -- PPTX ------------------------------------------------------------------------------------
 
+SLIDE_FONT, SLIDE_FONT_EA = "Microsoft YaHei", "微软雅黑"
+
+
+def _slide_font(run) -> None:
+    """The run's Latin and East Asian fonts. PowerPoint and WPS take Chinese glyphs from the East
+    Asian font (a:ea), not the Latin one; charset -122 (GB2312, as PowerPoint writes it) lets a
+    machine without 微软雅黑 substitute a Chinese font rather than the theme's."""
+    from pptx.oxml.ns import qn
+    from pptx.oxml.xmlchemy import OxmlElement
+
+    run.font.name = SLIDE_FONT
+    properties = run._r.get_or_add_rPr()
+    ea = properties.find(qn("a:ea"))
+    if ea is None:
+        ea = OxmlElement("a:ea")
+        properties.find(qn("a:latin")).addnext(ea)
+    ea.set("typeface", SLIDE_FONT_EA)
+    ea.set("charset", "-122")
+    properties.set("lang", "zh-CN")  # so that a substitute font is chosen in its Simplified Chinese forms
+    properties.set("altLang", "en-US")
+
+
 def write_pptx(con, rv: Review, out, images: dict[str, bytes | None] | None = None) -> None:
     from pptx import Presentation
     from pptx.dml.color import RGBColor
@@ -139,7 +166,7 @@ def write_pptx(con, rv: Review, out, images: dict[str, bytes | None] | None = No
         frame.word_wrap = True
         run = frame.paragraphs[0].add_run()
         run.text, run.font.size, run.font.bold = value, Pt(size), bold
-        run.font.name = "Microsoft YaHei"
+        _slide_font(run)
         if color is not None:
             run.font.color.rgb = color
         return frame
@@ -178,7 +205,7 @@ def write_pptx(con, rv: Review, out, images: dict[str, bytes | None] | None = No
                 for paragraph in cell.text_frame.paragraphs:
                     for run in paragraph.runs:
                         run.font.size = Pt(size)
-                        run.font.name = "Microsoft YaHei"
+                        _slide_font(run)
         if len(frame) > MAX_SLIDE_ROWS:
             text(s, left, top + row_height * (MAX_SLIDE_ROWS + 1) + 0.05, width, 0.4,
                  f"另有 {len(frame) - MAX_SLIDE_ROWS} 行,见会议材料 XLSX。", 12, color=grey)
@@ -222,7 +249,10 @@ def write_pptx(con, rv: Review, out, images: dict[str, bytes | None] | None = No
     s = slide("红旗网格", review.RED_FLAGS.note)
     table(s, rv.tables["red_flags"], review.RED_FLAGS, 0.5, 1.3, 12.3, 13)
     s = slide("优秀网格员", review.WORKERS.note)
-    table(s, rv.tables["workers"], review.WORKERS, 0.5, 1.3, 12.3, 13)
+    if access.may_see(rv.user, review.WORKERS.metric_id):
+        table(s, rv.tables["workers"], review.WORKERS, 0.5, 1.3, 12.3, 13)
+    else:
+        text(s, 0.5, 1.3, 12.3, 0.6, WITHHELD, 18, color=grey)
 
     s = slide("协商议事", "办结用时:从居民提单到结果公开。")
     table(s, rv.tables["tickets"], review.TICKETS, 0.5, 1.3, 6.4, 12)
@@ -271,98 +301,361 @@ def _register_pdf_font(pdfmetrics, UnicodeCIDFont) -> str:
     return "STSong-Light"
 
 
-def _pdf(out, heading: str, stamp: str, build) -> None:
-    """A PDF whose every page carries stamp (the period) and the generation date and a page number."""
-    from reportlab.lib import colors
-    from reportlab.lib.pagesizes import A4, landscape
-    from reportlab.lib.styles import ParagraphStyle
-    from reportlab.lib.units import mm
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.platypus import Image, PageBreak, Paragraph, SimpleDocTemplate, Spacer
-    from reportlab.platypus import Table as PdfTable
-    from reportlab.platypus import TableStyle
+GAP = 18  # points between two blocks side by side
 
-    font = _register_pdf_font(pdfmetrics, UnicodeCIDFont)
-    styles = {
-        "h1": ParagraphStyle("h1", fontName=font, fontSize=20, leading=26, textColor=colors.HexColor(charts.RED),
-                             spaceAfter=8),
-        "h2": ParagraphStyle("h2", fontName=font, fontSize=15, leading=20, spaceBefore=8, spaceAfter=6),
-        "body": ParagraphStyle("body", fontName=font, fontSize=10.5, leading=15),
-        "note": ParagraphStyle("note", fontName=font, fontSize=9, leading=13, textColor=colors.HexColor("#595959")),
-    }
-    generated = f"生成于 {clock.today():%Y年%m月%d日}"
 
-    def decorate(canvas, doc):
-        canvas.saveState()
-        canvas.setFont(font, 9)
-        canvas.setFillColor(colors.HexColor("#595959"))
-        width, _ = doc.pagesize
-        canvas.drawString(doc.leftMargin, 8 * mm, f"{heading} · {stamp} · {generated}")
-        canvas.drawRightString(width - doc.rightMargin, 8 * mm, f"第 {doc.page} 页")
-        canvas.restoreState()
+class _Pages:
+    """What a PDF is written with: the page frame, the styles, and blocks (lists of flowables)
+    for headings, tables, charts and side-by-side pairs, each sized to fit the page."""
 
-    def table(frame: pd.DataFrame, spec: Table) -> list:
+    def __init__(self, out, heading: str, stamp: str, draft: bool = False):
+        from reportlab import rl_config
+        from reportlab.lib import colors
+        from reportlab.lib.pagesizes import A4, landscape
+        from reportlab.lib.styles import ParagraphStyle
+        from reportlab.lib.units import mm
+        from reportlab.pdfbase import pdfmetrics
+        from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+        from reportlab.platypus import SimpleDocTemplate
+
+        self.mm, self.colors, self.draft = mm, colors, draft
+        # Binary streams: ASCII85 makes the file a quarter larger and, in pure Python, takes most of the time.
+        rl_config.useA85 = 0
+        self.font = font = _register_pdf_font(pdfmetrics, UnicodeCIDFont)
+        grey, red = colors.HexColor("#595959"), colors.HexColor(charts.RED)
+
+        def style(name, size, leading, **options):
+            return ParagraphStyle(name, fontName=font, fontSize=size, leading=leading, wordWrap="CJK", **options)
+
+        self.styles = {
+            "cover": style("cover", 30, 40, textColor=red, spaceAfter=18),
+            "cover_line": style("cover_line", 16, 26),
+            "h1": style("h1", 18, 24, textColor=red, spaceAfter=6),
+            "h2": style("h2", 13, 18, spaceBefore=4, spaceAfter=4),
+            "body": style("body", 10.5, 15),
+            "item": style("item", 10.5, 15, leftIndent=14, firstLineIndent=-14, spaceAfter=3),
+            "note": style("note", 9, 13, textColor=grey),
+            "cell": style("cell", 9, 11.5),
+            "head": style("head", 9, 11.5),
+            "head_right": style("head_right", 9, 11.5, alignment=2),
+        }
+        generated = f"生成于 {clock.today():%Y年%m月%d日}"
+
+        def decorate(canvas, doc):
+            canvas.saveState()
+            canvas.setFont(font, 9)
+            canvas.setFillColor(grey)
+            width, _ = doc.pagesize
+            canvas.drawString(doc.leftMargin, 8 * mm, f"{heading} · {stamp} · {generated}")
+            canvas.drawRightString(width - doc.rightMargin, 8 * mm, f"第 {doc.page} 页")
+            canvas.restoreState()
+
+        self.decorate = decorate
+        self.doc = SimpleDocTemplate(str(out) if isinstance(out, (str, Path)) else out, pagesize=landscape(A4),
+                                     leftMargin=15 * mm, rightMargin=15 * mm, topMargin=12 * mm, bottomMargin=16 * mm,
+                                     title=heading, author="网格治理驾驶舱")
+        self.found: dict[str, int] = {}  # heading -> the page it was drawn on (the last, if repeated)
+        # The frame's own padding (6 pt each side) comes off what a flowable may use.
+        self.width, self.height = self.doc.width - 12, self.doc.height - 12
+
+    def build(self, story: list) -> None:
+        self.doc.build(story, onFirstPage=self.decorate, onLaterPages=self.decorate)
+
+    def text(self, value: str, style: str = "body"):
+        """A paragraph of plain text (escaped: names from the data print as written)."""
+        from reportlab.platypus import Paragraph
+
+        return Paragraph(escape(value), self.styles[style])
+
+    def heading(self, title: str, note: str = "", style: str = "h2"):
+        """The title (with a note beside it in small grey type); the page it lands on is noted in
+        self.found, for a contents list and references written in a second pass."""
+        from reportlab.platypus import Paragraph
+
+        found = self.found
+
+        class Heading(Paragraph):
+            def draw(self):
+                found[title] = self.canv.getPageNumber()
+                super().draw()
+
+        markup = escape(title)
+        if note:
+            markup += f'<font size="9" color="#595959">  {escape(note)}</font>'
+        return Heading(markup, self.styles[style])
+
+    def table(self, frame: pd.DataFrame, spec: Table, highlight=None, wrap_at: int = 22, fit=None) -> list:
+        """The table's rows as printed; highlight (booleans aligned with frame) shades rows in gold.
+        Columns are as wide as their text; a text longer than wrap_at Chinese characters wraps within
+        its column. A long header breaks before its unit ("服务时长 / (小时)"), and in halves as well
+        when the table would be wider than fit (default: the page)."""
+        from reportlab.pdfbase.pdfmetrics import stringWidth
+        from reportlab.platypus import Paragraph
+        from reportlab.platypus import Table as PdfTable
+        from reportlab.platypus import TableStyle
+
         if frame.empty:
-            return [Paragraph("本期没有。", styles["note"])]
-        shown = review.shown(frame, spec)
-        data = [list(shown.columns)] + shown.astype(str).values.tolist()
-        grid = PdfTable(data, repeatRows=1)
-        grid.setStyle(TableStyle([
-            ("FONT", (0, 0), (-1, -1), font, 9.5),
-            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#F6E3E3")),
-            ("GRID", (0, 0), (-1, -1), 0.3, colors.HexColor("#BBBBBB")),
+            return [self.text("本期没有。", "note")]
+        shown = review.shown(frame, spec).astype(str)
+        numeric = [c in spec.formats for c in spec.columns]
+        pad, cap = 4, wrap_at * 9
+
+        def measure(text: str) -> float:
+            return stringWidth(text, self.font, 9)
+
+        for compact in (False, True):
+            widths, wraps, headers = [], [], []
+            for column in shown.columns:
+                lines = column.replace("(", "\n(").split("\n") if _width(column) > 10 else [column]
+                if compact:
+                    lines = [part for line in lines
+                             for part in ([line[:len(line) // 2], line[len(line) // 2:]] if _width(line) > 10 else [line])]
+                data = max(map(measure, shown[column]))
+                widths.append(min(max(data, *map(measure, lines)), cap) + 2 * pad + 1)
+                wraps.append(data > cap)
+                headers.append(lines)
+            if sum(widths) <= (fit or self.width):
+                break
+        header = [Paragraph("<br/>".join(map(escape, lines)), self.styles["head_right" if numeric[j] else "head"])
+                  for j, lines in enumerate(headers)]
+        body = [[Paragraph(escape(v), self.styles["cell"]) if wraps[j] else v for j, v in enumerate(row)]
+                for row in shown.values.tolist()]
+        grid = PdfTable([header] + body, colWidths=widths, repeatRows=1, hAlign="LEFT")
+        commands = [
+            ("FONT", (0, 0), (-1, -1), self.font, 9),
+            ("BACKGROUND", (0, 0), (-1, 0), self.colors.HexColor("#F6E3E3")),
+            ("GRID", (0, 0), (-1, -1), 0.3, self.colors.HexColor("#BBBBBB")),
             ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-        ]))
+            ("TOPPADDING", (0, 0), (-1, -1), 1), ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+            ("LEFTPADDING", (0, 0), (-1, -1), pad), ("RIGHTPADDING", (0, 0), (-1, -1), pad),
+        ]
+        commands += [("ALIGN", (j, 1), (j, -1), "RIGHT") for j, n in enumerate(numeric) if n]
+        if highlight is not None:
+            commands += [("BACKGROUND", (0, i), (-1, i), self.colors.HexColor("#FBEFC5"))
+                         for i, h in enumerate(highlight, start=1) if h]
+        grid.setStyle(TableStyle(commands))
         return [grid]
 
-    def image(png: bytes | None, width_mm: float = 160):
-        if png is None:
-            return Paragraph("(本机没有可用于绘图的浏览器,图表从略,数字见表格。)", styles["note"])
-        picture = Image(io.BytesIO(png))
-        scale = width_mm * mm / picture.imageWidth
-        picture.drawWidth, picture.drawHeight = picture.imageWidth * scale, picture.imageHeight * scale
-        return picture
+    def image(self, png: bytes | None, width: float, height: float):
+        """The chart scaled to fit width x height (points), or a note where no browser drew it; in a
+        draft, a blank of its size."""
+        from reportlab.platypus import Image, Spacer
 
-    doc = SimpleDocTemplate(str(out) if isinstance(out, (str, Path)) else out, pagesize=landscape(A4),
-                            leftMargin=15 * mm, rightMargin=15 * mm, topMargin=14 * mm, bottomMargin=16 * mm,
-                            title=heading, author="网格治理驾驶舱")
-    story = build(styles, table, image, Paragraph, Spacer, PageBreak)
-    doc.build(story, onFirstPage=decorate, onLaterPages=decorate)
+        if png is None:
+            return self.text("(本机没有可用于绘图的浏览器,图表从略,数字见表格。)", "note")
+        picture = Image(io.BytesIO(png))
+        scale = min(width / picture.imageWidth, height / picture.imageHeight)
+        picture.drawWidth, picture.drawHeight = picture.imageWidth * scale, picture.imageHeight * scale
+        return Spacer(picture.drawWidth, picture.drawHeight) if self.draft else picture
+
+    @staticmethod
+    def _flat(flowables: list) -> list:
+        """The flowables with any KeepTogether opened up (one cannot be measured outside a page)."""
+        from reportlab.platypus import KeepTogether
+
+        return [g for f in flowables for g in (f._content if isinstance(f, KeepTogether) else [f])]
+
+    def fits(self, flowables: list, width=None, height=None) -> bool:
+        sizes = [f.wrap(width or self.width, self.height) for f in self._flat(flowables)]
+        return all(w <= (width or self.width) + 0.5 for w, _ in sizes) and sum(h for _, h in sizes) <= (height or self.height)
+
+    def sides(self, share: float = 0.5) -> tuple[float, float]:
+        """The widths of the two blocks beside each other, the left taking share of the width."""
+        return (self.width - GAP) * share, (self.width - GAP) * (1 - share)
+
+    def beside(self, left, right, share: float | None = 0.5) -> list:
+        """Two blocks side by side (left taking share of the width; None: each its tables' width
+        if both fit so), or one after the other when either is too wide for its side or taller than
+        a page (a long table then runs on with its header repeated). A block is a list of
+        flowables, or a function of the width it gets."""
+        from reportlab.platypus import Paragraph
+        from reportlab.platypus import Table as PdfTable
+
+        if share is None:
+            # Headings and notes take any width; the tables say what they need (a block of text alone, half).
+            need = [max([f.wrap(self.width, self.height)[0] for f in self._flat(b(self.width) if callable(b) else b)
+                         if not isinstance(f, Paragraph)] or [self.width / 2]) for b in (left, right)]
+            share = need[0] / sum(need) if sum(need) + GAP <= self.width else 0.5
+        widths = self.sides(share)
+        left, right = (block(w) if callable(block) else block for block, w in zip((left, right), widths))
+        if not (self.fits(left, widths[0]) and self.fits(right, widths[1])):
+            return left + right
+        pair = PdfTable([[self._flat(left), self._flat(right)]], colWidths=[widths[0] + GAP, widths[1]], hAlign="LEFT")
+        pair.setStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                       ("RIGHTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (0, 0), GAP),
+                       ("TOPPADDING", (0, 0), (-1, -1), 0), ("BOTTOMPADDING", (0, 0), (-1, -1), 0)])
+        return [pair]
+
+    def charted(self, title: str, note: str, table: list, chart, share: float = 0.5) -> list:
+        """A table with its chart beside it under one heading; a table too long for that runs on by
+        itself, and its chart follows under the same heading, so that no chart lands on a page
+        without its title."""
+        pair = self.beside(table, [chart], share)
+        if len(pair) == 1:
+            return self.section(title, note, pair)
+        return self.section(title, note, table) + self.section(f"{title}(图)", "", [chart])
+
+    def section(self, title: str, note: str, content: list) -> list:
+        """A heading with its content, kept on one page when they fit on one."""
+        from reportlab.platypus import KeepTogether
+
+        return [KeepTogether([self.heading(title, note), *content])]
+
+
+def _pdf(out, heading: str, stamp: str, build, draft: bool = False) -> dict[str, int]:
+    """A PDF whose every page carries stamp (the period), the generation date and a page number;
+    build(pages) returns the story. Returns the page of each heading."""
+    pages = _Pages(out, heading, stamp, draft)
+    pages.build(build(pages))
+    return pages.found
+
+
+MOVERS = Table("movers", "名次变化最大的网格", "grid-credit-ranking",
+               {"community_name": "社区", "grid_name": "网格", "prev_rank": "上期名次", "rank": "本期名次",
+                "rank_change": "名次变化"}, {"rank_change": "+d"})
+RED_FLAG_CHECKS = Table("red_flag_checks", "红旗网格", "red-flag-grids",
+                        {"community_name": "社区", "grid_name": "网格", "avg_credit": "人均积分", "check": "核实"},
+                        {"avg_credit": ".2f"})
+FINDINGS_ROWS = 15
+
+
+def movers(ranking: pd.DataFrame, n: int = 5) -> pd.DataFrame:
+    """The n grids that rose most and the n that fell most in their community's ranking since the
+    previous quarter, risers first."""
+    moved = ranking.dropna(subset=["rank_change"])
+    up = moved[moved["rank_change"] > 0].sort_values(["rank_change", "community_name", "rank"],
+                                                     ascending=[False, True, True]).head(n)
+    down = moved[moved["rank_change"] < 0].sort_values(["rank_change", "community_name", "rank"]).head(n)
+    return pd.concat([up, down]).reset_index(drop=True)
+
+
+def red_flag_checks(rv: Review) -> pd.DataFrame:
+    """The 红旗网格 with, for those whose credit records must be checked first (an integrity flag of
+    the quarter), "待核实" and what to check."""
+    flags = rv.tables["flags"].groupby("grid_id")["flag_label"].agg("、".join)
+    out = rv.tables["red_flags"].copy()
+    out["check"] = ["待核实:" + flags[g] if g in flags.index else "" for g in out["grid_id"]]
+    return out
+
+
+def decisions(rv: Review, found: dict[str, int] | None = None) -> list[str]:
+    """The items for the meeting to decide, each with how many rows it rests on and where its table
+    is (with its page when found gives the headings' pages)."""
+    t = rv.tables
+
+    def see(spec: Table) -> str:
+        page = (found or {}).get(spec.title)
+        return f"(见「{spec.title}」" + (f",第 {page} 页)" if page else ")")
+
+    pending = red_flag_checks(rv)["check"].ne("").sum()
+    items = [f"确认红旗网格 {len(t['red_flags'])} 个" + (f"(其中 {pending} 个待核实,核实后再确认)。" if pending else "。")]
+    if len(t["workers"]):
+        items.append(f"确认优秀网格员 {len(t['workers'])} 名。")
+    if len(t["flags"]):
+        items.append(f"核实积分异常:{t['flags']['grid_id'].nunique()} 个网格,{len(t['flags'])} 条提示{see(review.FLAGS)}。")
+    if len(t["fallers"]):
+        items.append(f"名次下降 3 位及以上的网格 {len(t['fallers'])} 个:研究原因{see(review.FALLERS)}。")
+    if len(t["overdue"]):
+        items.append(f"超期未办的工单 {len(t['overdue'])} 张:明确督办{see(review.OVERDUE)}。")
+    if len(t["coverage"]):
+        items.append(f"服务圈覆盖不足的网格 {len(t['coverage'])} 个:研究补点{see(review.COVERAGE)}。")
+    return items
 
 
 def write_pdf(con, rv: Review, out, images: dict[str, bytes | None] | None = None) -> None:
-    """The same content as the PPTX, as pages to print and post."""
+    """The same content as the PPTX, as pages to print and post: a cover, a page of findings, the
+    communities' rankings two to a page (each table beside its chart), then the topic tables."""
     county = county_name(con)
     images = review_charts(rv) if images is None else images
     heading = title(rv, county)
+    ranking = rv.tables["ranking"]
 
-    def build(styles, table, image, Paragraph, Spacer, PageBreak):
-        # Paragraph reads markup: names from the data are escaped so they print as written.
-        story = [Paragraph(escape(heading), styles["h1"]), Paragraph(f"范围:{escape(rv.scope_label)}", styles["body"]),
-                 Paragraph("总体情况", styles["h2"])]
-        story += table(review.headline_text(rv.headline), HEADLINE)
-        ranking = rv.tables["ranking"]
+    communities = rv.communities()
+    findings = f"本季度要点 · {rv.quarter.label_zh}"
+    contents = [(findings, findings)] + ([("各社区网格排名", f"{communities[0][1]} · 网格排名")] if communities else []) + [
+        (spec.title, spec.title) for spec in (review.RED_FLAGS, review.WORKERS, review.TICKETS, review.REDEMPTIONS,
+                                              review.VOLUNTEERS, review.COVERAGE)] + [("待会议决定的事项", "待会议决定的事项")]
+
+    def cover(p: _Pages, found: dict[str, int]) -> list:
+        from reportlab.platypus import PageBreak, Spacer
+        from reportlab.platypus import Table as PdfTable
+
+        q = rv.quarter
+        scope = f"{rv.scope_label}({len(communities)} 个社区、{len(ranking)} 个网格)"
+        people = "个人姓名已脱敏" if access.may_see(rv.user, review.WORKERS.metric_id) else "不含个人名单"
+        about = [p.text(f"县(区):{county}", "cover_line"),
+                 p.text(f"考评季度:{q.label_zh}({q.start:%Y年%-m月%-d日}至{q.last_day:%Y年%-m月%-d日})", "cover_line"),
+                 p.text(f"范围:{scope}", "cover_line"), p.text(f"生成日期:{clock.today():%Y年%-m月%-d日}", "cover_line"),
+                 Spacer(1, 12 * p.mm), p.text(f"网格治理驾驶舱 · 数字与驾驶舱「季度考评」页一致;{people}。", "note")]
+        rows = [[p.text(label), p.text(f"第 {found[key]} 页" if key in found else "")] for label, key in contents]
+        index = PdfTable(rows, colWidths=[150, 60], hAlign="LEFT")
+        index.setStyle([("LINEBELOW", (0, 0), (-1, -1), 0.3, p.colors.HexColor("#BBBBBB")),
+                        ("LEFTPADDING", (0, 0), (-1, -1), 0), ("TOPPADDING", (0, 0), (-1, -1), 2)])
+        return [Spacer(1, 30 * p.mm), p.text(heading, "cover"),
+                *p.beside(about, [p.heading("目录"), index], 0.62), PageBreak()]
+
+    def summary(p: _Pages, found: dict[str, int]) -> list:
+        from reportlab.platypus import PageBreak
+
+        checks = red_flag_checks(rv)
+        shown = checks.head(FINDINGS_ROWS)
+        red = [p.heading("红旗网格", review.RED_FLAGS.note),
+               *p.table(shown, RED_FLAG_CHECKS, highlight=shown["check"].ne(""), wrap_at=15)]
+        if len(checks) > FINDINGS_ROWS:
+            red.append(p.text(f"另有 {len(checks) - FINDINGS_ROWS} 个,见「{review.RED_FLAGS.title}」表。", "note"))
+        red += [p.heading("待会议决定的事项")]
+        red += [p.text(f"{k}. {item}", "item") for k, item in enumerate(decisions(rv, found), 1)]
+        moved = [p.heading("总体情况", f"较{rv.headline['compared_span'].iloc[0]}"),
+                 *p.table(review.headline_text(rv.headline), HEADLINE),
+                 p.heading(MOVERS.title, "社区内名次,较上期;正数为上升"), *p.table(movers(ranking), MOVERS)]
+        return [p.heading(findings, style="h1"), *p.beside(moved, red, 0.45), PageBreak()]
+
+    def community(p: _Pages, community_id: str, name: str) -> list:
+        rows = ranking[ranking["community_id"] == community_id]
         spec = Table("r", "", "", {k: v for k, v in review.RANKING.columns.items() if k != "community_name"},
                      review.RANKING.formats)
-        for community_id, name in rv.communities():
-            rows = ranking[ranking["community_id"] == community_id]
-            story += [PageBreak(), Paragraph(f"{escape(name)} · 网格排名", styles["h2"]), *table(rows, spec),
-                      Spacer(1, 6), Paragraph(review.RANKING.note + "图中金色为红旗网格。", styles["note"]),
-                      image(images.get(f"community:{community_id}"), 120)]
-        for key, spec, chart in (("red_flags", review.RED_FLAGS, None), ("workers", review.WORKERS, None),
-                                 ("tickets", review.TICKETS, "tickets"), ("volunteers", review.VOLUNTEERS, None),
-                                 ("redemptions", review.REDEMPTIONS, "redemptions"), ("coverage", review.COVERAGE, None),
-                                 ("flags", review.FLAGS, None), ("fallers", review.FALLERS, None),
-                                 ("overdue", review.OVERDUE, None)):
-            story += [PageBreak(), Paragraph(spec.title, styles["h2"]), *table(rv.tables[key], spec)]
-            if spec.note:
-                story += [Spacer(1, 6), Paragraph(spec.note, styles["note"])]
-            if chart and chart in images:
-                story += [Spacer(1, 8), image(images[chart], 150)]
+        half = p.height / 2 - 45  # two communities and their headings to a page, or one and a topic
+        chart = p.image(images.get(f"community:{community_id}"), p.sides(0.48)[1], half)
+        return p.charted(f"{name} · 网格排名", review.RANKING.note + "金色为红旗网格。",
+                         p.table(rows, spec, highlight=rows["red_flag"]), chart, 0.48)
+
+    def charted(p: _Pages, key: str, spec: Table, chart: str, note: str = "") -> list:
+        table = p.table(rv.tables[key], spec)
+        if chart not in images:
+            return p.section(spec.title, note or spec.note, table)
+        height = min(p.height - 40, max(140, table[0].wrap(p.width, p.height)[1]))
+        return p.charted(spec.title, note or spec.note, table, p.image(images[chart], p.sides()[1], height))
+
+    def plain(p: _Pages, key: str, spec: Table):
+        """The table under its heading, as a block for p.beside: a function of the width it gets."""
+        def block(width: float) -> list:
+            if not access.may_see(rv.user, spec.metric_id):
+                return p.section(spec.title, "", [p.text(WITHHELD, "note")])
+            return p.section(spec.title, spec.note, p.table(rv.tables[key], spec, fit=width))
+        return block
+
+    def build(p: _Pages, found: dict[str, int]) -> list:
+        from reportlab.platypus import PageBreak, Spacer
+
+        story = cover(p, found) + summary(p, found)
+        for k, (community_id, name) in enumerate(communities):
+            story += community(p, community_id, name)
+            # The topics follow the last community on its page when it is alone there.
+            story += [PageBreak()] if k % 2 and k < len(communities) - 1 else [Spacer(1, 10)]
+        gap = [Spacer(1, 10)]
+        story += p.beside(plain(p, "red_flags", review.RED_FLAGS), plain(p, "workers", review.WORKERS), None) + gap
+        story += charted(p, "tickets", review.TICKETS, "tickets", "办结用时:从居民提单到结果公开。") + gap
+        story += charted(p, "redemptions", review.REDEMPTIONS, "redemptions") + gap
+        story += p.beside(plain(p, "volunteers", review.VOLUNTEERS), plain(p, "coverage", review.COVERAGE)) + gap
+        story += [PageBreak(), p.heading("待会议决定的事项", style="h1"), *plain(p, "flags", review.FLAGS)(p.width), *gap]
+        story += p.beside(plain(p, "fallers", review.FALLERS), plain(p, "overdue", review.OVERDUE))
         return story
 
-    _pdf(out, heading, f"{rv.quarter.label_zh} · {rv.scope_label}", build)
+    # Written twice: the first time finds the page of each heading for the contents and references
+    # (they change no page's length, so the pages stay where they were found).
+    stamp = f"{rv.quarter.label_zh} · {rv.scope_label}"
+    found = _pdf(io.BytesIO(), heading, stamp, lambda p: build(p, {}), draft=True)
+    _pdf(out, heading, stamp, lambda p: build(p, found))
 
 
 def pack_bytes(con, rv: Review, fmt: str) -> bytes:
@@ -411,16 +704,17 @@ def write_publication(con, month, out, scope=None, suffix: str | None = None, us
         raise ValueError(f"公示文件须为 .xlsx 或 .pdf,收到: {suffix}")
     heading = f"{county_name(con)}{month.label_zh}信用积分公示"
 
-    def build(styles, table, image, Paragraph, Spacer, PageBreak):
-        story = [Paragraph(escape(heading), styles["h1"]),
-                 Paragraph(f"范围:{escape(scope_label)}。一月一公示:本月积分有变动的居民,姓名已脱敏;如有异议,请向所在网格反映。",
-                           styles["body"])]
+    def build(p: _Pages) -> list:
+        from reportlab.platypus import PageBreak
+
+        story = [p.text(heading, "h1"),
+                 p.text(f"范围:{scope_label}。一月一公示:本月积分有变动的居民,姓名已脱敏;如有异议,请向所在网格反映。")]
         publication = lists["publication"]
         for community, rows in publication.groupby("community_name", sort=True):
-            story += [Paragraph(escape(str(community)), styles["h2"]), *table(rows, review.PUBLICATION), PageBreak()]
+            story += [p.heading(str(community)), *p.table(rows, review.PUBLICATION), PageBreak()]
         if publication.empty:
-            story += [Paragraph("本月没有积分变动。", styles["body"]), PageBreak()]
-        story += [Paragraph("法人单位红灰榜", styles["h2"]), *table(lists["red_grey"], review.RED_GREY)]
+            story += [p.text("本月没有积分变动。"), PageBreak()]
+        story += [p.heading("法人单位红灰榜"), *p.table(lists["red_grey"], review.RED_GREY)]
         return story
 
     _pdf(out, heading, f"{month.label_zh} · {scope_label}", build)

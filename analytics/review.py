@@ -6,75 +6,70 @@ Every table here is a registered metric (analytics.metrics) computed for the qua
 with its columns chosen and named in Chinese; nothing is computed twice.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pandas as pd
 
 from . import access, metrics, overview, settings
+from . import columns as dictionary
 from .period import COUNTY, Area, Period, Scope, parse_period
 
 
 @dataclass(frozen=True)
 class Table:
-    """A metric's rows as the meeting sees them: columns (name -> Chinese header) and formats
-    (name -> Python format spec for numbers)."""
+    """A metric's rows as the meeting sees them: columns (name -> Chinese header), their numbers
+    formatted as the column dictionary says."""
     key: str
     title: str
     metric_id: str
     columns: dict[str, str]
-    formats: dict[str, str] = field(default_factory=dict)
     note: str = ""
+
+    @property
+    def formats(self) -> dict[str, str]:
+        """name -> Python format spec of each number column, from the column dictionary."""
+        specs = {name: dictionary.column(name, self.metric_id).format for name in self.columns}
+        return {name: spec for name, spec in specs.items() if spec}
 
 
 RANKING = Table("ranking", "网格排名", "grid-credit-ranking",
                 {"community_name": "社区", "rank": "名次", "grid_name": "网格", "avg_credit": "人均积分",
-                 "rank_change": "名次变化", "residents": "居民", "red_flag": "红旗网格"},
-                {"avg_credit": ".2f", "rank_change": "+d", "residents": ",d"}, "名次变化:正数为上升。")
+                 "rank_change": "名次变化", "residents": "居民", "red_flag": "红旗网格"}, note="名次变化:正数为上升。")
 RED_FLAGS = Table("red_flags", "红旗网格", "red-flag-grids",
                   {"community_name": "社区", "grid_name": "网格", "avg_credit": "人均积分", "rank": "名次",
-                   "residents": "居民"},
-                  {"avg_credit": ".2f", "residents": ",d"},
-                  f"每个社区人均积分名列前{settings.RED_FLAGS_PER_COMMUNITY}的网格。")
+                   "residents": "居民"}, note=f"每个社区人均积分名列前{settings.RED_FLAGS_PER_COMMUNITY}的网格。")
 WORKERS = Table("workers", "优秀网格员", "excellent-grid-workers",
                 {"community_name": "社区", "grid_name": "红旗网格", "worker_name": "网格员", "avg_credit": "人均积分",
                  "tickets": "结果公开工单", "median_days": "办结用时中位数(天)", "mean_score": "评价均分"},
-                {"avg_credit": ".2f", "median_days": ".1f", "mean_score": ".2f"}, "姓名已脱敏。")
+                note="姓名已脱敏。")
 FALLERS = Table("fallers", "名次下降最多的网格", "grid-credit-ranking",
                 {"community_name": "社区", "grid_name": "网格", "prev_rank": "上期名次", "rank": "本期名次",
-                 "rank_change": "名次变化", "avg_credit": "人均积分"},
-                {"avg_credit": ".2f", "rank_change": "+d"}, "名次下降3位及以上的网格,按下降多少排列。")
+                 "rank_change": "名次变化", "avg_credit": "人均积分"}, note="名次下降3位及以上的网格,按下降多少排列。")
 TICKETS = Table("tickets", "各社区协商议事", "ticket-resolution-community",
                 {"community_name": "社区", "tickets": "结果公开工单", "median_days": "办结用时中位数(天)",
-                 "p90_days": "90%分位(天)"},
-                {"tickets": ",d", "median_days": ".1f", "p90_days": ".1f"})
+                 "p90_days": "90%分位(天)"})
 VOLUNTEERS = Table("volunteers", "各社区志愿服务", "volunteers-by-community",
                    {"label": "社区", "active_volunteers": "参与人数", "activities": "服务次数", "hours": "服务时长(小时)",
-                    "party_member_share": "党员占比"},
-                   {"active_volunteers": ",d", "activities": ",d", "hours": ",.1f", "party_member_share": ".1%"})
+                    "party_member_share": "党员占比"})
 REDEMPTIONS = Table("redemptions", "积分兑换", "redemptions-by-category",
                     {"category_label": "类别", "redemptions": "兑换人次", "redeemers": "兑换人数",
-                     "points_spent": "消耗积分", "value_yuan": "折合(元)"},
-                    {"redemptions": ",d", "redeemers": ",d", "points_spent": ",.0f", "value_yuan": ",.0f"})
+                     "points_spent": "消耗积分", "value_yuan": "折合(元)"})
 COVERAGE = Table("coverage", "服务圈覆盖不足的网格", "service-coverage",
                  {"community_name": "社区", "grid_name": "网格", "households": "户数",
                   "households_covered": "覆盖户数", "household_share": "覆盖户数占比"},
-                 {"households": ",d", "households_covered": ",d", "household_share": ".1%"},
-                 "10分钟党群服务圈覆盖户数不足100%的网格,从低到高。")
+                 note="10分钟党群服务圈覆盖户数不足100%的网格,从低到高。")
 FLAGS = Table("flags", "评选前须核实的积分异常", "integrity-flags",
               {"community_name": "社区", "grid_name": "网格", "flag_label": "提示", "reason": "说明"},
               note="红旗网格和优秀网格员确认之前,先核实这些网格的积分记录。")
 OVERDUE = Table("overdue", "超期未办的工单", "overdue-tickets",
                 {"ticket_id": "工单编号", "grid_name": "网格", "category_label": "类别",
-                 "current_step_label": "当前环节", "next_step_label": "待办环节", "age_days": "已历时(天)"},
-                {"age_days": ".1f"})
+                 "current_step_label": "当前环节", "next_step_label": "待办环节", "age_days": "已历时(天)"})
 PUBLICATION = Table("publication", "一月一公示", "monthly-publication",
                     {"community_name": "社区", "grid_name": "网格", "name": "姓名", "events": "记录数",
-                     "points": "本月积分", "balance": "累计余额", "level_label": "信用等级"},
-                    {"events": ",d", "points": "+.1f", "balance": ".1f"}, "姓名已脱敏。")
+                     "points": "本月积分", "balance": "累计余额", "level_label": "信用等级"}, note="姓名已脱敏。")
 RED_GREY = Table("red_grey", "法人单位红灰榜", "red-grey-list",
                  {"list_label": "榜单", "org_name": "单位", "org_type_label": "类型", "community_name": "社区",
-                  "points": "本月积分", "reason": "依据"},
-                 {"points": "+.0f"})
+                  "points": "本月积分", "reason": "依据"})
 
 
 @dataclass
@@ -137,31 +132,27 @@ def monthly_lists(con, month, scope: Scope = COUNTY, user: access.User | None = 
     return {"publication": rows(con, PUBLICATION, month, scope, user), "red_grey": rows(con, RED_GREY, month, scope, user)}
 
 
-def _headline_digits(row) -> int:
-    """Decimals of a headline figure as shown: a share in per cent to one, the averages to two."""
-    return 1 if row.unit == "%" else 2 if row.key in ("avg_credit", "median_days") else 0
-
-
 def headline_numbers(row) -> tuple:
-    """A headline figure's value and previous value as numbers in the unit shown (a share in per cent)."""
-    scale, digits = (100 if row.unit == "%" else 1), _headline_digits(row)
+    """A headline figure's value and previous value as numbers in the unit shown (a share in per cent),
+    rounded as shown."""
+    scale = 100 if row.unit == "%" else 1
+    digits = dictionary._digits(dictionary.headline_spec(row.key, row.unit))[0]
     return tuple(None if v is None or pd.isna(v) else round(v * scale, digits) for v in (row.value, row.previous))
 
 
 def headline_text(headline: pd.DataFrame) -> pd.DataFrame:
     """The six headline figures as printed: label, value ("479 单", "97.8%") and change ("较上期 +42 单",
-    a share's change in percentage points)."""
+    "较上期 ±0 单", a share's change in percentage points), as the page shows them."""
     out = []
     for row in headline.itertuples():
-        share, digits = row.unit == "%", _headline_digits(row)
-        if row.value is None or pd.isna(row.value):
-            value = "—"
-        else:
-            value = f"{row.value * 100:.1f}%" if share else f"{row.value:,.{digits}f} {row.unit}"
+        spec = dictionary.headline_spec(row.key, row.unit)
+        share = row.unit == "%"
+        value = dictionary.text(None if row.value is None or not share else row.value * 100, spec) if share \
+            else dictionary.text(row.value, spec)
+        value = value if value == "—" else (f"{value}%" if share else f"{value} {row.unit}")
         change = ""
         if row.change is not None and not pd.isna(row.change):
-            change = (f"较{row.compared_with} {row.change * 100:+.1f} 个百分点" if share
-                      else f"较{row.compared_with} {row.change:+,.{digits}f} {row.unit}")
+            change = f"较{row.compared_with} {dictionary.change_text(row.change, row.unit, spec)}"
         out.append({"key": row.key, "label": row.label, "value": value, "change": change})
     return pd.DataFrame(out)
 
@@ -174,8 +165,7 @@ def shown(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
         if out[column].dtype == bool:
             out[column] = out[column].map({True: "是", False: ""})
         elif spec:
-            out[column] = [("—" if pd.isna(v) else format(int(v) if spec.endswith("d") else v, spec))
-                           for v in out[column]]
+            out[column] = [dictionary.text(v, spec) for v in out[column]]
         else:
             out[column] = out[column].map(lambda v: "—" if v is None or (not isinstance(v, str) and pd.isna(v)) else v)
     return out.rename(columns=table.columns)

@@ -6,25 +6,33 @@ when its fingerprint still matches, otherwise the same query inline, so a stale 
 a page slower but never wrong.
 """
 
+import datetime as dt
 import hashlib
 import json
+
+import duckdb
 
 from . import db, settings
 
 # One row per grid and month: the net points of the grid's registered residents.
-GRID_MONTH_CREDIT = """
+def grid_month_credit(where: str = "true") -> str:
+    return f"""
     SELECT p.grid_id, date_trunc('month', e.occurred_at)::DATE AS month,
            sum(e.points)::DOUBLE AS points,
            coalesce(sum(e.points) FILTER (WHERE e.points > 0), 0)::DOUBLE AS positive_points,
            count(*) AS events
     FROM credit_events e JOIN people p ON p.person_id = e.subject_id
-    WHERE e.subject_type = 'person'
+    WHERE e.subject_type = 'person' AND {where}
     GROUP BY ALL
 """
 
+
+GRID_MONTH_CREDIT = grid_month_credit()
+
 # One row per ticket: when it first reached each step. published_at is the last publication,
 # and empty when the ticket was reopened after it (it is open again).
-TICKET_FACTS = """
+def ticket_facts(where: str = "true") -> str:
+    return f"""
     WITH steps AS (
         SELECT ticket_id,
                min(occurred_at) FILTER (WHERE step = 'filed') AS filed_at,
@@ -38,7 +46,7 @@ TICKET_FACTS = """
                count(*) FILTER (WHERE step = 'reopened') AS reopened,
                arg_max(step, (occurred_at, coalesce(seq, 0))) AS last_step,
                max(occurred_at) AS last_at
-        FROM ticket_events GROUP BY ticket_id
+        FROM ticket_events WHERE {where} GROUP BY ticket_id
     )
     SELECT t.ticket_id, t.grid_id, g.community_id, c.subdistrict_id, t.category, t.channel,
            t.department, s.filed_at, s.accepted_at, s.discussed_at, s.decided_at, s.rated_at,
@@ -50,20 +58,31 @@ TICKET_FACTS = """
     LEFT JOIN steps s USING (ticket_id)
     LEFT JOIN grids g ON g.grid_id = t.grid_id
     LEFT JOIN communities c ON c.community_id = g.community_id
+    WHERE {where}
 """
+
+
+TICKET_FACTS = ticket_facts()
 
 # One row per person and month with events: the month's events and net points, and the
 # balance (net points ever) at the month's end.
-PERSON_MONTH = """
-    WITH per_month AS (
-        SELECT e.subject_id AS person_id, date_trunc('month', e.occurred_at)::DATE AS month,
-               count(*) AS events, sum(e.points)::DOUBLE AS points
-        FROM credit_events e WHERE e.subject_type = 'person' GROUP BY ALL
-    )
+def person_months(where: str = "true") -> str:
+    return f"""
+    SELECT e.subject_id AS person_id, date_trunc('month', e.occurred_at)::DATE AS month,
+           count(*) AS events, sum(e.points)::DOUBLE AS points
+    FROM credit_events e WHERE e.subject_type = 'person' AND {where} GROUP BY ALL
+"""
+
+
+def person_month(per_month: str) -> str:
+    return f"""
     SELECT m.person_id, p.grid_id, m.month, m.events, m.points,
            sum(m.points) OVER (PARTITION BY m.person_id ORDER BY m.month) AS balance
-    FROM per_month m JOIN people p USING (person_id)
+    FROM ({per_month}) m JOIN people p USING (person_id)
 """
+
+
+PERSON_MONTH = person_month(person_months())
 
 
 def level_case(balance: str = "balance") -> str:
@@ -77,15 +96,17 @@ def level_case(balance: str = "balance") -> str:
 
 # Registered residents per grid, month end and credit level; people who never had an event
 # are not counted here (their balance is 0: callers add them).
-def grid_month_levels(person_month: str) -> str:
+# The months run over the whole county's span, whichever grids `where` keeps.
+def grid_month_levels(person_month: str, where: str = "true") -> str:
     return f"""
-    WITH spans AS (
+    WITH person_month AS (SELECT * FROM {person_month}),
+    spans AS (
         SELECT grid_id, month, balance,
                lead(month) OVER (PARTITION BY person_id ORDER BY month) AS next_month
-        FROM {person_month}
+        FROM person_month WHERE {where}
     ),
     months AS (
-        SELECT unnest(generate_series(min(month), max(month), INTERVAL 1 MONTH))::DATE AS month FROM spans
+        SELECT unnest(generate_series(min(month), max(month), INTERVAL 1 MONTH))::DATE AS month FROM person_month
     )
     SELECT s.grid_id, m.month, {level_case("s.balance")} AS level, count(*) AS people
     FROM spans s JOIN months m ON m.month >= s.month AND (s.next_month IS NULL OR m.month < s.next_month)
@@ -96,16 +117,25 @@ def grid_month_levels(person_month: str) -> str:
 
 GRID_MONTH_LEVELS = grid_month_levels(f"({PERSON_MONTH})")
 
-GRID_RESIDENTS = """
-    SELECT grid_id, count(*) AS residents FROM people WHERE grid_id IS NOT NULL GROUP BY grid_id
+
+def grid_residents(where: str = "true") -> str:
+    return f"""
+    SELECT grid_id, count(*) AS residents FROM people WHERE grid_id IS NOT NULL AND {where} GROUP BY grid_id
 """
+
+
+GRID_RESIDENTS = grid_residents()
 
 # Ledger ids stored more than once. The ledger keeps no unique index (an index would cost every
 # append and hold all ids in memory): the importer never stores an id twice, and refresh finds what
 # other writers did, for the data-quality flags.
-LEDGER_DUPLICATES = """
-    SELECT event_id, count(*) AS copies FROM credit_events GROUP BY event_id HAVING count(*) > 1
+def ledger_duplicates(where: str = "true") -> str:
+    return f"""
+    SELECT event_id, count(*) AS copies FROM credit_events WHERE {where} GROUP BY event_id HAVING count(*) > 1
 """
+
+
+LEDGER_DUPLICATES = ledger_duplicates()
 
 SUMMARIES = {
     "summary_grid_residents": (GRID_RESIDENTS, "grid_id"),
@@ -132,6 +162,10 @@ def fingerprint(con) -> str:
     return json.dumps([str(v) for v in row] + [settings.CREDIT_LEVELS, definitions])
 
 
+def _write_fingerprint(con) -> None:
+    con.execute("INSERT OR REPLACE INTO meta VALUES ('summary_fingerprint', ?)", [fingerprint(con)])
+
+
 def refresh(con) -> dict[str, int]:
     """Rebuild every derived table in one transaction; returns their row counts."""
     counts = {}
@@ -143,12 +177,84 @@ def refresh(con) -> dict[str, int]:
             # Names and SQL are this module's constants, never input.
             con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM ({sql}) ORDER BY {order}")
             counts[name] = con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
-        con.execute("INSERT OR REPLACE INTO meta VALUES ('summary_fingerprint', ?)", [fingerprint(con)])
+        _write_fingerprint(con)
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
         raise
     return counts
+
+
+def update(con, ledger: str, people: str, tickets: str) -> None:
+    """Recompute, in the caller's transaction, only the summary rows that changed base rows touch:
+    each summary's touched keys deleted and inserted again by the definitions refresh uses, so the
+    tables end exactly as a refresh would leave them. The arguments name relations of the changed
+    rows, as they were and as they are: ledger (subject_type, subject_id, occurred_at, event_id),
+    people (person_id, grid_id), tickets (ticket_id). Only for fresh summaries, and not when grids,
+    communities or subdistricts changed: refresh then."""
+    q = con.execute
+    q(f"""CREATE OR REPLACE TEMP TABLE touched_months AS
+          SELECT DISTINCT subject_id AS person_id, date_trunc('month', occurred_at)::DATE AS month
+          FROM {ledger} WHERE subject_type = 'person'""")
+    # A person whose registration changed: every month of theirs now counts in another grid.
+    q(f"CREATE OR REPLACE TEMP TABLE touched_people AS SELECT DISTINCT person_id FROM {people}")
+    q(f"CREATE OR REPLACE TEMP TABLE moved_grids AS SELECT DISTINCT grid_id FROM {people} WHERE grid_id IS NOT NULL")
+    q("""CREATE OR REPLACE TEMP TABLE touched_persons AS
+         SELECT person_id FROM touched_months UNION SELECT person_id FROM touched_people""")
+    q("""CREATE OR REPLACE TEMP TABLE touched_grids AS
+         SELECT grid_id FROM moved_grids
+         UNION SELECT grid_id FROM summary_person_month WHERE person_id IN (SELECT person_id FROM touched_persons)
+         UNION SELECT grid_id FROM people WHERE person_id IN (SELECT person_id FROM touched_persons)
+                                            AND grid_id IS NOT NULL""")
+    q("""CREATE OR REPLACE TEMP TABLE touched_grid_months AS
+         SELECT DISTINCT p.grid_id, t.month FROM touched_months t JOIN people p USING (person_id)
+         WHERE p.grid_id IS NOT NULL AND p.grid_id NOT IN (SELECT grid_id FROM moved_grids)""")
+    # The ledger is read over the months touched only (its zone maps skip the rest), unless people moved.
+    lo, hi, moved = q("""SELECT min(month), max(month) + INTERVAL 1 MONTH,
+                                (SELECT count(*) FROM touched_people) > 0 FROM touched_months""").fetchone()
+    span = {"lo": lo or dt.date(1, 1, 1), "hi": hi or dt.date(1, 1, 1)}
+    in_span = "e.occurred_at >= $lo AND e.occurred_at < $hi"
+
+    q("""DELETE FROM summary_grid_month_credit s WHERE s.grid_id IN (SELECT grid_id FROM moved_grids)
+         OR EXISTS (SELECT 1 FROM touched_grid_months k WHERE k.grid_id = s.grid_id AND k.month = s.month)""")
+    if moved:
+        q(f"INSERT INTO summary_grid_month_credit {grid_month_credit('p.grid_id IN (SELECT grid_id FROM moved_grids)')}")
+    touched_grid = f"{in_span} AND p.grid_id IN (SELECT grid_id FROM touched_grid_months)"
+    q(f"""INSERT INTO summary_grid_month_credit SELECT * FROM ({grid_month_credit(touched_grid)}) s
+          WHERE EXISTS (SELECT 1 FROM touched_grid_months k WHERE k.grid_id = s.grid_id AND k.month = s.month)""",
+      span)
+
+    # A person's untouched months are kept as stored: the balance runs over the same monthly figures.
+    kept = """SELECT person_id, month, events, points FROM summary_person_month s
+              WHERE person_id IN (SELECT person_id FROM touched_months)
+                AND person_id NOT IN (SELECT person_id FROM touched_people)
+                AND NOT EXISTS (SELECT 1 FROM touched_months k WHERE k.person_id = s.person_id AND k.month = s.month)"""
+    recounted = f"""SELECT * FROM ({person_months(f"{in_span} AND e.subject_id NOT IN (SELECT person_id FROM touched_people)")}) m
+                    WHERE EXISTS (SELECT 1 FROM touched_months k WHERE k.person_id = m.person_id AND k.month = m.month)"""
+    parts = [kept, recounted]
+    if moved:
+        parts.append(person_months("e.subject_id IN (SELECT person_id FROM touched_people)"))
+    q(f"CREATE OR REPLACE TEMP TABLE touched_person_month AS {person_month(' UNION ALL '.join(parts))}", span)
+    span_before = q("SELECT min(month), max(month) FROM summary_person_month").fetchone()
+    q("DELETE FROM summary_person_month WHERE person_id IN (SELECT person_id FROM touched_persons)")
+    q("INSERT INTO summary_person_month SELECT * FROM touched_person_month")
+    if q("SELECT min(month), max(month) FROM summary_person_month").fetchone() == span_before:
+        q("DELETE FROM summary_grid_month_levels WHERE grid_id IN (SELECT grid_id FROM touched_grids)")
+        q(f"""INSERT INTO summary_grid_month_levels {grid_month_levels(
+                  "summary_person_month", "grid_id IN (SELECT grid_id FROM touched_grids)")}""")
+    else:  # the county's span of months moved: every grid gained or lost a month
+        q("DELETE FROM summary_grid_month_levels")
+        q(f"INSERT INTO summary_grid_month_levels {grid_month_levels('summary_person_month')}")
+
+    q("DELETE FROM summary_grid_residents WHERE grid_id IN (SELECT grid_id FROM moved_grids)")
+    q(f"INSERT INTO summary_grid_residents {grid_residents('grid_id IN (SELECT grid_id FROM moved_grids)')}")
+
+    q(f"DELETE FROM summary_ticket_facts WHERE ticket_id IN (SELECT ticket_id FROM {tickets})")
+    q(f"INSERT INTO summary_ticket_facts {ticket_facts(f'ticket_id IN (SELECT ticket_id FROM {tickets})')}")
+
+    q(f"DELETE FROM summary_ledger_duplicates WHERE event_id IN (SELECT event_id FROM {ledger})")
+    q(f"INSERT INTO summary_ledger_duplicates {ledger_duplicates(f'event_id IN (SELECT event_id FROM {ledger})')}")
+    _write_fingerprint(con)
 
 
 # Whether the summaries of a read-only file are fresh cannot change while it is open: decided once
@@ -157,6 +263,8 @@ _FRESH: dict = {}
 
 
 def is_fresh(con) -> bool:
+    if not isinstance(con, duckdb.DuckDBPyConnection):  # another engine (analytics.spark) has no summaries
+        return False
     version = db.version(con)
     if version in _FRESH:
         return _FRESH[version]

@@ -9,12 +9,10 @@ to a county-wide scope.
 import pandas as pd
 
 from . import settings, summary, vocab
-from .period import COUNTY, IN_SCOPE, Scope, bind, parse_period
+from .period import COUNTY, Scope, bind, in_scope, parse_period
 
 STEP_PAIRS = list(zip(vocab.WORKFLOW_STEPS[:-1], vocab.WORKFLOW_STEPS[1:]))
 
-# Ticket scope: county-wide viewers also see tickets whose grid is missing.
-_TICKET_SCOPE = "(" + IN_SCOPE.format(col="f.grid_id") + " OR ($all_grids AND f.grid_id IS NULL))"
 
 _GROUPS = {
     "grid": ("f.grid_id, g.name AS grid_name, f.community_id, c.name AS community_name", "f.grid_id IS NOT NULL"),
@@ -58,7 +56,7 @@ def ticket_resolution(con, period, scope: Scope = COUNTY, by: str = "grid") -> p
             SELECT f.*, epoch(f.published_at - f.filed_at) / 86400.0 AS days
             FROM {_facts(con)} f
             WHERE f.published_at >= $start AND f.published_at < $end AND f.filed_at IS NOT NULL
-              AND {_TICKET_SCOPE}
+              AND {in_scope("f.grid_id")}
         )
         SELECT {keys}, count(*) AS tickets,
                quantile_cont(days, 0.5) AS median_days, quantile_cont(days, 0.9) AS p90_days,
@@ -89,7 +87,7 @@ def step_durations(con, period, scope: Scope = COUNTY) -> pd.DataFrame:
     frame = con.execute(f"""
         WITH done AS (
             SELECT * FROM {_facts(con)} f
-            WHERE f.published_at >= $start AND f.published_at < $end AND {_TICKET_SCOPE}
+            WHERE f.published_at >= $start AND f.published_at < $end AND {in_scope("f.grid_id")}
         ),
         pairs AS ({" UNION ALL ".join(parts)})
         SELECT from_step, to_step, count(hours) AS tickets,
@@ -112,7 +110,7 @@ def ticket_funnel(con, period, scope: Scope = COUNTY) -> pd.DataFrame:
     reached = ", ".join(f"count(f.{s}_at) AS {s}" for s in vocab.WORKFLOW_STEPS)
     row = con.execute(f"""
         SELECT {reached} FROM {_facts(con)} f
-        WHERE f.filed_at >= $start AND f.filed_at < $end AND {_TICKET_SCOPE}
+        WHERE f.filed_at >= $start AND f.filed_at < $end AND {in_scope("f.grid_id")}
     """, bind(con, period, scope)).fetchone()
     filed = row[0]
     return pd.DataFrame({
@@ -145,12 +143,12 @@ def ticket_ratings(con, period, scope: Scope = COUNTY) -> pd.DataFrame:
     """
     period = parse_period(period)
     params = bind(con, period, scope)
-    overall = con.execute(_RATINGS.format(facts=_facts(con), scope=_TICKET_SCOPE, keys="'all' AS rater_kind",
+    overall = con.execute(_RATINGS.format(facts=_facts(con), scope=in_scope("f.grid_id"), keys="'all' AS rater_kind",
                                           where=""), params).df()
     kinds = []
     for kind in vocab.RATER_KINDS:
         frame = con.execute(_RATINGS.format(
-            facts=_facts(con), scope=_TICKET_SCOPE, keys="$kind AS rater_kind",
+            facts=_facts(con), scope=in_scope("f.grid_id"), keys="$kind AS rater_kind",
             where="WHERE r.rater_kind = $kind OR r.rater_kind IS NULL"), {**params, "kind": kind}).df()
         frame["tickets"] = overall["tickets"].iat[0]
         kinds.append(frame)
@@ -163,7 +161,7 @@ def ticket_ratings(con, period, scope: Scope = COUNTY) -> pd.DataFrame:
 def ticket_ratings_by_grid(con, period, scope: Scope = COUNTY) -> pd.DataFrame:
     """Per grid: grid_id, tickets (published in the period), tickets_rated, ratings, mean_score (1-5)."""
     period = parse_period(period)
-    return con.execute(_RATINGS.format(facts=_facts(con), scope=_TICKET_SCOPE, keys="d.grid_id",
+    return con.execute(_RATINGS.format(facts=_facts(con), scope=in_scope("f.grid_id"), keys="d.grid_id",
                                        where="WHERE d.grid_id IS NOT NULL"), bind(con, period, scope)).df()
 
 
@@ -183,7 +181,7 @@ def rework_by_grid(con, period, scope: Scope = COUNTY) -> pd.DataFrame:
         SELECT f.grid_id, count(*) AS published, count(r.ticket_id) AS reworked,
                count(r.ticket_id) / count(*) AS rework_share
         FROM published p JOIN {_facts(con)} f USING (ticket_id) LEFT JOIN reopened r USING (ticket_id)
-        WHERE f.grid_id IS NOT NULL AND {_TICKET_SCOPE}
+        WHERE f.grid_id IS NOT NULL AND {in_scope("f.grid_id")}
         GROUP BY f.grid_id ORDER BY f.grid_id
     """, bind(con, period, scope)).df()
 
@@ -201,7 +199,7 @@ def decision_publication(con, period, scope: Scope = COUNTY) -> pd.DataFrame:
                quantile_cont(epoch(f.published_at - f.decided_at) / 86400.0, 0.5) AS median_lag_days,
                quantile_cont(epoch(f.published_at - f.decided_at) / 86400.0, 0.9) AS p90_lag_days
         FROM {_facts(con)} f
-        WHERE f.decided_at >= $start AND f.decided_at < $end AND {_TICKET_SCOPE}
+        WHERE f.decided_at >= $start AND f.decided_at < $end AND {in_scope("f.grid_id")}
     """, bind(con, period, scope)).df()
 
 
@@ -217,7 +215,7 @@ def escalations(con, period, scope: Scope = COUNTY) -> pd.DataFrame:
                count(f.published_at) AS resolved,
                quantile_cont(epoch(f.published_at - f.filed_at) / 86400.0, 0.5) AS median_days
         FROM {_facts(con)} f
-        WHERE f.escalated_at >= $start AND f.escalated_at < $end AND {_TICKET_SCOPE}
+        WHERE f.escalated_at >= $start AND f.escalated_at < $end AND {in_scope("f.grid_id")}
         GROUP BY 1 ORDER BY escalations DESC, department
     """, bind(con, period, scope)).df()
     frame.insert(1, "department_label", frame["department"].map({**vocab.DEPARTMENTS, "unknown": "未注明"}))
@@ -239,7 +237,7 @@ def open_tickets(con, period, scope: Scope = COUNTY) -> pd.DataFrame:
                epoch($end::TIMESTAMP - f.filed_at) / 86400.0 AS age_days
         FROM {_facts(con)} f JOIN tickets t USING (ticket_id)
         LEFT JOIN grids g ON g.grid_id = f.grid_id LEFT JOIN communities c ON c.community_id = f.community_id
-        WHERE f.filed_at < $end AND (f.published_at IS NULL OR f.published_at >= $end) AND {_TICKET_SCOPE}
+        WHERE f.filed_at < $end AND (f.published_at IS NULL OR f.published_at >= $end) AND {in_scope("f.grid_id")}
         ORDER BY f.filed_at, f.ticket_id
     """, {"end": period.end, **scope.params(con)}).df()
     frame.insert(6, "category_label", frame["category"].map(vocab.TICKET_CATEGORIES))
@@ -294,7 +292,7 @@ def data_quality_flags(con, period, scope: Scope = COUNTY, *,
         WITH f AS (
             SELECT f.* FROM {_facts(con)} f
             WHERE coalesce(f.filed_at, f.last_at) >= $start AND coalesce(f.filed_at, f.last_at) < $end
-              AND {_TICKET_SCOPE}
+              AND {in_scope("f.grid_id")}
         ),
         people_ids AS (SELECT person_id FROM people),
         unknown_people AS (
@@ -332,17 +330,17 @@ def data_quality_flags(con, period, scope: Scope = COUNTY, *,
         UNION ALL
         SELECT 'credit', event_id::VARCHAR, grid_id, 'unknown_indicator', '指标 ' || indicator_code || ' 不在指标目录中'
         FROM ev WHERE indicator_code IS NOT NULL AND indicator_code NOT IN (SELECT indicator_code FROM credit_indicators)
-          AND (known AND {IN_SCOPE.format(col="grid_id")} OR (NOT known AND $all_grids))
+          AND (known AND {in_scope("grid_id")} OR (NOT known AND $all_grids))
         UNION ALL
         SELECT 'credit', event_id::VARCHAR, grid_id, 'dangling_reversal', '冲正的原记录 ' || reverses_event_id || ' 不存在'
         FROM ev WHERE reverses_event_id IS NOT NULL
           AND reverses_event_id NOT IN (SELECT event_id FROM credit_events)
-          AND (known AND {IN_SCOPE.format(col="grid_id")} OR (NOT known AND $all_grids))
+          AND (known AND {in_scope("grid_id")} OR (NOT known AND $all_grids))
         UNION ALL
         SELECT 'credit', event_id::VARCHAR, grid_id, 'duplicate_event',
                '记录编号 ' || event_id || ' 在台账中出现 ' || d.copies || ' 次(积分被重复计入)'
         FROM ev JOIN {summary.relation(con, "summary_ledger_duplicates")} d USING (event_id)
-        WHERE (known AND {IN_SCOPE.format(col="grid_id")} OR (NOT known AND $all_grids))
+        WHERE (known AND {in_scope("grid_id")} OR (NOT known AND $all_grids))
         UNION ALL
         SELECT 'credit', event_id::VARCHAR, grid_id, 'off_catalogue',
                CASE WHEN ev.reverses_event_id IS NULL AND ev.points <> i.points
@@ -353,7 +351,7 @@ def data_quality_flags(con, period, scope: Scope = COUNTY, *,
         FROM ev JOIN credit_indicators i USING (indicator_code)
         WHERE ((ev.reverses_event_id IS NULL AND ev.points <> i.points) OR ev.occurred_at < i.valid_from
                OR ev.occurred_at >= i.valid_to + INTERVAL 1 DAY)
-          AND (known AND {IN_SCOPE.format(col="grid_id")} OR (NOT known AND $all_grids))
+          AND (known AND {in_scope("grid_id")} OR (NOT known AND $all_grids))
         ORDER BY source DESC, flag, record_id
     """, {**bind(con, period, scope), "too_fast": too_fast_minutes}).df()
     frame.insert(4, "flag_label", frame["flag"].map(QUALITY_FLAGS))
@@ -373,7 +371,7 @@ def ticket_list(con, period, scope: Scope = COUNTY, search: str = "", limit: int
                epoch(f.published_at - f.filed_at) / 86400.0 AS days, f.department
         FROM {_facts(con)} f JOIN tickets t USING (ticket_id)
         LEFT JOIN grids g ON g.grid_id = f.grid_id LEFT JOIN communities c ON c.community_id = f.community_id
-        WHERE f.filed_at >= $start AND f.filed_at < $end AND {_TICKET_SCOPE}
+        WHERE f.filed_at >= $start AND f.filed_at < $end AND {in_scope("f.grid_id")}
           AND ($search = '' OR f.ticket_id ILIKE '%' || $search || '%' OR t.title ILIKE '%' || $search || '%'
                OR g.name ILIKE '%' || $search || '%')
         ORDER BY f.filed_at DESC, f.ticket_id LIMIT $limit

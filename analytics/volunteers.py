@@ -10,7 +10,7 @@ import pandas as pd
 
 from . import vocab
 from .db import query
-from .period import COUNTY, IN_SCOPE, bind, parse_period
+from .period import COUNTY, bind, community_in_scope, in_scope, parse_period, place_in_scope
 
 BREAKDOWNS = ("team", "grid", "community", "month", "kind")
 
@@ -21,34 +21,31 @@ _ACTIVITIES = f"""
     FROM volunteer_activities a
     LEFT JOIN grids g ON g.grid_id = a.grid_id
     LEFT JOIN people p ON p.person_id = a.person_id
-    WHERE a.started_at >= $start AND a.started_at < $end AND {IN_SCOPE.format(col="a.grid_id")}
+    WHERE a.started_at >= $start AND a.started_at < $end AND {in_scope("a.grid_id")}
 """
-
-_COMMUNITY_IN_SCOPE = f"""EXISTS (SELECT 1 FROM grids sg WHERE sg.community_id = {{community}}
-                                  AND {IN_SCOPE.format(col="sg.grid_id")})"""
 
 # Per breakdown: the grouping expression on _ACTIVITIES, and every known group as
 # (key, label, sort, shown) where shown means "list it even without activity".
 _GROUPS = {
     "team": ("team_id", f"""
         SELECT t.team_id AS key, t.name AS label, t.team_id AS sort,
-               CASE WHEN t.grid_id IS NOT NULL THEN {IN_SCOPE.format(col="t.grid_id")}
-                    ELSE {_COMMUNITY_IN_SCOPE.format(community="t.community_id")} END AS shown
+               {place_in_scope("t.grid_id", "t.community_id")} AS shown
         FROM volunteer_teams t"""),
     "grid": ("grid_id", f"""
-        SELECT g.grid_id AS key, g.name AS label, g.grid_id AS sort, {IN_SCOPE.format(col="g.grid_id")} AS shown
+        SELECT g.grid_id AS key, g.name AS label, g.grid_id AS sort, {in_scope("g.grid_id")} AS shown
         FROM grids g"""),
     "community": ("community_id", f"""
         SELECT c.community_id AS key, c.name AS label, c.community_id AS sort,
-               {_COMMUNITY_IN_SCOPE.format(community="c.community_id")} AS shown
+               {community_in_scope("c.community_id")} AS shown
         FROM communities c"""),
     "month": ("date_trunc('month', started_at)::DATE", """
         SELECT m.key, strftime(m.key, '%Y-%m') AS label, m.key AS sort, true AS shown
         FROM (SELECT unnest($months) AS key) m"""),
+    # One unnest per SELECT and positions looked up: the form Spark runs too (analytics.spark).
     "kind": ("kind", """
-        SELECT k.key, k.label, k.sort, true AS shown
-        FROM (SELECT unnest($kind_codes) AS key, unnest($kind_labels) AS label,
-                     generate_subscripts($kind_codes, 1) AS sort) k"""),
+        SELECT k.key, list_extract($kind_labels, array_position($kind_codes, k.key)) AS label,
+               array_position($kind_codes, k.key) AS sort, true AS shown
+        FROM (SELECT unnest($kind_codes) AS key) k"""),
 }
 
 # What to call a group whose key is empty (an activity recorded without team or grid).

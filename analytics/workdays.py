@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 
 from . import db, profile, settings, summary, vocab
-from .period import COUNTY, IN_SCOPE, Scope, parse_period
+from .period import COUNTY, Scope, in_scope, parse_period
 from .vocab import WORKFLOW_STEPS
 
 # The SQL clock counts from here; ticket data older than this has no clock (NULL).
@@ -27,8 +27,6 @@ STATUSES = ("overdue", "near_due", "on_time")
 # Deadlines run at most this far past the end of a period (the longest is 30 working days).
 DEADLINE_REACH = dt.timedelta(days=60)
 
-# County-wide viewers also see tickets whose grid is missing (as in tickets.py).
-_TICKET_SCOPE = "(" + IN_SCOPE.format(col="f.grid_id") + " OR ($all_grids AND f.grid_id IS NULL))"
 
 
 @dataclass(frozen=True)
@@ -233,7 +231,7 @@ def deadline_status(con, period, scope: Scope = COUNTY, *, as_of: dt.datetime | 
                        f.rated_at AS rated
                 FROM {summary.relation(cur, "summary_ticket_facts")} f
                 WHERE f.filed_at < $as_of AND (f.published_at IS NULL OR f.published_at >= $as_of)
-                  AND {_TICKET_SCOPE}
+                  AND {in_scope("f.grid_id")}
             ),
             reached AS (
                 UNPIVOT open_tickets ON filed, accepted, discussed, decided, rated INTO NAME step VALUE reached_at
@@ -334,7 +332,7 @@ _COMPLETED_STEPS = """
 
 
 def _completed(cur) -> str:
-    return _COMPLETED_STEPS.format(facts=summary.relation(cur, "summary_ticket_facts"), scope=_TICKET_SCOPE,
+    return _COMPLETED_STEPS.format(facts=summary.relation(cur, "summary_ticket_facts"), scope=in_scope("f.grid_id"),
                                    clock_a=_clock_sql("p.reached_at", "a"), clock_b=_clock_sql("p.prev_at", "b"),
                                    allowed=_ALLOWED_SQL.format(t="t", step="step"))
 

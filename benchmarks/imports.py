@@ -1,16 +1,24 @@
-"""Import speed: ledger rows per second from a generated CSV and Parquet file of a million rows,
-and seconds for a 100,000-row workbook. Prints figures; asserts nothing.
+"""Import cost: a 60-ticket (and a 60-row ledger) import at several database sizes, its time beside
+the time to read and check the same file, the importing process's peak memory and the disk it adds;
+and, with --rows, ledger rows per second from a generated CSV and Parquet file and seconds for a
+100,000-row workbook. Prints figures; asserts nothing.
 
-    python -m benchmarks import [--rows N] [--repeat K]
+    python -m benchmarks import [--sizes 1,10] [--tickets 60]
+    python -m benchmarks import --rows N [--repeat K]
 """
 
+import datetime as dt
+import json
+import os
 import shutil
+import subprocess
+import sys
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
-from analytics import db, demo
+from analytics import db, demo, summary
 from analytics.ingest import import_file
 
 LEDGER_COLUMNS = ("event_id AS 记录编号, '个人' AS 主体类型, subject_id AS 主体编号, indicator_code AS 指标代码, "
@@ -74,3 +82,136 @@ def _write_xlsx(frame, path: Path) -> None:
     for row in frame.itertuples(index=False):
         sheet.append([float(v) if hasattr(v, "as_integer_ratio") and not isinstance(v, int) else v for v in row])
     book.save(path)
+
+
+# --- an import against the database's size ----------------------------------------------------------
+
+# Run in a child so that its peak memory and processor time are its own.
+CHILD = """
+import json, sys, time
+from analytics import ingest
+t0 = time.perf_counter()
+if sys.argv[1] == "check":
+    result = ingest.check(sys.argv[2], sys.argv[3])
+    status = "ok" if result.ok else "rejected"
+else:
+    result = ingest.import_file(sys.argv[2], sys.argv[3])
+    status = result.status
+seconds = time.perf_counter() - t0
+# The peak of this process's own memory: ru_maxrss would also count the parent's at the fork.
+peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(json.dumps({"seconds": seconds, "status": status, "peak_kb": peak}))
+"""
+
+
+def _child(kind: str, path: Path, db_path: Path) -> tuple[dict, float, float]:
+    """The child's own answer, its peak memory in MB (VmHWM) and its processor seconds (user and system:
+    on a machine other work shares, steadier than the time on the clock)."""
+    child = subprocess.Popen([sys.executable, "-c", CHILD, kind, str(path), str(db_path)], cwd=db.ROOT,
+                             stdout=subprocess.PIPE, text=True)
+    stdout = child.stdout.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        raise RuntimeError(f"子进程失败({child.returncode})")
+    answer = json.loads(stdout.strip().splitlines()[-1])
+    return answer, answer["peak_kb"] / 1024, usage.ru_utime + usage.ru_stime
+
+
+def disk_bytes(folder: Path) -> int:
+    """Bytes the folder takes on disk, each file counted once however many names it has."""
+    seen, total = set(), 0
+    for p in folder.rglob("*"):
+        st = p.lstat()
+        if p.is_file() and (st.st_dev, st.st_ino) not in seen:
+            seen.add((st.st_dev, st.st_ino))
+            total += st.st_blocks * 512
+    return total
+
+
+def grown_database(millions: float, base: Path, out=print) -> Path:
+    """The scale-1 demo county with its ledger replicated to about `millions` million rows (kept
+    under data/ for the next run)."""
+    path = db.ROOT / "data" / f"bench-ledger{millions:g}m.duckdb"
+    if path.exists():
+        with db.connect(path) as con:
+            if db.migrate(con) or not summary.is_fresh(con):  # built by an earlier release
+                summary.refresh(con)
+                con.execute("CHECKPOINT")
+        return path
+    out(f"正在生成约 {millions:g} 百万行台账的数据库 {path} …")
+    t0 = time.perf_counter()
+    tmp = path.with_name(path.name + ".building")
+    shutil.copyfile(base, tmp)
+    with db.connect(tmp) as con:
+        db.migrate(con)  # before the copies, not in the first import timed
+        rows, top = con.execute("SELECT count(*), max(event_id) FROM credit_events").fetchone()
+        for k in range(1, max(1, round(millions * 1e6 / rows))):
+            con.execute("""INSERT INTO credit_events SELECT * REPLACE (event_id + $k * $top AS event_id,
+                               reverses_event_id + $k * $top AS reverses_event_id)
+                           FROM credit_events WHERE event_id <= $top""", {"k": k, "top": top})
+        summary.refresh(con)
+        con.execute("CHECKPOINT")
+    os.replace(tmp, path)
+    out(f"已生成,用时 {time.perf_counter() - t0:.0f} 秒")
+    return path
+
+
+def _tickets_file(con, folder: Path, tickets: int, tag: str) -> Path:
+    """`tickets` new flat tickets in the data's last month, each in a grid of the county."""
+    grids = [r[0] for r in con.execute("SELECT grid_id FROM grids ORDER BY grid_id").fetchall()]
+    as_of = dt.date.fromisoformat(db.get_meta(con, "as_of"))
+    path = folder / f"tickets-{tag}.csv"
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("工单编号,所在网格,诉求类别,提单时间,接单时间,结果公开时间,评分,评分人类别\n")
+        for k in range(tickets):
+            day = as_of - dt.timedelta(days=k % 20)
+            f.write(f"BENCH-{tag}-{k:04d},{grids[k * 7 % len(grids)]},停车充电,{day} 08:00,{day} 10:00,"
+                    f"{day} 18:00,5,群众\n")
+    return path
+
+
+def _ledger_file(con, folder: Path, rows: int, tag: str) -> Path:
+    people = [r[0] for r in con.execute(f"SELECT person_id FROM people ORDER BY person_id LIMIT {rows}").fetchall()]
+    first = con.execute("SELECT max(event_id) + 1 FROM credit_events").fetchone()[0]
+    as_of = dt.date.fromisoformat(db.get_meta(con, "as_of"))
+    path = folder / f"ledger-{tag}.csv"
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("记录编号,主体类型,主体编号,积分,发生时间\n")
+        for k in range(rows):
+            f.write(f"{first + k},个人,{people[k % len(people)]},5,{as_of - dt.timedelta(days=k % 20)} 09:00\n")
+    return path
+
+
+def growth(sizes: list[float], tickets: int = 60, out=print) -> int:
+    """Time, peak memory and disk growth of importing `tickets` tickets (and as many ledger rows) into
+    databases of each size (millions of ledger rows), beside the time to read and check the same file."""
+    from . import metrics
+
+    base = metrics.ensure_database(1.0, db.ROOT / "data" / "bench-scale1.duckdb", out)
+    out("读取检查、导入:子进程用时(括号内为其处理器时间);超出读取 = 导入 - 读取检查")
+    out(f"{'台账行数':>12} {'数据库':>9} {'文件':<8} {'读取检查':>14} {'导入':>14} {'超出读取':>8} "
+        f"{'峰值内存':>8} {'磁盘增长':>9}")
+    for millions in sizes:
+        source = grown_database(millions, base, out)
+        folder = Path(tempfile.mkdtemp(prefix="gridgov-bench-growth-"))
+        try:
+            target = folder / "gridgov.duckdb"
+            shutil.copyfile(source, target)
+            with db.connect(target, read_only=True) as con:
+                ledger_rows = con.execute("SELECT count(*) FROM credit_events").fetchone()[0]
+                files = [("工单", _tickets_file(con, folder, tickets, "t")),
+                         ("台账", _ledger_file(con, folder, tickets, "l"))]
+            for label, path in files:
+                checked, _, check_cpu = _child("check", path, target)
+                before = disk_bytes(folder) - path.stat().st_size
+                done, peak, cpu = _child("import", path, target)
+                grown = disk_bytes(folder) - path.stat().st_size - before
+                out(f"{ledger_rows:>12,} {target.stat().st_size / 1e6:>7.0f}MB {label}{tickets:<6} "
+                    f"{checked['seconds']:>6.2f}s({check_cpu:5.2f}) {done['seconds']:>6.2f}s({cpu:5.2f}) "
+                    f"{done['seconds'] - checked['seconds']:>7.2f}s {peak:>6.0f}MB {grown / 1e6:>7.1f}MB  "
+                    f"{done['status']}")
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+    out("磁盘增长:当天第一次导入把原文件整份留作备份(每天至多一份,供文件损坏时恢复),其后的导入只增加数据本身和撤销所需的行")
+    return 0

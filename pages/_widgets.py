@@ -24,25 +24,26 @@ def page_header(title: str, filters: Filters) -> None:
 
 def figure(label: str, value, unit: str, metric_id: str, *, delta=None, better_high: bool = True,
            digits: int = 0, container=None, compared_with: str = "上期") -> None:
-    """A headline number with its definition as help text; a dash where there is no value."""
-    target = container or st
-    gap = "" if unit == "%" else " "
-    shown = "—" if value is None or pd.isna(value) else f"{value:,.{digits}f}{gap}{unit}".strip()
-    delta_text = None
+    """A headline number with its definition as help text; a dash where there is no value. A share
+    (unit %) and its change come as fractions; the change is then in percentage points."""
+    target, spec, share = container or st, f",.{digits}f", unit == "%"
+    shown = table_columns.text(None if value is None or not share else value * 100, spec) if share \
+        else table_columns.text(value, spec)
+    shown = shown if shown == "—" else (f"{shown}%" if share else f"{shown} {unit}".strip())
+    delta_text, tone = None, "same"
     if delta is not None and not pd.isna(delta):
-        # A change of a share is in percentage points, not per cent of itself.
-        delta_text = f"{delta:+,.{digits}f}{' 个百分点' if unit == '%' else gap + unit}".strip() + f" 较{compared_with}"
-    target.metric(label, shown, delta_text, delta_color="normal" if better_high else "inverse",
-                  help=definition(metric_id), border=True)
+        delta_text = f"{table_columns.change_text(delta, unit, spec)} 较{compared_with}"
+        tone = table_columns.change_tone(delta, f",.{digits + 2 if share else digits}f", better_high)
+    target.metric(label, shown, delta_text, help=definition(metric_id), border=True,
+                  delta_color={"better": "green", "worse": "red", "same": "gray"}[tone],
+                  delta_arrow="off" if tone == "same" else "auto")
 
 def headline_figures(figures: pd.DataFrame) -> None:
     """overview.headline's six figures in two rows of three, as the overview and the review show them."""
     for column, row in zip(st.columns(3) + st.columns(3), figures.itertuples()):
-        share = row.unit == "%"
-        figure(row.label, row.value * 100 if share and row.value is not None else row.value, row.unit, row.metric_id,
-               delta=row.change * 100 if share and row.change is not None else row.change,
-               better_high=row.higher_is_better, compared_with=row.compared_with,
-               digits=2 if row.key in ("avg_credit", "median_days") else (1 if share else 0), container=column)
+        digits = table_columns._digits(table_columns.headline_spec(row.key, row.unit))[0]
+        figure(row.label, row.value, row.unit, row.metric_id, delta=row.change, better_high=row.higher_is_better,
+               compared_with=row.compared_with, digits=digits, container=column)
     if len(figures) and figures["compared_with"].iat[0] == "上期同期":
         st.caption(f"统计期尚未结束:变化与上期的同一时段({figures['compared_span'].iat[0]})比较。")
 
@@ -65,12 +66,15 @@ def may_see_people(metric_id: str) -> bool:
     st.info("您的角色不查看涉及个人的名单(如需查看,请联系系统管理员调整角色)。", icon=":material/lock:")
     return False
 
-def _percent(frame: pd.DataFrame, config: dict):
-    """Every share drawn with one decimal (Streamlit's "percent" drops trailing zeros: 7.74%, 4%).
-    A Styler changes only what is drawn: the column still sorts by its numbers."""
-    shares = [c for c, v in config.items() if isinstance(v, dict) and v.get("type_config", {}).get("format") == "percent"
-              and c in frame.columns and frame[c].notna().any()]
-    return frame.style.format("{:.1%}", subset=shares, na_rep="—") if shares else frame
+def styled(frame: pd.DataFrame, metric_id: str):
+    """The numbers drawn as the column dictionary writes them (the same text as the pack and the
+    downloads). A Styler changes only what is drawn: a column still sorts by its numbers."""
+    specs = {c: table_columns.column(c, metric_id).format for c in frame.columns
+             if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])}
+    specs = {c: spec for c, spec in specs.items() if spec}
+    if not specs:
+        return frame
+    return frame.style.format({c: (lambda v, spec=spec: table_columns.text(v, spec)) for c, spec in specs.items()})
 
 def table(frame: pd.DataFrame, metric_id: str, filters: Filters, *, columns: dict | None = None,
           height: int | None = None, key: str | None = None, note: str = "", period: Period | None = None,
@@ -84,24 +88,13 @@ def table(frame: pd.DataFrame, metric_id: str, filters: Filters, *, columns: dic
     shown = frame[list(columns)] if columns else frame
     config = {c: (v if not isinstance(v, str) else st.column_config.Column(v)) for c, v in (columns or {}).items()}
     # A dash for a missing value: Streamlit's own placeholder is the English "None".
-    st.dataframe(_percent(shown, config), hide_index=True, width="stretch", column_config=config,
+    st.dataframe(styled(shown, metric_id), hide_index=True, width="stretch", column_config=config,
                  height=height or "auto", placeholder="—")
     downloads(shown, metric_id, filters, columns=columns, key=key, note=note, period=period, place=place)
 
-def _as_shown(columns: dict | None) -> tuple[dict, dict]:
-    """The headers and number formats (Python format specs) a table's column configs show, for its download."""
-    headers, formats = {}, {}
-    for name, config in (columns or {}).items():
-        if isinstance(config, str):
-            headers[name] = config
-            continue
-        headers[name] = config.get("label") or ""
-        shown = (config.get("type_config") or {}).get("format") or ""
-        if shown == "percent":
-            formats[name] = ".1%"  # as _percent draws it
-        elif shown.startswith("%"):
-            formats[name] = shown[1:]
-    return headers, formats
+def _headers(columns: dict | None) -> dict:
+    """The headers a table's columns show, for its download (numbers as the dictionary formats them)."""
+    return {name: c if isinstance(c, str) else c.get("label") or "" for name, c in (columns or {}).items()}
 
 def downloads(frame: pd.DataFrame, metric_id: str, filters: Filters, *, columns: dict | None = None,
               key: str | None = None, note: str = "", period: Period | None = None, place: str | None = None) -> None:
@@ -111,7 +104,7 @@ def downloads(frame: pd.DataFrame, metric_id: str, filters: Filters, *, columns:
     name = export.file_name(m.name, (period or filters.period).label, place or filters.scope_label)
 
     def rows() -> pd.DataFrame:
-        return table_columns.formatted(frame, *_as_shown(columns), metric_id=metric_id)
+        return table_columns.formatted(frame, _headers(columns), metric_id=metric_id)
 
     with st.container(horizontal=True, vertical_alignment="center"):
         # Files are made only when a button is clicked: a page of long lists reruns fast.

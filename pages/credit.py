@@ -35,11 +35,11 @@ def show_ranking() -> None:
         left.caption("金色为红旗网格。")
         with right:
             table(rows, "grid-credit-ranking", filters, key="ranking", place=communities[chosen], columns={
-                "rank": st.column_config.NumberColumn("名次", format="%d"),
+                "rank": "名次",
                 "grid_name": "网格",
-                "avg_credit": st.column_config.NumberColumn("人均积分", format="%.2f"),
-                "rank_change": st.column_config.NumberColumn("名次变化", format="%+d", help="正数为上升"),
-                "residents": st.column_config.NumberColumn("居民", format="localized"),
+                "avg_credit": "人均积分",
+                "rank_change": st.column_config.Column("名次变化", help="正数为上升"),
+                "residents": "居民",
                 "red_flag": st.column_config.CheckboxColumn("红旗网格")})
 
         st.subheader("排名背后的积分明细")
@@ -56,7 +56,7 @@ def show_ranking() -> None:
               height=320, note="含完整姓名" if names else "", place=grids[grid_id],
               columns={"occurred_at": st.column_config.DatetimeColumn("发生时间", format="YYYY-MM-DD HH:mm"),
                        "name": "居民", "indicator_name": "指标", "category_label": "类别",
-                       "points": st.column_config.NumberColumn("积分", format="%+.1f"),
+                       "points": "积分",
                        "recorded_by_name": "记录人", "note": "备注"})
 
 
@@ -65,9 +65,9 @@ def show_awards() -> None:
     if may_see_people("excellent-grid-workers"):
         table(metric("excellent-grid-workers", period, scope), "excellent-grid-workers", filters, key="workers", columns={
             "community_name": "社区", "grid_name": "红旗网格", "worker_name": "网格员",
-            "avg_credit": st.column_config.NumberColumn("人均积分", format="%.2f"),
-            "tickets": "结果公开工单", "median_days": st.column_config.NumberColumn("办结用时中位数(天)", format="%.1f"),
-            "mean_score": st.column_config.NumberColumn("评价均分", format="%.2f")})
+            "avg_credit": "人均积分",
+            "tickets": "结果公开工单", "median_days": "办结用时中位数(天)",
+            "mean_score": "评价均分"})
 
     st.subheader("积分异常提示(评选前核实)")
     table(flags, "integrity-flags", filters, key="flags", columns={
@@ -86,14 +86,14 @@ def show_composition() -> None:
                             width="stretch", config=CHART)
             table(groups, "points-by-category-group", filters, key="groups", height=240, columns={
                 "category_label": "类别", "group_label": "群体", "subjects": "对象数", "events": "记录数",
-                "points": st.column_config.NumberColumn("净积分", format="%.0f")})
+                "points": "净积分"})
     with right:
         st.subheader("信用等级分布")
         levels = metric("credit-levels", period, scope)
         st.plotly_chart(charts.bar(levels, "level_label", "people", y_title="人数"), width="stretch", config=CHART)
         table(levels, "credit-levels", filters, key="levels", columns={
-            "level_label": "等级", "minimum": "最低余额", "people": st.column_config.NumberColumn("人数", format="localized"),
-            "share": st.column_config.NumberColumn("占比", format="percent")})
+            "level_label": "等级", "minimum": "最低余额", "people": "人数",
+            "share": "占比"})
 
 
 def show_publication() -> None:
@@ -105,13 +105,13 @@ def show_publication() -> None:
         if may_see_people("monthly-publication"):
             table(metric("monthly-publication", month, scope), "monthly-publication", filters, key="publication", height=360,
                   period=month, columns={"community_name": "社区", "grid_name": "网格", "name": "姓名", "events": "记录数",
-                           "points": st.column_config.NumberColumn("本月积分", format="%+.1f"),
-                           "balance": st.column_config.NumberColumn("累计余额", format="%.1f"), "level_label": "等级"})
+                           "points": "本月积分",
+                           "balance": "累计余额", "level_label": "等级"})
     with tab_list:
         table(metric("red-grey-list", month, scope), "red-grey-list", filters, key="redgrey", height=360, period=month,
               columns={
             "list_label": "榜单", "org_name": "单位", "org_type_label": "类型", "community_name": "社区",
-            "points": st.column_config.NumberColumn("本月积分", format="%+.0f"), "reason": "依据"})
+            "points": "本月积分", "reason": "依据"})
 
 
 def show_redemptions() -> None:
@@ -128,8 +128,8 @@ def show_redemptions() -> None:
         table(metric("redemptions-by-scenario", period, scope).sort_values("redemptions", ascending=False),
               "redemptions-by-scenario", filters, key="scenarios", height=360, columns={
                   "scenario_name": "场景", "category_label": "类别", "redemptions": "人次", "redeemers": "人数",
-                  "points_spent": st.column_config.NumberColumn("消耗积分", format="localized"),
-                  "value_yuan": st.column_config.NumberColumn("折合(元)", format="localized")})
+                  "points_spent": "消耗积分",
+                  "value_yuan": "折合(元)"})
 
 
 sections({"网格排名": show_ranking, "评选依据": show_awards, "积分构成": show_composition, "公示与红灰榜": show_publication,

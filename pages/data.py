@@ -81,7 +81,7 @@ def show_problems(checked, stem: str) -> None:
         st.error(f"发现 {len(problems):,} 个问题,数据库未作任何改动。请按下表改正后重新上传"
                  f"{'(下载的问题清单逐行列出)' if len(details) > len(problems) else ''}。", icon=":material/error:")
         st.dataframe(problems, hide_index=True, width="stretch", height=min(420, 38 * (len(problems) + 1)),
-                     placeholder="", column_config={"行": st.column_config.NumberColumn("行", format="%d"),
+                     placeholder="", column_config={"行": "行",
                                                     "问题": st.column_config.TextColumn("问题", width="large")})
     with st.container(horizontal=True):
         st.download_button("问题清单 Excel", lambda: ingest.problems_bytes(details, "xlsx"), f"{stem}_问题清单.xlsx",
@@ -129,7 +129,7 @@ def show_import() -> None:
         return
     if st.button("确认导入", type="primary", icon=":material/upload:", key="confirm_import"):
         try:
-            with st.spinner("正在导入(先备份数据库)……"), as_files(upload, mapping) as (path, mapping_path):
+            with st.spinner("正在导入……"), as_files(upload, mapping) as (path, mapping_path):
                 result = ingest.isolated(ingest.import_file, path, database_path(), table, mapping_path,
                                          user=current_user().name)
         except ingest.Busy as exc:
@@ -155,7 +155,7 @@ def show_log() -> None:
                      column_config={c: st.column_config.Column(v) for c, v in LOG_COLUMNS.items()} | {
                          "finished_at": st.column_config.DatetimeColumn("完成时间", format="YYYY-MM-DD HH:mm:ss")})
     with st.popover("撤销最近一次导入", icon=":material/undo:"):
-        st.markdown("把数据库恢复到最近一次导入之前的样子(从导入前自动做的备份恢复)。撤销本身也会记入导入记录。")
+        st.markdown("把数据库恢复到最近一次导入之前的样子(按该次导入保存的原数据逐行恢复)。撤销本身也会记入导入记录。")
         if st.button("确认撤销", type="primary", key="confirm_undo"):
             try:
                 result = ingest.undo_last(database_path(), user=current_user().name)

@@ -116,7 +116,7 @@ with right:
         if len(backlog):
             st.dataframe(backlog.head(5), hide_index=True, width="stretch", column_config={
                 "ticket_id": "编号", "category_label": "类别", "step_label": "当前环节",
-                "age_days": st.column_config.NumberColumn("已历时(天)", format="%.0f")},
+                "age_days": "已历时(天)"},
                 column_order=["ticket_id", "category_label", "step_label", "age_days"])
         with st.expander("网格服务团队(姓名已脱敏)", expanded=False):
             if may_see_people("grid-team"):

@@ -22,18 +22,9 @@ meeting = st.toggle("会议模式(全屏大字,逐页放映)", key="meeting", bi
 
 
 def columns(spec: review.Table) -> dict:
-    """The table's columns for widgets.table: Chinese headers, and Streamlit formats for the numbers."""
-    printf = {".2f": "%.2f", ".1f": "%.1f", "+d": "%+d", ",d": "localized", ",.1f": "%,.1f", ",.0f": "localized",
-              ".1%": "percent", "+.1f": "%+.1f", "+.0f": "%+.0f"}
-    out = {}
-    for column, header in spec.columns.items():
-        if column == "red_flag":
-            out[column] = st.column_config.CheckboxColumn(header)
-        elif column in spec.formats:
-            out[column] = st.column_config.NumberColumn(header, format=printf.get(spec.formats[column], "localized"))
-        else:
-            out[column] = header
-    return out
+    """The table's columns for widgets.table: Chinese headers (numbers formatted by the dictionary)."""
+    return {column: st.column_config.CheckboxColumn(header) if column == "red_flag" else header
+            for column, header in spec.columns.items()}
 
 
 def ranking_chart(rows, height=None):

@@ -29,9 +29,7 @@ def show_coverage() -> None:
     headline = compute(overview.headline, filters.period, filters.scope).set_index("key").loc["coverage"]
     left, right = st.columns([1, 2], gap="large")
     with left:
-        value, change = headline["value"], headline["change"]
-        figure("覆盖户数占比", None if value is None else value * 100, "%", "service-coverage",
-               delta=None if change is None else change * 100, digits=1)
+        figure("覆盖户数占比", headline["value"], "%", "service-coverage", delta=headline["change"], digits=1)
     with right:
         gaps = coverage[coverage["household_share"] < 1].sort_values("household_share")
         which = f"最低的{TOP}个" if len(gaps) > TOP else f"共{len(gaps)}个"
@@ -52,18 +50,18 @@ def show_coverage() -> None:
     else:
         table(uncovered, "uncovered-buildings", filters, height=320, key="svc_uncovered", columns={
             "community_name": "社区", "grid_name": "网格", "building_name": "楼栋",
-            "households": st.column_config.NumberColumn("户数", format="localized"),
-            "nearest_metres": st.column_config.NumberColumn("距最近服务中心或驿站(米)", format="%,.0f"),
+            "households": "户数",
+            "nearest_metres": "距最近服务中心或驿站(米)",
         })
     with st.expander("各网格服务圈覆盖明细", icon=":material/table_view:"):
         table(coverage, "service-coverage", filters, height=420, key="svc_coverage", columns={
             "community_name": "社区", "grid_name": "网格",
-            "buildings": st.column_config.NumberColumn("楼栋数", format="localized"),
-            "buildings_covered": st.column_config.NumberColumn("覆盖楼栋", format="localized"),
-            "building_share": st.column_config.NumberColumn("楼栋覆盖占比", format="percent"),
-            "households": st.column_config.NumberColumn("户数", format="localized"),
-            "households_covered": st.column_config.NumberColumn("覆盖户数", format="localized"),
-            "household_share": st.column_config.NumberColumn("户数覆盖占比", format="percent"),
+            "buildings": "楼栋数",
+            "buildings_covered": "覆盖楼栋",
+            "building_share": "楼栋覆盖占比",
+            "households": "户数",
+            "households_covered": "覆盖户数",
+            "household_share": "户数覆盖占比",
         })
 
 
@@ -85,8 +83,8 @@ def show_facilities() -> None:
         with st.expander("各社区各类服务阵地明细", icon=":material/table_view:"):
             table(counts, "facility-counts", filters, height=420, key="svc_counts", columns={
                 "community_name": "社区", "type_label": "设施类型",
-                "facilities": st.column_config.NumberColumn("数量(处)", format="localized"),
-                "capacity": st.column_config.NumberColumn("容量(座/个)", format="localized"),
+                "facilities": "数量(处)",
+                "capacity": "容量(座/个)",
             })
 
 
@@ -115,14 +113,14 @@ def show_charging() -> None:
           key="svc_charging", columns={
               "community_name": "社区", "grid_name": "网格",
               "short_of_supply": st.column_config.CheckboxColumn("供给不足"),
-              "gap_per_100_households": st.column_config.NumberColumn("供需差(每百户)", format="%+.2f"),
-              "places_per_100_households": st.column_config.NumberColumn("每百户充电车位", format="%.2f"),
-              "tickets_per_100_households": st.column_config.NumberColumn("每百户停车充电工单", format="%.2f"),
-              "charging_places": st.column_config.NumberColumn("充电车位", format="localized"),
-              "charging_tickets": st.column_config.NumberColumn("停车充电工单", format="localized"),
-              "households": st.column_config.NumberColumn("户数", format="localized"),
-              "charging_sheds": st.column_config.NumberColumn("充电车棚", format="localized"),
-              "charging_piles": st.column_config.NumberColumn("充电桩", format="localized"),
+              "gap_per_100_households": "供需差(每百户)",
+              "places_per_100_households": "每百户充电车位",
+              "tickets_per_100_households": "每百户停车充电工单",
+              "charging_places": "充电车位",
+              "charging_tickets": "停车充电工单",
+              "households": "户数",
+              "charging_sheds": "充电车棚",
+              "charging_piles": "充电桩",
           })
 
 
@@ -148,10 +146,10 @@ def show_property() -> None:
               height=360, key="svc_property", columns={
                   "company_name": "物业企业", "community_name": "社区", "quarter_label": "季度",
                   "has_party_branch": st.column_config.CheckboxColumn("已建党支部"),
-                  "residents_score": st.column_config.NumberColumn("居民评议", format="%.1f"),
-                  "community_score": st.column_config.NumberColumn("社区评议", format="%.1f"),
-                  "subdistrict_score": st.column_config.NumberColumn("街道评议", format="%.1f"),
-                  "mean_score": st.column_config.NumberColumn("平均分", format="%.1f"),
+                  "residents_score": "居民评议",
+                  "community_score": "社区评议",
+                  "subdistrict_score": "街道评议",
+                  "mean_score": "平均分",
               })
 
 
@@ -171,11 +169,11 @@ def show_wishes() -> None:
                             height=height))
         table(wishes, "micro-wishes", filters, key="svc_wishes", columns={
             "community_name": "社区",
-            "filed": st.column_config.NumberColumn("征集(个)", format="localized"),
-            "fulfilled": st.column_config.NumberColumn("已落实(个)", format="localized"),
-            "fulfilled_share": st.column_config.NumberColumn("落实率", format="percent"),
-            "median_days_to_fulfil": st.column_config.NumberColumn("落实用时中位数(天)", format="%.1f"),
-            "open_now": st.column_config.NumberColumn("期末未落实(个)", format="localized"),
+            "filed": "征集(个)",
+            "fulfilled": "已落实(个)",
+            "fulfilled_share": "落实率",
+            "median_days_to_fulfil": "落实用时中位数(天)",
+            "open_now": "期末未落实(个)",
         })
 
 

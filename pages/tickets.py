@@ -59,15 +59,15 @@ def show_resolution() -> None:
                            width="stretch", config=CHART)
         with data:
             table(resolution, metric_id, filters, key="resolution", columns={
-                key: label, "tickets": st.column_config.NumberColumn("单数", format="localized"),
-                "median_days": st.column_config.NumberColumn("中位数(天)", format="%.1f"),
-                "p90_days": st.column_config.NumberColumn("90%分位(天)", format="%.1f")})
+                key: label, "tickets": "单数",
+                "median_days": "中位数(天)",
+                "p90_days": "90%分位(天)"})
 
     with st.expander("各网格办结用时", expanded=False):
         table(metric("ticket-resolution", period, scope), "ticket-resolution", filters, key="by_grid", columns={
             "community_name": "社区", "grid_name": "网格", "tickets": "单数",
-            "median_days": st.column_config.NumberColumn("中位数(天)", format="%.1f"),
-            "p90_days": st.column_config.NumberColumn("90%分位(天)", format="%.1f")})
+            "median_days": "中位数(天)",
+            "p90_days": "90%分位(天)"})
 
 
 def show_ratings() -> None:
@@ -76,17 +76,17 @@ def show_ratings() -> None:
         st.subheader("党员群众评单")
         table(ratings.reset_index(), "ticket-ratings", filters, key="ratings", columns={
             "label": "评价人", "tickets_rated": "有评价单数",
-            "share_rated": st.column_config.NumberColumn("评价率", format="percent"),
-            "ratings": "评价条数", "mean_score": st.column_config.NumberColumn("平均分", format="%.2f")})
+            "share_rated": "评价率",
+            "ratings": "评价条数", "mean_score": "平均分"})
         publication = metric("decision-publication", period, scope)
         table(publication, "decision-publication", filters, key="publication", columns={
-            "decided": "定单数", "published": "已公开", "share_published": st.column_config.NumberColumn("公开率", format="percent"),
-            "median_lag_days": st.column_config.NumberColumn("定单到公开(天,中位数)", format="%.1f")})
+            "decided": "定单数", "published": "已公开", "share_published": "公开率",
+            "median_lag_days": "定单到公开(天,中位数)"})
     with right:
         st.subheader("网格约请职能部门")
         table(metric("ticket-escalations", period, scope), "ticket-escalations", filters, key="escalations", columns={
             "department_label": "部门", "escalations": "约请单数", "resolved": "已办结",
-            "median_days": st.column_config.NumberColumn("办结用时中位数(天)", format="%.1f")})
+            "median_days": "办结用时中位数(天)"})
 
 
 def show_deadlines() -> None:
@@ -95,16 +95,16 @@ def show_deadlines() -> None:
     if status == "在办(按环节)":
         table(metric("ticket-backlog", period, scope), "ticket-backlog", filters, key="backlog", columns={
             "step_label": "当前环节", "tickets": "单数",
-            "median_age_days": st.column_config.NumberColumn("已历时中位数(天)", format="%.1f"),
-            "max_age_days": st.column_config.NumberColumn("最长(天)", format="%.1f")})
+            "median_age_days": "已历时中位数(天)",
+            "max_age_days": "最长(天)"})
     else:
         metric_id = "overdue-tickets" if status == "超期" else "near-due-tickets"
         table(metric(metric_id, period, scope), metric_id, filters, key="deadline", columns={
             "ticket_id": "工单编号", "grid_name": "网格", "category_label": "类别", "current_step_label": "当前环节",
             "next_step_label": "待办环节",
-            "share_used": st.column_config.NumberColumn("时限已用", format="percent"),
+            "share_used": "时限已用",
             "due_at": st.column_config.DatetimeColumn("应完成时间", format="YYYY-MM-DD HH:mm"),
-            "age_days": st.column_config.NumberColumn("已历时(天)", format="%.1f")})
+            "age_days": "已历时(天)"})
 
 
 def show_quality() -> None:
@@ -113,7 +113,7 @@ def show_quality() -> None:
     st.subheader("节假日安排")
     calendar_notice(period, scope)
     table(metric("calendar-coverage", period, scope), "calendar-coverage", filters, key="calendar", columns={
-        "year": st.column_config.NumberColumn("年份", format="%d"), "status_label": "录入情况",
+        "year": "年份", "status_label": "录入情况",
         "days_off": "放假日数", "makeup_days": "调休上班日数"})
 
 
@@ -129,7 +129,7 @@ def show_search() -> None:
                    "channel_label": "渠道", "community_name": "社区", "grid_name": "网格", "status": "状态",
                    "filed_at": st.column_config.DatetimeColumn("提单时间", format="YYYY-MM-DD HH:mm"),
                    "published_at": st.column_config.DatetimeColumn("公开时间", format="YYYY-MM-DD HH:mm"),
-                   "days": st.column_config.NumberColumn("用时(天)", format="%.1f"), "department_label": "约请部门"}
+                   "days": "用时(天)", "department_label": "约请部门"}
         picked = st.dataframe(found, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
                               placeholder="—", key="tickets_found", column_config=columns)
         downloads(found, "ticket-list", filters, columns=columns, key="ticket_list")

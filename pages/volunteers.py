@@ -15,23 +15,22 @@ MEASURES = {
     "hours": ("服务时长", "小时", ",.0f"),
 }
 COUNTS = {
-    "active_volunteers": st.column_config.NumberColumn("参与人数(人)", format="localized"),
-    "activities": st.column_config.NumberColumn("服务次数(次)", format="localized"),
-    "hours": st.column_config.NumberColumn("服务时长(小时)", format="%,.1f"),
-    "party_member_share": st.column_config.NumberColumn("党员占比", format="percent"),
+    "active_volunteers": "参与人数(人)",
+    "activities": "服务次数(次)",
+    "hours": "服务时长(小时)",
+    "party_member_share": "党员占比",
 }
 
 filters = current_filters()
 page_header("志愿服务", filters)
 
 summary = metric("volunteer-summary", filters.period, filters.scope).iloc[0]
-share = summary["party_member_share"]
 # Units sit in the labels: four values with units do not fit side by side on a 1280-wide screen.
 for column, (label, value, unit, digits) in zip(st.columns(4), [
     ("参与志愿服务(人)", summary["active_volunteers"], "", 0),
     ("服务次数(次)", summary["activities"], "", 0),
     ("服务时长(小时)", summary["hours"], "", 0),
-    ("党员占比", None if share is None else share * 100, "%", 1),
+    ("党员占比", summary["party_member_share"], "%", 1),
 ]):
     figure(label, value, unit, "volunteer-summary", digits=digits, container=column)
 

@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from analytics import access, audit, db, overview, review, tickets
 from analytics.period import Scope
-from pages._widgets import _percent
+from pages._widgets import styled
 
 PAGES = ["pages/overview.py", "pages/grid_map.py", "pages/review.py", "pages/tickets.py", "pages/credit.py",
          "pages/volunteers.py", "pages/service.py", "pages/definitions.py"]
@@ -133,14 +133,15 @@ def test_only_the_open_section_runs(monkeypatch, demo_path, view, present, absen
     assert present in keys and absent not in keys
 
 
-def test_shares_are_drawn_with_one_decimal_and_still_sort_as_numbers():
-    frame = pd.DataFrame({"name": ["甲", "乙", "丙"], "share": [0.0774, 0.04, float("nan")], "count": [1, 2, 3]})
-    config = {"share": st.column_config.NumberColumn("占比", format="percent"), "count": "数量"}
-    shown = _percent(frame, config)
+def test_numbers_are_drawn_as_the_dictionary_writes_them_and_still_sort_as_numbers():
+    frame = pd.DataFrame({"name": ["甲", "乙", "丙"], "share": [0.0774, 0.04, float("nan")],
+                          "residents": [1234, 2, 3], "rank_change": [0, 2, -1]})
+    shown = styled(frame, "credit-levels")
     assert shown.data["share"].tolist()[:2] == [0.0774, 0.04]
     text = shown.to_string()
     assert "7.7%" in text and "4.0%" in text and "—" in text and "0.0774" not in text
-    assert _percent(frame, {"count": "数量"}) is frame
+    assert "1,234" in text and "±0" in text and "+2" in text
+    assert styled(frame[["name"]], "credit-levels") is not None
 
 
 def test_meeting_mode_steps_through_the_slides(app_on, demo_path, demo_con):

@@ -132,3 +132,60 @@ def test_every_metric_column_has_a_chinese_header_unique_within_its_metric(small
 def test_two_columns_under_one_header_are_a_programming_error():
     with pytest.raises(RuntimeError, match="same header"):
         columns.formatted(pd.DataFrame({"a": [1], "b": [2]}), {"a": "列", "b": "列"})
+
+
+@pytest.mark.parametrize(("value", "spec", "expected"), [
+    (1234.567, ",.1f", "1,234.6"),
+    (10.644, ".1f", "10.6"),
+    (3.0, "+d", "+3"),
+    (-2, "+d", "-2"),
+    (0, "+d", "±0"),
+    (0.04, "+.1f", "±0.0"),
+    (-0.04, "+.1f", "±0.0"),
+    (0.8823, ".1%", "88.2%"),
+    (0.0006, ".1%", "0.1%"),
+    (12345, ",d", "12,345"),
+    (None, ".1f", "—"),
+    (float("nan"), ",d", "—"),
+    ("兴旺社区", ",d", "兴旺社区"),
+])
+def test_a_value_is_written_one_way_everywhere(value, spec, expected):
+    assert columns.text(value, spec) == expected
+
+
+@pytest.mark.parametrize(("change", "unit", "spec", "higher_is_better", "text", "tone"), [
+    (42, "单", ",d", True, "+42 单", "better"),
+    (-88, "单", ",d", True, "-88 单", "worse"),
+    (0, "单", ",d", True, "±0 单", "same"),
+    (0.3, "天", ".1f", False, "+0.3 天", "worse"),
+    (0.0004, "%", ".1f", True, "±0.0 个百分点", "same"),
+    (-0.012, "%", ".1f", True, "-1.2 个百分点", "worse"),
+])
+def test_a_headline_change_reads_with_its_sign_and_tone(change, unit, spec, higher_is_better, text, tone):
+    assert columns.change_text(change, unit, spec) == text
+    shown_spec = f".{int(spec[-2]) + 2}f" if unit == "%" else spec
+    assert columns.change_tone(change, shown_spec, higher_is_better) == tone
+
+
+def test_a_headline_figure_has_its_columns_digits():
+    # the same median on 总览 (a headline) and 协商议事 (a table column)
+    assert columns.headline_spec("median_days", "天") == columns.column("median_days").format == ".1f"
+    assert columns.headline_spec("avg_credit", "分") == ".2f"
+    assert columns.headline_spec("coverage", "%") == ",.1f"
+
+
+def test_the_same_figure_reads_the_same_on_the_page_in_the_pack_and_in_the_download(small_path):
+    from analytics import db, review
+    from pages._widgets import styled
+
+    with db.connect(small_path, read_only=True) as con:
+        ranking = metrics.get("grid-credit-ranking").compute(con, "2026Q2")
+    table = review.RANKING
+    printed = review.shown(ranking, table)  # the pack
+    page = styled(ranking[list(table.columns)], table.metric_id).to_html()
+    download = columns.formatted(ranking[list(table.columns)], table.columns, metric_id=table.metric_id)
+    for name in ("avg_credit", "rank_change", "residents"):
+        header = table.columns[name]
+        for shown, number in zip(printed[header], download[header]):
+            assert f">{shown}<" in page
+            assert shown == "—" if pd.isna(number) else columns.text(number, columns.column(name).format) == shown

@@ -222,7 +222,8 @@ def test_every_command_refuses_a_truncated_file_and_restore_brings_back_the_back
     assert "也无法使用" in capsys.readouterr().err
 
 
-def test_restore_skips_damaged_backups_for_the_newest_good_one(imported, tmp_path):
+def test_restore_skips_damaged_backups_for_the_newest_good_one(imported, tmp_path, monkeypatch):
+    monkeypatch.setattr(load, "BACKUP_EVERY_HOURS", 0)  # a whole backup at every import
     older = recovery.backups(imported)[0]
     path = tmp_path / "ledger2.csv"
     path.write_text(LEDGER_HEADER + "11,个人,P1,I1,5,2026-09-02\n", encoding="utf-8")

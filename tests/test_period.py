@@ -1,6 +1,7 @@
+import duckdb
 import pytest
 
-from analytics.period import Area, Scope, parse_scope
+from analytics.period import Area, Scope, community_in_scope, in_scope, parse_scope, place_in_scope
 
 # Two subdistricts; S2 has a community without grids.
 PLACES = [
@@ -39,3 +40,30 @@ def test_describing_names_an_unknown_place_by_its_id():
 
 def test_a_label_given_is_kept():
     assert Scope(grids=("G1",)).within(PLACES, "我的网格") == Area(("G1",), "我的网格")
+
+
+# Rows (id, grid, community) with G1, G2 in C1, G3 in C2, and one row without a grid.
+ROWS = "SELECT * FROM (VALUES (1, 'G1', 'C1'), (2, 'G2', 'C1'), (3, 'G3', 'C2'), (4, NULL, 'C2')) t(id, grid_id, community_id)"
+
+
+@pytest.mark.parametrize(("condition", "area", "expected"), [
+    (in_scope("t.grid_id"), Area(None), [1, 2, 3, 4]),  # the county sees rows without a grid
+    (in_scope("t.grid_id"), Area(("G1", "G3")), [1, 3]),
+    (in_scope("grid_id"), Area(("G1",)), [1]),
+    (in_scope("t.grid_id"), Area(()), []),
+    (community_in_scope("t.community_id"), Area(("G1",)), [1, 2]),
+    (community_in_scope("t.community_id"), Area(("G3",)), [3, 4]),
+    (place_in_scope("t.grid_id", "t.community_id"), Area(("G3",)), [3, 4]),
+    (place_in_scope("t.grid_id", "t.community_id"), Area(("G1",)), [1]),
+])
+def test_a_scope_condition_keeps_the_rows_of_the_area(condition, area, expected):
+    con = duckdb.connect()
+    con.execute("CREATE TABLE grids AS SELECT * FROM (VALUES ('G1', 'C1'), ('G2', 'C1'), ('G3', 'C2')) g(grid_id, community_id)")
+    rows = con.execute(f"SELECT id FROM ({ROWS}) t WHERE {condition} ORDER BY id", area.params()).fetchall()
+    assert [r[0] for r in rows] == expected
+
+
+@pytest.mark.parametrize("column", ["grid_id; DROP TABLE people", "g.grid_id)", "'x'", ""])
+def test_a_scope_condition_takes_only_a_column_name(column):
+    with pytest.raises(ValueError, match="not a column name"):
+        in_scope(column)

@@ -14,7 +14,6 @@ Every message a clerk reads is Chinese; problems come as a DataFrame with the co
 import errno
 import getpass
 import os
-import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,8 +21,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from .. import clock, db
-from . import guard, load, mapping as _mapping, read, spec, validate
+from .. import clock, db, summary
+from . import guard, load, mapping as _mapping, read, spec, undo, validate
 from .load import Busy
 from .mapping import MappingError
 from .read import FileError
@@ -282,8 +281,17 @@ def import_file(path, db_path=None, table: str | None = None, mapping=None, dry_
                     result.message = "文件中的数据与数据库完全一致,未作任何改动"
                     return result
                 con = session.con
+                con.execute("USE new")
+                fresh, result.import_id = summary.is_fresh(con), load.next_import_id(con)
+                con.execute("USE memory")
                 con.execute("BEGIN TRANSACTION")
                 try:
+                    keys: dict = {}
+                    for name in spec.ORDER:
+                        if name in session.tables:
+                            for table, sql in load.written_keys(con, spec.TABLES[name], session.tables[name]).items():
+                                keys.setdefault(table, []).append(sql)
+                    undo.record(con, result.import_id, "new", {t: " UNION ALL ".join(v) for t, v in keys.items()})
                     for name in spec.ORDER:
                         if name in session.tables:
                             load.apply(con, spec.TABLES[name], session.tables[name], "new")
@@ -293,13 +301,13 @@ def import_file(path, db_path=None, table: str | None = None, mapping=None, dry_
                     raise
                 newest = load.newest_timestamp(con, session.tables)
                 con.execute("USE new")
-                load.refresh_summaries(con)
+                structural = undo.changed(con, result.import_id, "new")
+                undo.refresh_summaries(con, incremental=fresh and not structural)
                 load.update_meta(con, newest)
                 result.status = "imported"
                 result.message = _summary(result, "导入完成")
                 totals = _totals(result.counts)
-                result.import_id = load.next_import_id(con)
-                result.backup_path = load.backup_path(db_path, f"import{result.import_id}")
+                result.backup_path = load.due_backup_path(db_path, f"import{result.import_id}")
                 load.log_entry(
                     con, import_id=result.import_id, started_at=started, finished_at=clock.now(), user_name=user or _user(),
                     file_name=path.name, file_sha256=session.sha256(), tables=result.counts,
@@ -383,9 +391,9 @@ def import_log(con) -> pd.DataFrame:
 
 
 def undo_last(db_path=None, user: str | None = None) -> Result:
-    """Restore the database as it was before the last import not yet undone (copy-on-write).
-    Raises ValueError with a Chinese message when there is nothing to undo, or when the database or
-    the backup is damaged (recovery.Damaged: restore it instead)."""
+    """Put the database back as it was before the last import not yet undone, from the rows that
+    import kept for undo (copy-on-write, as an import). Raises ValueError with a Chinese message when
+    there is nothing to undo, or when the database is damaged (recovery.Damaged: restore it instead)."""
     from .. import recovery
 
     db_path = Path(db_path or db.default_db_path())
@@ -401,32 +409,34 @@ def undo_last(db_path=None, user: str | None = None) -> Result:
         if candidates.empty:
             raise ValueError("没有可撤销的导入")
         last = candidates.iloc[0]
-        backup = last["backup_path"] if last["backup_path"] and Path(last["backup_path"]).exists() else None
-        if backup is None:
-            raise ValueError(f"找不到第 {int(last['import_id'])} 次导入之前的备份,无法撤销")
-        if (why := recovery.problem(backup)) is not None:
-            raise ValueError(f"第 {int(last['import_id'])} 次导入之前的备份 {backup} 已损坏({why}),无法撤销")
-        tmp = db_path.with_name(f".{db_path.name}.undo-{os.getpid()}")
-        shutil.copyfile(backup, tmp)
+        undoing = int(last["import_id"])
+        tmp = load.working_copy(db_path)
         try:
             con = duckdb.connect()
             try:
                 _attach(con, tmp, "new", read_only=False)
-                _attach(con, db_path, "live", read_only=True)
                 con.execute("USE new")
                 db.migrate(con)
-                known = con.execute("SELECT coalesce(max(import_id), 0) FROM new.main.import_log").fetchall()[0][0]
-                con.execute("INSERT INTO new.main.import_log SELECT * FROM live.main.import_log WHERE import_id > ?",
-                            [known])
-                con.execute("DETACH live")
-                load.refresh_summaries(con)
-                message = f"已撤销第 {int(last['import_id'])} 次导入({last['file_name']}),数据恢复到该次导入之前"
+                if not undo.tables(con, undoing, "new"):
+                    raise ValueError(f"第 {undoing} 次导入早于本版本,没有保存撤销所需的数据;"
+                                     f"如确需撤销,请用 python -m analytics restore --from 指定该次导入之前的备份")
+                fresh = summary.is_fresh(con)
+                structural = undo.changed(con, undoing, "new")
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    undo.revert(con, undoing, "new")
+                    con.execute("COMMIT")
+                except Exception:
+                    con.execute("ROLLBACK")
+                    raise
+                undo.refresh_summaries(con, incremental=fresh and not structural)
+                message = f"已撤销第 {undoing} 次导入({last['file_name']}),数据恢复到该次导入之前"
                 import_id = load.next_import_id(con)
-                backup_now = load.backup_path(db_path, f"undo{import_id}")
+                backup_now = load.due_backup_path(db_path, f"undo{import_id}")
                 load.log_entry(con, import_id=import_id, started_at=started, finished_at=clock.now(),
-                                           user_name=user or _user(), file_name=last["file_name"],
-                                           file_sha256=last["file_sha256"], tables=None, status="undone",
-                                           backup_path=backup_now, message=message, undoes=int(last["import_id"]))
+                               user_name=user or _user(), file_name=last["file_name"],
+                               file_sha256=last["file_sha256"], tables=None, status="undone",
+                               backup_path=backup_now, message=message, undoes=undoing)
                 con.execute("USE memory")
                 con.execute("DETACH new")
             finally:

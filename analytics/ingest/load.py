@@ -1,9 +1,12 @@
 """Writing: what a valid file would add, update and skip, and applying it copy-on-write.
 
-The live database is never written in place. An import copies it beside itself, applies every
-row in one transaction, refreshes the derived tables, logs itself, keeps the old file in
-backups/ and moves the copy over the database; a reader holding the old file keeps reading it,
-and any failure before the move leaves the database untouched.
+The live database is never written in place: DuckDB lets one process write a file only while no
+other process reads it, and the dashboard's processes read it all the time. An import copies it
+beside itself, applies every row in one transaction with what undo needs (undo.py), updates the
+derived tables it touched, logs itself and moves the copy over the database; a reader holding the
+old file keeps reading it, and any failure before the move leaves the database untouched. The old
+file is kept whole in backups/ once a day (BACKUP_EVERY_HOURS), for a damaged file to be restored
+from (recovery.py); undo needs no backup.
 """
 
 import contextlib
@@ -18,12 +21,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from .. import clock, db, summary
+from .. import clock, db
 from . import spec
 from .validate import FLAT_STEP_CODES, STEP_SEQ
 
 LOCK_TIMEOUT_SECONDS = 30
-KEEP_BACKUPS = 10
+KEEP_BACKUPS = 3
+BACKUP_EVERY_HOURS = 24
 
 
 class Busy(RuntimeError):
@@ -125,6 +129,19 @@ def backup_path(db_path: Path, tag: str) -> str | None:
         return None
     stamp = clock.now().strftime("%Y%m%d-%H%M%S-%f")
     return str(db_path.parent / "backups" / f"{db_path.stem}-{stamp}-{tag}.duckdb")
+
+
+def due_backup_path(db_path: Path, tag: str) -> str | None:
+    """backup_path when the newest backup is older than BACKUP_EVERY_HOURS (or there is none), else None."""
+    now = clock.now()
+    for p in (db_path.parent / "backups").glob(f"{glob.escape(db_path.stem)}-*.duckdb"):
+        try:  # the time is in the name: a hard link keeps the file's own times
+            taken = dt.datetime.strptime(p.name[len(db_path.stem) + 1:][:22], "%Y%m%d-%H%M%S-%f")
+        except ValueError:
+            continue
+        if now.replace(tzinfo=None) - taken < dt.timedelta(hours=BACKUP_EVERY_HOURS):
+            return None
+    return backup_path(db_path, tag)
 
 
 def install(tmp: Path, db_path: Path, backup: str | None) -> None:
@@ -349,5 +366,17 @@ def log_entry(con, **values) -> None:
     con.execute(f"INSERT INTO import_log ({cols}) VALUES ({', '.join('?' for _ in values)})", list(values.values()))
 
 
-def refresh_summaries(con) -> None:
-    summary.refresh(con)
+def written_keys(con, table: spec.Table, present: list) -> dict[str, str]:
+    """SQL of the keys apply() will write, per table (flat tickets write their steps and ratings too),
+    for undo.record."""
+    t = f"memory.main.typ_{table.name}"
+    keys = ", ".join(_cast(table, k) + f" AS {k}" if k in present else f"CAST(NULL AS {table.field(k).sql}) AS {k}"
+                     for k in table.key)
+    out = {table.name: f"""SELECT {keys} FROM {t} t JOIN memory.main.cls_{table.name} c USING (_sheet, _row)
+                           WHERE c.c IN ('add', 'upd')"""}
+    if table.flat_steps:
+        out["ticket_events"] = ("SELECT ticket_id, step, occurred_at FROM memory.main.flat_events_del "
+                                "UNION ALL SELECT ticket_id, step, occurred_at FROM memory.main.flat_events_add")
+        out["ticket_ratings"] = ("SELECT ticket_id, rater_kind, rated_at FROM memory.main.flat_ratings_del "
+                                 "UNION ALL SELECT ticket_id, rater_kind, rated_at FROM memory.main.flat_ratings_add")
+    return out
