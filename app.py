@@ -4,14 +4,15 @@ import logging
 
 import streamlit as st
 
-from analytics import db
-from pages._database import database_problem, ensure_database
+from analytics import city, db
+from pages._database import database_path, database_problem, ensure_database
 from pages._filters import filter_bar
 from pages._session import (announce_first_run, keep_cookie, record, remember_requested_page,
                             return_to_requested_page, still_signed_in, user_box)
 from pages._login import show as login_screen
 
-st.set_page_config(page_title="网格治理驾驶舱 · 桓台县", page_icon=":material/account_tree:", layout="wide")
+CITY = city.manifest_path() is not None  # a city deployment: its counties side by side, then each county's pages
+st.set_page_config(page_title="网格治理驾驶舱 · " + ("全市" if CITY else "桓台县"), page_icon=":material/account_tree:", layout="wide")
 # Less padding and a smaller title than Streamlit's own: at 1280×720 the figures start in the first 100 px.
 st.html("""<style>
 [data-testid=stMainBlockContainer] {padding: 3.5rem 2.5rem 2rem;}
@@ -21,7 +22,9 @@ st.html("""<style>
 FIGURES, IMPORT, ADMIN = "figures", "import", "admin"
 PAGES = {
     "驾驶舱": [
-        (FIGURES, st.Page("pages/overview.py", title="总览", icon=":material/dashboard:", default=True)),
+        *([(FIGURES, st.Page("pages/city.py", title="县区对比", icon=":material/location_city:", default=True))]
+          if CITY else []),
+        (FIGURES, st.Page("pages/overview.py", title="总览", icon=":material/dashboard:", default=not CITY)),
         (FIGURES, st.Page("pages/grid_map.py", title="网格地图", icon=":material/map:")),
         (FIGURES, st.Page("pages/review.py", title="季度考评", icon=":material/emoji_events:")),
     ],
@@ -52,7 +55,7 @@ if user is None:
     # Signed out, every address shows the login page; the page it names (with its filters) opens after login.
     remember_requested_page()
     st.navigation([p for entries in PAGES.values() for _, p in entries], position="hidden")
-    ensure_database(db.default_db_path())
+    ensure_database(database_path())
     login_screen()
     st.stop()
 
@@ -60,8 +63,8 @@ pages = {group: [p for need, p in entries if need is None or user.can(need)] for
 pages = {group: entries for group, entries in pages.items() if entries}
 # Navigation comes first so Streamlit never lists the files of pages/ on its own.
 page = st.navigation(pages)
-ensure_database(db.default_db_path())
-st.logo(str(db.ROOT / "data" / "logo.svg"), size="large")
+ensure_database(database_path())
+st.logo(str(db.ROOT / "data" / ("logo-city.svg" if CITY else "logo.svg")), size="large")
 st.session_state["filters"] = filter_bar() if user.can(FIGURES) else None
 user_box(user)
 return_to_requested_page([p for group in pages.values() for p in group])

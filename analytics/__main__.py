@@ -4,6 +4,7 @@ import argparse
 import contextlib
 import datetime as dt
 import getpass
+import re
 import sys
 import unicodedata
 from pathlib import Path
@@ -32,36 +33,76 @@ def _positive(text: str) -> float:
 
 
 def cmd_init(args) -> int:
+    if bool(args.county_code) != bool(args.county_name):
+        raise ValueError("--county-code 与 --county-name 须同时给出")
+    if args.county_code and not re.fullmatch(r"\d{6}", args.county_code):
+        raise ValueError(f"县区代码应为 6 位行政区划代码,收到 {args.county_code!r}")
     applied = db.init_db(args.db)
     if applied:
         print(f"已初始化 {args.db}: 应用数据结构版本 {', '.join(map(str, applied))}")
     else:
         print(f"{args.db} 已是最新数据结构,未作改动")
+    if args.county_code:
+        # Which county the file holds, as a city's manifest and a Parquet export name it.
+        with db.connect(args.db) as con:
+            con.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                            [("county_code", args.county_code), ("county_name", args.county_name),
+                             ("county", args.county_name)])
+        print(f"已登记县区: {args.county_name}({args.county_code})")
     return 0
 
 
-def cmd_demo(args) -> int:
-    path = Path(args.db)
-    if path.exists():
-        try:
-            with db.connect(path, read_only=True) as con:
-                source = db.get_meta(con, "source") if db.schema_version(con) else None
-                empty = not db.schema_version(con) or not db.table_counts(con).get("grids")
-                if db.schema_version(con) and db.get_meta(con, "last_import"):
-                    source = "import"
-        except duckdb.Error as exc:
-            print(f"错误: 无法打开 {path}({exc})。它不是本系统的数据库文件,或正被其他程序写入。", file=sys.stderr)
-            return 2
-        if not empty and source != "demo" and not args.force:
-            print(f"错误: {path} 中已有非演示数据。若确需覆盖,请加 --force。", file=sys.stderr)
-            return 2
+def _not_to_overwrite(path: Path, force: bool) -> str | None:
+    """Why the demo must not be written over path (None: it may)."""
+    if not path.exists():
+        return None
+    try:
+        with db.connect(path, read_only=True) as con:
+            source = db.get_meta(con, "source") if db.schema_version(con) else None
+            empty = not db.schema_version(con) or not db.table_counts(con).get("grids")
+            if db.schema_version(con) and db.get_meta(con, "last_import"):
+                source = "import"
+    except duckdb.Error as exc:
+        return f"无法打开 {path}({exc})。它不是本系统的数据库文件,或正被其他程序写入。"
+    if not empty and source != "demo" and not force:
+        return f"{path} 中已有非演示数据。若确需覆盖,请加 --force。"
+    return None
 
+
+def cmd_demo(args) -> int:
     def report(fraction: float, label: str) -> None:
         print(f"[{fraction:4.0%}] {label}", flush=True)
 
-    counts = demo.build_demo_file(path, scale=args.scale, seed=args.seed, end=args.end, progress=report)
-    print(f"演示数据已写入 {path}: {counts['people']:,} 名居民, {counts['credit_events']:,} 条积分记录, "
-          f"{counts['tickets']:,} 张工单")
+    if args.counties is None:
+        if why := _not_to_overwrite(Path(args.db), args.force):
+            print(f"错误: {why}", file=sys.stderr)
+            return 2
+        counts = demo.build_demo_file(Path(args.db), scale=args.scale, seed=args.seed, end=args.end, progress=report)
+        print(f"演示数据已写入 {args.db}: {counts['people']:,} 名居民, {counts['credit_events']:,} 条积分记录, "
+              f"{counts['tickets']:,} 张工单")
+        return 0
+    from . import city, names
+    from .demo.city import places
+
+    out = Path(args.out)
+    counties = places(args.counties)
+    files = [out / f"{p.code}.duckdb" for p in counties]
+    for path in files:
+        if why := _not_to_overwrite(path, args.force):
+            print(f"错误: {why}", file=sys.stderr)
+            return 2
+    out.mkdir(parents=True, exist_ok=True)
+    for place, path in zip(counties, files):
+        # Each county its own seed: Huantai keeps the one given, so it is the single-county demo.
+        print(f"== {place.name}({place.code})", flush=True)
+        counts = demo.build_demo_file(path, scale=args.scale, seed=args.seed + place.position, end=args.end,
+                                      progress=report, place=place)
+        print(f"{place.name}: {counts['people']:,} 名居民, {counts['credit_events']:,} 条积分记录, "
+              f"{counts['tickets']:,} 张工单,已写入 {path}")
+    manifest = out / "city.json"
+    code, name = names.CITY
+    city.write(city.City(code, name, tuple(city.County(p.code, p.name, f) for p, f in zip(counties, files))), manifest)
+    print(f"城市清单已写入 {manifest}:以 GRIDGOV_CITY={manifest} 启动驾驶舱即为全市视图")
     return 0
 
 
@@ -188,6 +229,41 @@ def cmd_metric(args) -> int:
         frame = metric.compute(con, period, scope, grid_id=args.grid, user=user)
     _write_frame(frame, args.format, args.out, metric)
     _exported(args, user, metric.id, period, label + (f" · 网格 {args.grid}" if args.grid else ""))
+    if args.out:
+        print(f"{metric.name}({period.label_zh}): {len(frame):,} 行,已写入 {args.out}", file=sys.stderr)
+    return 0
+
+
+def cmd_city(args) -> int:
+    from . import city
+
+    manifest = args.city or city.manifest_path()
+    if manifest is None:
+        raise ValueError("请用 --city 指定城市清单(city.json),或设置 GRIDGOV_CITY")
+    town = city.load(manifest)
+    args.db = Path(manifest)  # the users file and the audit log of a city lie beside its manifest
+    with contextlib.closing(city.attach(town)) as con:
+        if args.action == "check":
+            rows = []
+            for c in town.counties:
+                cur = city.county_cursor(con, c)
+                rows.append([c.code, c.name, str(c.path), db.get_meta(cur, "as_of") or "",
+                             f"{cur.execute('SELECT count(*) FROM grids').fetchone()[0]:,}"])
+            _print_table(["县区代码", "县区", "数据库文件", "数据截至", "网格数"], rows)
+            return 0
+        if args.list or not args.name:
+            for m in city.CITY_METRICS.values():
+                print(f"{m.id}  {m.name}")
+            print("以及 python -m analytics metric --list 中的任一指标(逐县区计算,前加县区列)")
+            return 0
+        if not args.period:
+            raise ValueError("请用 --period 指定统计期,例如 2026Q3、2026-09 或 2026-07-01..2026-09-30")
+        period = parse_period(args.period)
+        asked = f"{period.label_zh} · 县区 {args.county or '全市'}"
+        with _on_behalf(args, args.name, asked) as user:
+            metric, frame = city.metric(con, town, args.name, period, user=user, county=args.county)
+    _write_frame(frame, args.format, args.out, metric)
+    _exported(args, user, metric.id, period, f"{town.name} · {args.county or '全市'}")
     if args.out:
         print(f"{metric.name}({period.label_zh}): {len(frame):,} 行,已写入 {args.out}", file=sys.stderr)
     return 0
@@ -369,10 +445,11 @@ def _read_password(args, identity: str = "") -> str:
 
 
 def _place_label(user: access.User, con) -> str:
+    county = f"县区 {user.county} " if user.county else ""
     if user.role_info.level == "county":
-        return "全县"
-    if con is None:
-        return user.place
+        return county.strip() or "全县"
+    if con is None or user.county:  # a place of another county than --db's is named by its id
+        return county + user.place
     name = user.scope.describe(con)  # the id itself when the place is no longer in the database
     return f"{user.place} {name}" if name != user.place else user.place
 
@@ -412,11 +489,13 @@ def cmd_users(args) -> int:
         try:
             store.check_new(args.name, args.role, args.place or "", con)  # before the password is asked for
             user = store.add(args.name, args.role, _read_password(args, args.identity or ""), place=args.place or "",
-                             display_name=args.display_name or "", identity=args.identity or "", con=con)
+                             display_name=args.display_name or "", identity=args.identity or "", con=con,
+                             county=args.county or "")
         finally:
             if con is not None:
                 con.close()
         where = "" if user.role_info.level == "county" else f",所属 {user.place}"
+        where = f",县区 {user.county}{where}" if user.county else where
         record("user_add", f"角色 {user.role_info.label}{where}")
         print(f"已创建用户 {user.name}({user.role_info.label}{where})")
         return 0
@@ -492,6 +571,8 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument("--user", help="操作人:须为有导入权限的已有用户,与服务器上的执行人一并记入导入日志")
 
     p = sub.add_parser("init", parents=[database], help="创建或升级数据库(可重复执行,不丢数据)")
+    p.add_argument("--county-code", help="登记本库所属县区的 6 位行政区划代码(如 370321),全市部署与导出用")
+    p.add_argument("--county-name", help="县区名称(如 桓台县),与 --county-code 一同给出")
     p.set_defaults(func=cmd_init)
 
     p = sub.add_parser("demo", parents=[database], help="生成演示县数据")
@@ -499,6 +580,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=demo.DEFAULT_SEED, help="随机种子,相同种子生成相同数据")
     p.add_argument("--end", type=_date, default=None, help="数据截至日期 YYYY-MM-DD,默认今天")
     p.add_argument("--force", action="store_true", help="覆盖已有的非演示数据库")
+    p.add_argument("--counties", type=int, metavar="N", help="生成 N 个县区(每个县区一个数据库文件,种子各不相同)及城市清单")
+    p.add_argument("--out", type=Path, default=db.ROOT / "data" / "city", help="--counties 时写入的目录,默认 data/city")
     p.set_defaults(func=cmd_demo, checks_db=False)  # says itself what it finds in the file
 
     p = sub.add_parser("refresh", parents=[database], help="由基础表重建全部汇总表(用其他工具或 SQL 写入数据之后)")
@@ -528,6 +611,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["csv", "xlsx", "json"], default="csv", help="输出格式,默认 csv")
     p.add_argument("--out", type=Path, help="输出文件,默认打印到屏幕(xlsx 必须指定)")
     p.set_defaults(func=cmd_metric)
+
+    p = sub.add_parser("city", parents=[behalf], help="全市(多个县区):check 核对城市清单;metric 逐县区计算指标并加县区列")
+    p.add_argument("action", choices=["check", "metric"], help="check 或 metric")
+    p.add_argument("name", nargs="?", help="指标编号:county-headlines、city-grid-ranking 等,或任一县级指标")
+    p.add_argument("--city", type=Path, help="城市清单 city.json,默认 GRIDGOV_CITY")
+    p.add_argument("--list", action="store_true", help="列出全市指标")
+    p.add_argument("--period", help="统计期:2026Q3、2026-09 或 2026-07-01..2026-09-30")
+    p.add_argument("--county", help="只算一个县区(行政区划代码)")
+    p.add_argument("--format", choices=["csv", "xlsx", "json"], default="csv")
+    p.add_argument("--out", type=Path, help="输出文件(默认打印到屏幕)")
+    p.set_defaults(func=cmd_city, checks_db=False)
 
     p = sub.add_parser("report", parents=[database, scope, behalf], help="季度考评会议材料:PPTX、PDF 或 XLSX")
     p.add_argument("--quarter", required=True, help="季度,如 2026Q3")
@@ -581,6 +675,8 @@ def build_parser() -> argparse.ArgumentParser:
         if action == "add":
             q.add_argument("--role", required=True, help="角色: " + "、".join(f"{r.id}({r.label})" for r in access.ROLES.values()))
             q.add_argument("--place", help="所属街道、社区或网格编号(街道领导、社区书记、网格员必填)")
+            q.add_argument("--county", help="全市部署中所属县区的行政区划代码(如 370321);县级角色不填即可查看全市,"
+                                            "街道及以下角色必填(--db 指向该县区的数据库以核对 --place)")
             q.add_argument("--display-name", help="显示的姓名或称呼")
             q.add_argument("--identity", help="统一身份认证(OIDC)的邮箱或账号")
         if action in ("add", "passwd"):

@@ -61,6 +61,9 @@ class User:
     name: str  # the login name
     role: str
     place: str = ""  # the subdistrict, community or grid id a scoped role is held to
+    # In a city deployment (analytics.city), the code of the county the user is held to; "" for a
+    # county-level role means every county of the city. Ids of places are unique within a county only.
+    county: str = ""
     display_name: str = ""
     identity: str = ""  # an e-mail or subject from the identity provider, for OIDC sign-in
     password_hash: str = field(default="", repr=False)  # never in a log line
@@ -88,6 +91,22 @@ class User:
     @property
     def label(self) -> str:
         return f"{self.display_name or self.name}({self.role_info.label})"
+
+
+def counties(user: User | None, city) -> list:
+    """The counties of the city (analytics.city.City) the user may see, in the manifest's order: the
+    user's own county, or every county for a county-level role without one (and the operator).
+    A role held below the county must name its county: a place id alone is ambiguous in a city."""
+    if user is None:
+        return list(city.counties)
+    require(user, "figures")
+    if user.county:
+        if user.county not in {c.code for c in city.counties}:
+            raise Denied(f"用户 {user.name} 所属县区 {user.county} 不在{city.name}的县区清单中")
+        return [city.county(user.county)]
+    if user.role_info.level != "county":
+        raise Denied(f"用户 {user.name}({user.role_info.label})未指定所属县区(--county),在全市部署中不能查看数据")
+    return list(city.counties)
 
 
 class Denied(PermissionError):
@@ -173,6 +192,8 @@ def describe(user: User) -> str:
     """What a user sees, in words: the place and the permissions."""
     level = user.role_info.level
     where = "全县" if level == "county" else f"{_LEVEL_LABEL[level]} {user.place}"
+    if user.county:
+        where = f"县区 {user.county}" + ("" if level == "county" else f" {where}")
     return f"{where};" + "、".join(text for p, text in PERMISSIONS.items() if p in user.role_info.permissions)
 
 
@@ -194,8 +215,10 @@ _DUMMY_HASH = "$2b$12$rLVOiCj2KoUupPMbWoqBH.IEnwmJmVY.CNuI57ylU16LO9qrur2Fy"
 
 
 def default_users_path(db_path: Path | str | None = None) -> Path:
-    """GRIDGOV_USERS, else users.json beside the database (db_path, else the default one)."""
-    return Path(os.environ.get("GRIDGOV_USERS") or Path(db_path or db.default_db_path()).with_name("users.json"))
+    """GRIDGOV_USERS, else users.json beside the database (db_path, else the city's manifest in a city
+    deployment, else the default database)."""
+    beside = db_path or os.environ.get("GRIDGOV_CITY", "").strip() or db.default_db_path()
+    return Path(os.environ.get("GRIDGOV_USERS") or Path(beside).with_name("users.json"))
 
 
 class UserStore:
@@ -241,11 +264,13 @@ class UserStore:
             Path(tmp).unlink(missing_ok=True)
 
     def add(self, name: str, role: str, password: str | None = None, place: str = "", display_name: str = "",
-            identity: str = "", con=None) -> User:
+            identity: str = "", con=None, county: str = "") -> User:
         place = self.check_new(name, role, place, con)
+        if county and not re.fullmatch(r"\d{6}", county):
+            raise ValueError(f"县区代码应为 6 位行政区划代码,收到 {county!r}")
         if not password and not identity:
             raise ValueError("请设置密码,或指定统一身份认证的账号(--identity)")
-        user = User(name=name, role=role, place=place, display_name=display_name, identity=identity,
+        user = User(name=name, role=role, place=place, county=county, display_name=display_name, identity=identity,
                     password_hash=hash_password(password) if password else "",
                     created_at=dt.datetime.now().isoformat(timespec="seconds"))
         with self._locked():

@@ -23,8 +23,10 @@ ACTIONS = {
 
 
 def default_path(db_path: Path | str | None = None) -> Path:
-    """GRIDGOV_AUDIT, else audit.sqlite beside the database (db_path, else the default one)."""
-    return Path(os.environ.get("GRIDGOV_AUDIT") or Path(db_path or db.default_db_path()).with_name("audit.sqlite"))
+    """GRIDGOV_AUDIT, else audit.sqlite beside the database (db_path, else the city's manifest in a city
+    deployment, else the default database)."""
+    beside = db_path or os.environ.get("GRIDGOV_CITY", "").strip() or db.default_db_path()
+    return Path(os.environ.get("GRIDGOV_AUDIT") or Path(beside).with_name("audit.sqlite"))
 
 
 def private_file(path: Path) -> None:

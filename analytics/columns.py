@@ -22,6 +22,9 @@ _C = Column
 COLUMNS: dict[str, Column] = {
     # places and periods
     "period": _C("统计期"), "quarter": _C("季度"), "month": _C("月份"), "county": _C("范围"),
+    "county_code": _C("县区代码"), "county_name": _C("县区"), "city_rank": _C("全市名次", "d"),
+    "grids": _C("网格数", ",d"), "volunteers": _C("参与志愿服务(人)", ",d"),
+    "coverage": _C("10分钟服务圈覆盖户数", ".1%"),
     "subdistrict_id": _C("街道编号"), "community_id": _C("社区编号"), "community_name": _C("社区"),
     "grid_id": _C("网格编号"), "grid_name": _C("网格"), "building_id": _C("楼栋编号"), "building_name": _C("楼栋"),
     "group": _C("分组"), "key": _C("代码"), "label": _C("名称"), "value": _C("数值", ".2f"), "unit": _C("单位"),

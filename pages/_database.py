@@ -12,7 +12,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from analytics import db, demo, profile, recovery
+from analytics import access, city, db, demo, profile, recovery
 from analytics.ingest import load
 
 TTL = 600
@@ -66,17 +66,58 @@ def _damage(path: str, mtime: float) -> str | None:
     load.sweep(Path(path))  # what killed imports left, once per file version
     return recovery.problem(path)
 
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _city(path: str, mtime: float) -> city.City:
+    return city.load(path)
+
+
+def the_city() -> city.City | None:
+    """The city of a city deployment (GRIDGOV_CITY, its manifest), None for a single county. Raises
+    ValueError, in Chinese, for a manifest that cannot be read."""
+    path = city.manifest_path()
+    if path is None:
+        return None
+    if not path.exists():
+        raise ValueError(f"城市清单文件不存在: {path}(GRIDGOV_CITY)")
+    return _city(str(path), path.stat().st_mtime)
+
+
+def county() -> city.County | None:
+    """In a city deployment, the county the filter bar has chosen among those the signed-in user may
+    see (the first before any choice); every county-level page reads its database. None for a single county."""
+    town = the_city()
+    if town is None:
+        return None
+    user = st.session_state.get("user")
+    try:
+        allowed = access.counties(user, town) if user is not None else list(town.counties)
+    except access.Denied:
+        # The frame signs such a user out (_session.still_signed_in) before any figure is drawn.
+        allowed = list(town.counties)
+    code = st.session_state.get("f_county")
+    return next((c for c in allowed if c.code == code), allowed[0])
+
+
+def database_path() -> Path:
+    """The database the pages read: the chosen county's in a city, else GRIDGOV_DB's."""
+    chosen = county()
+    return chosen.path if chosen is not None else db.default_db_path()
+
+
 def database_problem() -> str | None:
     """What is wrong with the database file, in Chinese with what to do; None when it reads (or is
     still to be built)."""
-    path = db.default_db_path()
+    try:
+        path = database_path()
+    except ValueError as exc:
+        return f"{exc}。请管理员检查城市清单。"
     if not path.exists():
         return None
     why = _damage(*version())
     return recovery.advice(path, why) if why else None
 
 
-@st.cache_resource(show_spinner=False, max_entries=2)
+@st.cache_resource(show_spinner=False, max_entries=16)  # a city's counties, and a new version of each
 def _connection(path: str, mtime: float) -> duckdb.DuckDBPyConnection:
     # Keyed on the file's modification time: an import replaces the file, and the next run opens the new one.
     return db.attach_read_only(path)
@@ -84,7 +125,7 @@ def _connection(path: str, mtime: float) -> duckdb.DuckDBPyConnection:
 
 def version() -> tuple[str, float]:
     """The database file and its modification time: every cache below is keyed on it."""
-    path = db.default_db_path()
+    path = database_path()
     return str(path), path.stat().st_mtime
 
 
@@ -126,3 +167,19 @@ def _hierarchy(key) -> pd.DataFrame:
 def county_hierarchy() -> pd.DataFrame:
     """Every subdistrict, community and grid, with names."""
     return _hierarchy(version())
+
+
+def city_version() -> tuple:
+    """Every county's file and modification time: the city's caches are keyed on it."""
+    return tuple((c.code, str(c.path), c.path.stat().st_mtime) for c in the_city().counties)
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _city_connection(key) -> duckdb.DuckDBPyConnection:
+    return city.attach(the_city())
+
+
+def city_connection() -> duckdb.DuckDBPyConnection:
+    """Every county attached read-only, shared by every session: only ever asked for a cursor
+    (analytics.city.county_cursor)."""
+    return _city_connection(city_version())

@@ -8,9 +8,9 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from analytics import access, metrics, tickets
+from analytics import access, city, metrics, tickets
 from analytics.period import Area, Period, Scope
-from pages._database import TTL, cursor, version
+from pages._database import TTL, city_connection, city_version, cursor, the_city, version
 from pages._session import places, signed_in
 
 
@@ -60,3 +60,22 @@ def ticket_history(ticket_id: str, area: Area, names: bool = False) -> pd.DataFr
     user, area = narrowed(area)
     access.authorize(user, "ticket-list", area, names=names)  # the drill-down of a ticket in the list
     return _ticket_history(version(), ticket_id, area, names)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _city_areas(key, user: access.User) -> tuple:
+    return tuple(city.areas(city_connection(), the_city(), user).items())
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _city_figure(key, metric_id: str, period: Period, areas: tuple) -> pd.DataFrame:
+    return city.CITY_METRICS[metric_id].function(city_connection(), the_city(), period, dict(areas))
+
+
+def city_figure(metric_id: str, period: Period) -> pd.DataFrame:
+    """A figure of analytics.city.CITY_METRICS over the counties the signed-in user may see, each
+    county whole or narrowed to the user's places there; cached per version of the counties' files."""
+    user = replace(signed_in(), area=None)
+    access.require(user, "figures")
+    key = city_version()
+    return _city_figure(key, metric_id, period, _city_areas(key, user))

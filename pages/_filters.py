@@ -10,7 +10,7 @@ import streamlit as st
 
 from analytics import access
 from analytics.period import Area, Period, Scope, month, parse_period, quarter_of
-from pages._database import TTL, county_hierarchy, cursor, data_span, version
+from pages._database import TTL, county, county_hierarchy, cursor, data_span, the_city, version
 from pages._session import current_user, places, remember_requested_page, signed_in
 
 
@@ -75,6 +75,9 @@ def _from_url() -> None:
             st.session_state["f_month"] = period.label
         else:
             st.session_state["f_range"] = (period.start, period.last_day)
+    town = the_city()
+    if town is not None and params.get("county") in {c.code for c in access.counties(current_user(), town)}:
+        st.session_state["f_county"] = params["county"]
     tree = hierarchy()
     for key, column in (("sub", "subdistrict_id"), ("comm", "community_id"), ("grid", "grid_id")):
         if key in params and params[key] in set(tree[column]):
@@ -110,6 +113,16 @@ def filter_bar() -> Filters:
             start, end = (picked if isinstance(picked, tuple) and len(picked) == 2 else (picked[0], picked[0])
                           if isinstance(picked, tuple) and picked else (default.start, as_of))
             period = Period("range", start, end + dt.timedelta(days=1))
+        town = the_city()
+        if town is not None:
+            # 市 → 县区: the county chosen here is the database every county-level page reads (pages._database).
+            allowed = {c.code: c.name for c in access.counties(current_user(), town)}
+            st.session_state.setdefault("f_county", county().code)
+            code = _place_box("县区", "f_county", allowed, True)
+            if st.session_state.get("_f_county_seen", code) != code:
+                for key in ("f_sub", "f_comm", "f_grid"):  # another county's places: start from its whole
+                    st.session_state.pop(key, None)
+            st.session_state["_f_county_seen"] = code
         tree = hierarchy()
         # A role held to a subdistrict, community or grid has that level fixed, with no "全部" above it.
         level = current_user().role_info.level if current_user() else "county"
@@ -129,9 +142,11 @@ def filter_bar() -> Filters:
     elif sub != _ALL:
         scope, label = Scope(subdistricts=(sub,)), subs[sub]
     else:
-        scope, label = Scope(), "全县(" + "、".join(subs.values()) + ")"
+        whole = county().name if town is not None else "全县"
+        scope, label = Scope(), whole + "(" + "、".join(subs.values()) + ")"
     # Only the filters' own keys: a page keeps its open section in the address too.
-    for key, value in (("period", period.label), ("sub", sub), ("comm", comm),
+    chosen = (("county", county().code),) if town is not None else ()
+    for key, value in (*chosen, ("period", period.label), ("sub", sub), ("comm", comm),
                        ("grid", grid if comm != _ALL else _ALL)):
         if value == _ALL:
             st.query_params.pop(key, None)

@@ -4,7 +4,7 @@ import streamlit as st
 
 from analytics import access, audit
 from pages._format import plain
-from pages._database import is_demo
+from pages._database import is_demo, the_city
 from pages._session import demo_accounts, demo_accounts_open, sign_in
 
 
@@ -15,7 +15,8 @@ def show() -> None:
     _, middle, _ = st.columns([1, 5, 1] if demo else [1, 2, 1])
     with middle:
         st.title("网格治理驾驶舱")
-        st.caption("桓台县城市社区党建引领网格化治理 · 请登录")
+        town = the_city()
+        st.caption(f"{town.name + '各县区' if town else '桓台县'}城市社区党建引领网格化治理 · 请登录")
         if notice := st.session_state.pop("login_notice", None):
             st.warning(notice, icon=":material/schedule:")
         left, right = st.columns(2, gap="large") if demo else (st.container(), None)
@@ -85,6 +86,8 @@ def demo_buttons() -> None:
     accounts = demo_accounts()
     for row in range(0, len(accounts), 2):
         for column, user in zip(st.columns(2), accounts[row:row + 2]):
-            if column.button(user.role_info.label, key=f"demo_{user.role}", width="stretch",
+            label = f"{user.role_info.label}({user.display_name.removeprefix('演示').removesuffix('领导')})" \
+                if user.county and user.role_info.level == "county" else user.role_info.label
+            if column.button(label, key=f"demo_{user.role}" if user.name == f"demo-{user.role}" else f"demo_{user.name}", width="stretch",
                              help=f"以{user.display_name}身份进入:{access.describe(user)}"):
                 sign_in(user, "演示账号")

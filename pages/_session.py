@@ -9,9 +9,9 @@ from urllib.parse import urlparse
 
 import streamlit as st
 
-from analytics import access, audit, db
+from analytics import access, audit
 from analytics.period import Area, Scope
-from pages._database import TTL, county_hierarchy, cursor, is_demo, version
+from pages._database import TTL, county_hierarchy, cursor, database_path, is_demo, the_city, version
 from pages._format import plain
 
 
@@ -36,11 +36,22 @@ def may_see(metric_id: str) -> bool:
 
 def demo_accounts_open() -> bool:
     """One-click demo accounts: on the demo county, before any real user exists, unless switched off."""
-    return (db.default_db_path().exists() and is_demo() and not access.UserStore().all()
+    return (database_path().exists() and is_demo() and not access.UserStore().all()
             and os.environ.get("GRIDGOV_DEMO_ACCOUNTS", "1").strip() not in ("0", "false", "no"))
 
 def demo_accounts() -> list[access.User]:
-    return access.demo_users(cursor())
+    """The demo accounts; in a city, each held to the first county but the county-level ones, which see
+    the whole city, and a county leader of the last county besides."""
+    accounts = access.demo_users(cursor())
+    town = the_city()
+    if town is None:
+        return accounts
+    first, last = town.counties[0], town.counties[-1]
+    held = [u if u.role_info.level == "county" else replace(u, county=first.code) for u in accounts]
+    if len(town.counties) > 1:
+        held.append(access.User(name=f"demo-county_leader-{last.code}", role="county_leader", county=last.code,
+                                display_name=f"演示{last.name}领导", demo=True))
+    return held
 
 @st.cache_resource(show_spinner=False)
 def _announce_first_run(users_path: str) -> None:
@@ -119,9 +130,16 @@ def still_signed_in() -> access.User | None:
             return None
         # A changed role or place applies at once.
         user = replace(stored, password_hash="")
+    town = the_city()
+    if town is not None:
+        try:
+            access.counties(user, town)  # a role held below the county must name its county
+        except access.Denied as exc:
+            sign_out("logout", f"{exc}。请联系系统管理员。")
+            return None
     # The user's places, resolved once per file version: narrowing a figure to them then asks nothing.
     # (Before the demo county is first built there is nothing to resolve yet.)
-    area = places(replace(user, area=None)) if db.default_db_path().exists() else None
+    area = places(replace(user, area=None)) if database_path().exists() else None
     st.session_state["user"] = user = replace(user, area=area)
     st.session_state["last_seen"] = dt.datetime.now()
     return user

@@ -5,10 +5,10 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from analytics import access, db, ingest
+from analytics import access, ingest
 from analytics.ingest import load, spec
 from pages._format import plain
-from pages._database import cursor, data_span
+from pages._database import cursor, data_span, database_path
 from pages._session import current_user, record
 from pages._filters import current_filters
 from pages._widgets import nothing
@@ -53,10 +53,10 @@ def as_files(*uploads):
 
 def checked_upload(upload, mapping, table):
     """The check of this upload against the database as it is now, done once per file and database."""
-    key = (upload.file_id, mapping.file_id if mapping else None, table, db.default_db_path().stat().st_mtime)
+    key = (upload.file_id, mapping.file_id if mapping else None, table, database_path().stat().st_mtime)
     if st.session_state.get("_checked_key") != key:
         with st.spinner("正在检查……"), as_files(upload, mapping) as (path, mapping_path):
-            st.session_state["_checked"] = ingest.isolated(ingest.check, path, db.default_db_path(), table, mapping_path)
+            st.session_state["_checked"] = ingest.isolated(ingest.check, path, database_path(), table, mapping_path)
         st.session_state["_checked_key"] = key
     return st.session_state["_checked"]
 
@@ -130,7 +130,7 @@ def show_import() -> None:
     if st.button("确认导入", type="primary", icon=":material/upload:", key="confirm_import"):
         try:
             with st.spinner("正在导入……"), as_files(upload, mapping) as (path, mapping_path):
-                result = ingest.isolated(ingest.import_file, path, db.default_db_path(), table, mapping_path,
+                result = ingest.isolated(ingest.import_file, path, database_path(), table, mapping_path,
                                          user=current_user().name)
         except ingest.Busy as exc:
             record("import", upload.name, str(exc), ok=False)
@@ -158,7 +158,7 @@ def show_log() -> None:
         st.markdown("把数据库恢复到最近一次导入之前的样子(按该次导入保存的原数据逐行恢复)。撤销本身也会记入导入记录。")
         if st.button("确认撤销", type="primary", key="confirm_undo"):
             try:
-                result = ingest.undo_last(db.default_db_path(), user=current_user().name)
+                result = ingest.undo_last(database_path(), user=current_user().name)
                 record("undo", detail=result.message)
                 st.success(plain(result.message), icon=":material/check_circle:")
             except ingest.Busy as exc:

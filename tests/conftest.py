@@ -60,3 +60,14 @@ def page_caches_closed():
 
     st.cache_resource.clear()
     st.cache_data.clear()
+
+
+@pytest.fixture(scope="session")
+def city_manifest(tmp_path_factory):
+    """A two-county demo city (桓台县 seed 7, 张店区 seed 8) at a small scale, built by the command line."""
+    from analytics.__main__ import main
+
+    out = tmp_path_factory.mktemp("city")
+    assert main(["demo", "--counties", "2", "--scale", "0.05", "--seed", "7", "--end", END.isoformat(),
+                 "--out", str(out)]) == 0
+    return out / "city.json"

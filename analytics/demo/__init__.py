@@ -16,7 +16,7 @@ import pandas as pd
 from .. import clock
 from ..db import connect, migrate, table_counts
 from ..summary import refresh
-from . import geography, ledger, organizations, people, redemptions, service, tickets, volunteering
+from . import city, geography, ledger, organizations, people, redemptions, service, tickets, volunteering
 from .county import County
 from .county import allocate as _allocate  # noqa: F401  (the name the tests know it by)
 
@@ -117,13 +117,14 @@ def _draw(county: County, seed: int, stage: Callable[[str], None], write: Callab
     stage("写入数据说明")
     facts = {"source": "demo", "demo_seed": str(seed), "demo_scale": str(county.scale),
              "as_of": county.end.date().isoformat(), "history_start": county.start.date().isoformat(),
-             "county": "桓台县", "built_at": clock.now().isoformat(timespec="seconds")}
+             "county": "桓台县", "county_code": "370321", "county_name": "桓台县", "built_at": clock.now().isoformat(timespec="seconds")}
     write(meta=pd.DataFrame({"key": list(facts), "value": list(facts.values())}))
 
 
 def build_demo(con, scale: float = 1.0, seed: int = DEFAULT_SEED, end: dt.date | None = None,
-               progress: Callable[[float, str], None] | None = None) -> None:
-    """Fill an empty, migrated database with the demo county, in one transaction."""
+               progress: Callable[[float, str], None] | None = None, place: city.Place | None = None) -> None:
+    """Fill an empty, migrated database with the demo county, in one transaction: Huantai, or
+    another county of the demo city (place), drawn the same way and renamed."""
     if scale <= 0:
         raise ValueError("规模系数必须大于 0")
     end = end or clock.today()
@@ -135,8 +136,11 @@ def build_demo(con, scale: float = 1.0, seed: int = DEFAULT_SEED, end: dt.date |
         if progress:
             progress(STAGES.index(label) / len(STAGES), label)
 
+    relabel = city.Relabel(place) if place is not None and not place.is_huantai else None
+
     def write(**tables: pd.DataFrame) -> None:
         for table, frame in tables.items():
+            frame = relabel(frame) if relabel else frame
             con.register("_frame", frame)
             try:
                 con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _frame")
@@ -158,7 +162,8 @@ def build_demo(con, scale: float = 1.0, seed: int = DEFAULT_SEED, end: dt.date |
 
 
 def build_demo_file(path: Path, scale: float = 1.0, seed: int = DEFAULT_SEED, end: dt.date | None = None,
-                    progress: Callable[[float, str], None] | None = None) -> dict[str, int]:
+                    progress: Callable[[float, str], None] | None = None,
+                    place: city.Place | None = None) -> dict[str, int]:
     """Build the demo beside path and move it into place, so no reader sees a half-built file.
 
     Returns the row count of every table.
@@ -167,7 +172,7 @@ def build_demo_file(path: Path, scale: float = 1.0, seed: int = DEFAULT_SEED, en
     tmp = path.with_name(path.name + ".building")
     tmp.unlink(missing_ok=True)
     with connect(tmp) as con:
-        build_demo(con, scale=scale, seed=seed, end=end, progress=progress)
+        build_demo(con, scale=scale, seed=seed, end=end, progress=progress, place=place)
         counts = table_counts(con)
     Path(str(path) + ".wal").unlink(missing_ok=True)
     tmp.replace(path)

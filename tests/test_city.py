@@ -1,0 +1,226 @@
+"""A city of counties: the demo builds two differently seeded counties and a manifest; each county's
+figures in the city view equal the county's own; rankings across counties follow the county's
+definition; a county-scoped user sees only their county."""
+
+import json
+
+import pytest
+from pandas.testing import assert_frame_equal
+
+from analytics import access, city, credit, db, overview, profile, tickets, volunteers
+from analytics.period import parse_period
+from analytics.__main__ import main
+
+PERIOD = "2026Q3"
+
+
+@pytest.fixture(scope="module")
+def town(city_manifest):
+    return city.load(city_manifest)
+
+
+@pytest.fixture(scope="module")
+def con(town):
+    con = city.attach(town)
+    yield con
+    con.close()
+
+
+def test_the_demo_city_lists_two_named_counties_each_recording_its_code(town):
+    assert [(c.code, c.name, c.path.name) for c in town.counties] == [
+        ("370321", "桓台县", "370321.duckdb"), ("370303", "张店区", "370303.duckdb")]
+    for county in town.counties:
+        with db.connect(county.path, read_only=True) as own:
+            assert city.identity(own) == (county.code, county.name)
+            subdistricts = {r[0] for r in own.execute("SELECT subdistrict_id FROM subdistricts").fetchall()}
+            assert {s[:6] for s in subdistricts} == {county.code}
+
+
+def test_the_counties_are_differently_seeded_and_side_by_side(town):
+    with db.connect(town.counties[0].path, read_only=True) as a, db.connect(town.counties[1].path, read_only=True) as b:
+        assert a.execute("SELECT count(*) FROM tickets").fetchone() != b.execute("SELECT count(*) FROM tickets").fetchone()
+        names_a = {r[0] for r in a.execute("SELECT name FROM communities").fetchall()}
+        names_b = {r[0] for r in b.execute("SELECT name FROM communities").fetchall()}
+        assert "东岳国际社区" in names_a and not names_a & names_b
+        # Huantai's urban area ends west of 118.14 E; the second county lies wholly east of it.
+        assert a.execute("SELECT max(lon) FROM buildings").fetchone()[0] < 118.14
+        assert b.execute("SELECT min(lon) FROM buildings").fetchone()[0] > 118.14
+
+
+def test_the_union_views_hold_every_countys_rows_under_its_code(town, con):
+    got = dict(con.execute("SELECT county_code, count(*) FROM grids GROUP BY 1").fetchall())
+    expected = {}
+    for county in town.counties:
+        with db.connect(county.path, read_only=True) as own:
+            expected[county.code] = own.execute("SELECT count(*) FROM grids").fetchone()[0]
+    assert got == expected
+
+
+@pytest.mark.parametrize("function, kwargs", [
+    (credit.grid_credit_ranking, {}),
+    (tickets.ticket_resolution, {"by": "grid"}),
+    (tickets.ticket_resolution, {"by": "county"}),
+    (volunteers.volunteer_summary, {}),
+    (overview.headline, {}),
+], ids=["ranking", "resolution-grid", "resolution-county", "volunteers", "headline"])
+def test_each_countys_figures_in_the_city_equal_its_own(town, con, function, kwargs):
+    together = city.per_county(con, town, function, PERIOD, **kwargs)
+    assert set(together["county_code"]) == {"370321", "370303"}
+    for county in town.counties:
+        with db.connect(county.path, read_only=True) as own:
+            alone = function(own, PERIOD, **kwargs)
+        rows = together[together["county_code"] == county.code]
+        assert set(rows["county_name"]) == {county.name}
+        mine = rows.drop(columns=city.COUNTY_COLUMNS)
+        assert_frame_equal(mine.reset_index(drop=True), alone.reset_index(drop=True))
+
+
+def test_headlines_side_by_side_are_each_countys_overview(town, con):
+    wide = city.county_headlines(con, town, PERIOD)
+    assert list(wide["county_name"]) == ["桓台县", "张店区"]
+    for county, row in zip(town.counties, wide.itertuples()):
+        with db.connect(county.path, read_only=True) as own:
+            alone = overview.headline(own, PERIOD).set_index("key")["value"]
+        for key in alone.index:
+            assert getattr(row, key) == pytest.approx(alone[key], nan_ok=True)
+
+
+def test_the_grid_ranking_across_counties_holds_both_ordered_by_average_credit(town, con):
+    ranking = city.grid_ranking(con, town, PERIOD)
+    sizes = ranking.groupby("county_code").size().to_dict()
+    for county in town.counties:
+        with db.connect(county.path, read_only=True) as own:
+            assert sizes[county.code] == len(credit.grid_credit_ranking(own, PERIOD))
+    assert ranking["avg_credit"].is_monotonic_decreasing
+    assert list(ranking["city_rank"]) == list(ranking["avg_credit"].round(9).rank(method="min", ascending=False))
+    assert ranking["city_rank"].iat[0] == 1
+
+
+# Two hand-built counties. A: grid a1 has 2 residents with 10 points (5/人), a2 1 resident with 5 (5/人).
+# B: grid b1 1 resident with 8 points (8/人), b2 2 residents with 2 points (1/人). Across the city: b1
+# first (8), a1 and a2 tied second (5), b2 fourth (1). Communities: B's (10/3) after A's (15/3 = 5).
+HAND = {
+    "370321": ("桓台县", {"a1": [5, 5], "a2": [5]}),
+    "370303": ("张店区", {"b1": [8], "b2": [2, 0]}),
+}
+CITY_RANKS = [("370303", "b1", 8.0, 1), ("370321", "a1", 5.0, 2), ("370321", "a2", 5.0, 2), ("370303", "b2", 1.0, 4)]
+COMMUNITY_RANKS = [("370321", 3, 15.0, 5.0, 1), ("370303", 3, 10.0, 10 / 3, 2)]
+
+
+@pytest.fixture
+def hand_city(tmp_path):
+    counties = []
+    for code, (name, grids) in HAND.items():
+        path = tmp_path / f"{code}.duckdb"
+        db.init_db(path)
+        with db.connect(path) as c:
+            c.execute("INSERT INTO subdistricts (subdistrict_id, name) VALUES (?, '街道')", [code + "001"])
+            c.execute("INSERT INTO communities (community_id, subdistrict_id, name) VALUES ('101', ?, '社区')", [code + "001"])
+            event = 0
+            for grid, points in grids.items():
+                c.execute("INSERT INTO grids (grid_id, community_id, name) VALUES (?, '101', ?)", [grid, grid])
+                for k, p in enumerate(points):
+                    person = f"{grid}-P{k}"
+                    c.execute("INSERT INTO people (person_id, grid_id, name) VALUES (?, ?, '甲')", [person, grid])
+                    event += 1
+                    c.execute("INSERT INTO credit_events (event_id, subject_type, subject_id, points, occurred_at) "
+                              "VALUES (?, 'person', ?, ?, '2026-08-01 09:00')", [event, person, p])
+            c.execute("INSERT INTO meta VALUES ('as_of', '2026-09-30'), ('county_code', ?), ('county_name', ?)", [code, name])
+        counties.append({"code": code, "name": name, "db": path.name})
+    manifest = tmp_path / "city.json"
+    manifest.write_text(json.dumps({"code": "370300", "name": "淄博市", "counties": counties}, ensure_ascii=False))
+    town = city.load(manifest)
+    con = city.attach(town)
+    yield town, con
+    con.close()
+
+
+def test_the_city_grid_ranking_by_hand(hand_city):
+    town, con = hand_city
+    ranking = city.grid_ranking(con, town, PERIOD)
+    assert [(r.county_code, r.grid_id, r.avg_credit, r.city_rank) for r in ranking.itertuples()] == CITY_RANKS
+
+
+def test_the_city_community_ranking_by_hand(hand_city):
+    town, con = hand_city
+    ranking = city.community_ranking(con, town, PERIOD)
+    got = [(r.county_code, r.residents, r.points, r.avg_credit, r.city_rank) for r in ranking.itertuples()]
+    assert got == [pytest.approx(row) for row in COMMUNITY_RANKS]
+
+
+def test_a_county_scoped_user_sees_only_their_county(hand_city):
+    town, con = hand_city
+    leader = access.User("zd", "county_leader", county="370303")
+    assert [c.code for c in access.counties(leader, town)] == ["370303"]
+    _, ranking = city.metric(con, town, "city-grid-ranking", PERIOD, user=leader)
+    assert set(ranking["county_code"]) == {"370303"}
+    _, rows = city.metric(con, town, "grid-credit-ranking", PERIOD, user=leader)
+    assert set(rows["county_code"]) == {"370303"} and set(rows["grid_id"]) == {"b1", "b2"}
+    with pytest.raises(access.Denied):
+        city.metric(con, town, "grid-credit-ranking", PERIOD, user=leader, county="370321")
+
+
+def test_a_community_secretary_in_a_city_sees_their_community_of_their_county_only(hand_city):
+    town, con = hand_city
+    secretary = access.User("sq", "community_secretary", place="101", county="370321")
+    _, rows = city.metric(con, town, "grid-credit-ranking", PERIOD, user=secretary)
+    assert set(zip(rows["county_code"], rows["grid_id"])) == {("370321", "a1"), ("370321", "a2")}
+    # The same community id exists in both counties: without a county the role sees nothing.
+    with pytest.raises(access.Denied):
+        access.counties(access.User("x", "community_secretary", place="101"), town)
+
+
+def test_a_county_level_role_without_a_county_sees_the_whole_city(hand_city):
+    town, con = hand_city
+    _, rows = city.metric(con, town, "city-grid-ranking", PERIOD, user=access.User("sz", "county_leader"))
+    assert set(rows["county_code"]) == {"370321", "370303"}
+
+
+@pytest.mark.parametrize("manifest, message", [
+    ({"counties": []}, "须列出 counties"),
+    ({"counties": [{"code": "3703", "name": "x", "db": "370321.duckdb"}]}, "6 位行政区划代码"),
+    ({"counties": [{"code": "370321", "name": "桓台县", "db": "missing.duckdb"}]}, "数据库文件不存在"),
+    ({"counties": [{"code": "370321", "name": "桓台县", "db": "370321.duckdb"},
+                   {"code": "370321", "name": "桓台县", "db": "370321.duckdb"}]}, "出现了不止一次"),
+])
+def test_a_bad_manifest_is_refused_in_chinese(hand_city, tmp_path, manifest, message):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(ValueError, match=message):
+        city.load(path)
+
+
+def test_a_database_recording_another_county_is_refused(hand_city, tmp_path):
+    path = tmp_path / "swapped.json"
+    path.write_text(json.dumps({"counties": [{"code": "370321", "name": "桓台县", "db": "370303.duckdb"}]}))
+    with pytest.raises(ValueError, match="370303.*不符"):
+        city.attach(city.load(path))
+
+
+def test_the_city_command_writes_a_ranking_on_a_county_leaders_behalf(hand_city, tmp_path, capsys):
+    town, _ = hand_city
+    manifest = tmp_path / "city.json"
+    access.UserStore(tmp_path / "users.json").add("zd", "county_leader", "secret-123", county="370303")
+    assert main(["city", "metric", "city-grid-ranking", "--city", str(manifest), "--period", PERIOD,
+                 "--user", "zd", "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["county_code"], r["grid_id"], r["city_rank"]) for r in rows] == [("370303", "b1", 1), ("370303", "b2", 2)]
+    assert main(["city", "metric", "city-grid-ranking", "--city", str(manifest), "--period", PERIOD,
+                 "--user", "zd", "--county", "370321"]) == 3
+
+
+def test_init_records_which_county_a_file_holds(tmp_path):
+    path = tmp_path / "g.duckdb"
+    assert main(["init", "--db", str(path), "--county-code", "370303", "--county-name", "张店区"]) == 0
+    with db.connect(path, read_only=True) as con:
+        assert city.identity(con) == ("370303", "张店区")
+    assert main(["init", "--db", str(path), "--county-code", "3703", "--county-name", "张店区"]) == 2
+    assert main(["init", "--db", str(path), "--county-code", "370303"]) == 2
+
+
+def test_profiles_side_by_side_are_each_countys_own(town, con):
+    wide = city.county_profiles(con, town, PERIOD).set_index("county_code")
+    for county in town.counties:
+        with db.connect(county.path, read_only=True) as own:
+            alone = profile.county_profile(own, as_of=parse_period(PERIOD).last_day)
+        assert {k: wide.loc[county.code, k] for k in alone["key"]} == dict(zip(alone["key"], alone["value"]))
