@@ -241,8 +241,8 @@ def write_pptx(con, rv: Review, out, images: dict[str, bytes | None] | None = No
     for community_id, name in rv.communities():
         rows = ranking[ranking["community_id"] == community_id]
         s = slide(f"{name} · 网格排名", review.RANKING.note + "金色为红旗网格。")
-        spec = Table("r", "", "", {k: v for k, v in review.RANKING.columns.items()
-                                   if k not in ("community_name", "residents")}, review.RANKING.formats)
+        spec = Table("r", "", review.RANKING.metric_id, {k: v for k, v in review.RANKING.columns.items()
+                                                         if k not in ("community_name", "residents")})
         table(s, rows, spec, 0.5, 1.3, 6.4, 13)
         picture(s, f"community:{community_id}", 7.2, 1.3, 5.7, 5.5)
 
@@ -272,13 +272,14 @@ def write_pptx(con, rv: Review, out, images: dict[str, bytes | None] | None = No
     table(s, rv.tables["flags"], review.FLAGS, 0.5, 1.8, 12.3, 12)
     s = slide("待会议决定的事项(续)")
     text(s, 0.5, 1.2, 6.0, 0.5, review.FALLERS.title, 20, True)
-    table(s, rv.tables["fallers"], Table("f", "", "", {k: v for k, v in review.FALLERS.columns.items()
-                                                       if k in ("grid_name", "prev_rank", "rank", "rank_change")},
-                                         review.FALLERS.formats), 0.5, 1.8, 6.0, 12)
+    table(s, rv.tables["fallers"], Table("f", "", review.FALLERS.metric_id,
+                                         {k: v for k, v in review.FALLERS.columns.items()
+                                          if k in ("grid_name", "prev_rank", "rank", "rank_change")}), 0.5, 1.8, 6.0, 12)
     text(s, 6.9, 1.2, 6.0, 0.5, review.OVERDUE.title, 20, True)
-    table(s, rv.tables["overdue"], Table("o", "", "", {k: v for k, v in review.OVERDUE.columns.items()
-                                                       if k in ("ticket_id", "grid_name", "next_step_label", "age_days")},
-                                         review.OVERDUE.formats), 6.9, 1.8, 6.0, 12)
+    table(s, rv.tables["overdue"], Table("o", "", review.OVERDUE.metric_id,
+                                         {k: v for k, v in review.OVERDUE.columns.items()
+                                          if k in ("ticket_id", "grid_name", "next_step_label", "age_days")}),
+          6.9, 1.8, 6.0, 12)
     deck.save(out)
 
 
@@ -512,10 +513,9 @@ def _pdf(out, heading: str, stamp: str, build, draft: bool = False) -> dict[str,
 
 MOVERS = Table("movers", "名次变化最大的网格", "grid-credit-ranking",
                {"community_name": "社区", "grid_name": "网格", "prev_rank": "上期名次", "rank": "本期名次",
-                "rank_change": "名次变化"}, {"rank_change": "+d"})
+                "rank_change": "名次变化"})
 RED_FLAG_CHECKS = Table("red_flag_checks", "红旗网格", "red-flag-grids",
-                        {"community_name": "社区", "grid_name": "网格", "avg_credit": "人均积分", "check": "核实"},
-                        {"avg_credit": ".2f"})
+                        {"community_name": "社区", "grid_name": "网格", "avg_credit": "人均积分", "check": "核实"})
 FINDINGS_ROWS = 15
 
 
@@ -612,8 +612,8 @@ def write_pdf(con, rv: Review, out, images: dict[str, bytes | None] | None = Non
 
     def community(p: _Pages, community_id: str, name: str) -> list:
         rows = ranking[ranking["community_id"] == community_id]
-        spec = Table("r", "", "", {k: v for k, v in review.RANKING.columns.items() if k != "community_name"},
-                     review.RANKING.formats)
+        spec = Table("r", "", review.RANKING.metric_id,
+                     {k: v for k, v in review.RANKING.columns.items() if k != "community_name"})
         half = p.height / 2 - 45  # two communities and their headings to a page, or one and a topic
         chart = p.image(images.get(f"community:{community_id}"), p.sides(0.48)[1], half)
         return p.charted(f"{name} · 网格排名", review.RANKING.note + "金色为红旗网格。",
