@@ -20,7 +20,7 @@ _POINTS_FROM_LEDGER = """
     WHERE e.subject_type = 'person' AND e.occurred_at >= $start AND e.occurred_at < $end {cutoff}
     GROUP BY r.grid_id
 """
-_BY_CUTOFF = "AND coalesce(e.recorded_at, e.occurred_at) <= $cutoff"
+BY_CUTOFF = "AND coalesce(e.recorded_at, e.occurred_at) <= $cutoff"
 
 _RANKING = """
     WITH residents AS (SELECT grid_id, count(*) AS residents FROM {cur_registered} GROUP BY grid_id),
@@ -67,12 +67,12 @@ def _points_sql(con, period: Period, prefix: str, cutoff: bool = False) -> str:
     if _whole_months(period) and summary.is_fresh(con) and not cutoff:
         sql = _POINTS_FROM_SUMMARY.format(registered=registered)
     else:
-        sql = _POINTS_FROM_LEDGER.format(registered=registered, cutoff=_BY_CUTOFF if cutoff else "")
+        sql = _POINTS_FROM_LEDGER.format(registered=registered, cutoff=BY_CUTOFF if cutoff else "")
     return sql.replace("$start", f"${prefix}start").replace("$end", f"${prefix}end")
 
 
-def grid_credit_ranking(con, period, scope: Scope = COUNTY, *,
-                        red_flags: int = settings.RED_FLAGS_PER_COMMUNITY, recorded_by=None) -> pd.DataFrame:
+def grid_credit_ranking(con, period, scope: Scope = COUNTY, *, red_flags: int = settings.RED_FLAGS_PER_COMMUNITY,
+                        recorded_by=None, live: bool = False) -> pd.DataFrame:
     """The ranking of grids within their community by average credit per resident (红旗网格).
 
     Columns: period; subdistrict_id, community_id, community_name, grid_id, grid_name;
@@ -84,8 +84,13 @@ def grid_credit_ranking(con, period, scope: Scope = COUNTY, *,
     without residents are not ranked and not listed. Ranks are always computed over the whole
     community; the scope only filters the rows shown. recorded_by (a datetime): only the ledger
     lines recorded up to then count, as the ranking stood at that moment (a freeze).
+    A frozen quarter gives its official result (analytics.official) unless live is set.
     """
     period = parse_period(period)
+    if not live and recorded_by is None and red_flags == settings.RED_FLAGS_PER_COMMUNITY:
+        from . import official
+        if (frozen := official.latest(con, period)) is not None:
+            return official.ranking(con, frozen, scope)
     prev = period.previous()
     cutoff = recorded_by is not None
     sql = _RANKING.format(cur=_points_sql(con, period, "cur_", cutoff), prev=_points_sql(con, prev, "prev_", cutoff),
@@ -106,7 +111,7 @@ def grid_credit_ranking(con, period, scope: Scope = COUNTY, *,
 
 
 def red_flag_grids(con, period, scope: Scope = COUNTY, **kwargs) -> pd.DataFrame:
-    """The rows of grid_credit_ranking with red_flag set (same columns)."""
+    """The rows of grid_credit_ranking with red_flag set (same columns; official when frozen)."""
     ranking = grid_credit_ranking(con, period, scope, **kwargs)
     return ranking[ranking["red_flag"]].reset_index(drop=True)
 
@@ -124,17 +129,23 @@ def current_grid_workers(con, day) -> pd.DataFrame:
 
 
 def excellent_grid_workers(con, period, scope: Scope = COUNTY, *,
-                           min_rating: float | None = settings.EXCELLENT_WORKER_MIN_RATING) -> pd.DataFrame:
+                           min_rating: float | None = settings.EXCELLENT_WORKER_MIN_RATING,
+                           recorded_by=None, live: bool = False) -> pd.DataFrame:
     """优秀网格员: the grid worker in office at the end of the period of each red-flag grid.
 
     Columns: community_id, community_name, grid_id, grid_name, rank, avg_credit (分/人),
     person_id, worker_name (masked), tickets (published in the period), median_days (filed to
     published, 天), mean_score (1-5), meets_rule (the rating condition of settings, if any).
+    A frozen quarter gives its official list unless live is set; recorded_by as in grid_credit_ranking.
     """
+    from . import official
     from .tickets import ticket_ratings_by_grid, ticket_resolution
 
     period = parse_period(period)
-    grids = red_flag_grids(con, period, scope)
+    if not live and recorded_by is None and min_rating == settings.EXCELLENT_WORKER_MIN_RATING:
+        if (frozen := official.latest(con, period)) is not None:
+            return official.workers(con, frozen, scope)
+    grids = red_flag_grids(con, period, scope, recorded_by=recorded_by, live=live)
     workers = current_grid_workers(con, period.last_day)
     resolution = ticket_resolution(con, period, scope, by="grid")[["grid_id", "tickets", "median_days"]]
     ratings = ticket_ratings_by_grid(con, period, scope)[["grid_id", "mean_score"]]
