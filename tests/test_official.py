@@ -163,3 +163,21 @@ def test_the_command_line_freezes_audits_and_shows_the_corrections(path, tmp_pat
     log = audit.read(action="freeze")
     assert list(zip(log["user_name"], log["ok"])) == [("lead", False), ("lead", True)]
     assert audit.read(action="denied")["user_name"].tolist() == ["ana"]
+
+
+def test_undoing_an_import_keeps_a_freeze_made_after_it(tiny, tmp_path):
+    from analytics import ingest
+    from tests.helpers import write
+    from tests.test_ingest import LEDGER_HEADER
+
+    # tiny: P1 (101-01) and P2 (101-02) 5 points each in August. The import adds 5 for P1 in September.
+    result = ingest.import_file(write(tmp_path, "ledger.csv", LEDGER_HEADER + "10,个人,P1,I1,5,2026-09-01\n"), tiny)
+    assert result.status == "imported"
+    frozen = official.freeze(tiny, "2026Q3", cutoff=CUTOFF, user="leader")
+    ingest.undo_last(tiny)
+    with db.connect(tiny, read_only=True) as con:
+        assert official.latest(con, "2026Q3") == frozen
+        assert rows(credit.grid_credit_ranking(con, "2026Q3"), ["grid_id", "points", "rank"]) == [
+            ("101-01", 10.0, 1), ("101-02", 5.0, 2)]
+        assert rows(credit.grid_credit_ranking(con, "2026Q3", live=True), ["grid_id", "points", "rank"]) == [
+            ("101-01", 5.0, 1), ("101-02", 5.0, 1)]

@@ -418,6 +418,10 @@ def undo_last(db_path=None, user: str | None = None) -> Result:
                 known = con.execute("SELECT coalesce(max(import_id), 0) FROM new.main.import_log").fetchall()[0][0]
                 con.execute("INSERT INTO new.main.import_log SELECT * FROM live.main.import_log WHERE import_id > ?",
                             [known])
+                # A quarter frozen after the import undone stays frozen: its versions come along too.
+                for table in ("official_ranking", "official_workers", "official_ledger", "official_results"):
+                    con.execute(f"""INSERT INTO new.main.{table} SELECT * FROM live.main.{table} t WHERE NOT EXISTS (
+                        SELECT 1 FROM new.main.official_results r WHERE r.quarter = t.quarter AND r.version = t.version)""")
                 con.execute("DETACH live")
                 load.refresh_summaries(con)
                 message = f"已撤销第 {int(last['import_id'])} 次导入({last['file_name']}),数据恢复到该次导入之前"
