@@ -100,7 +100,7 @@ def _official_note(con, period, scope, live: bool) -> None:
     if not live:
         print("以下为正式公布结果;加 --live 查看今日重算及公布后更正", file=sys.stderr)
         return
-    grids, lines = official.corrections(con, frozen, scope)
+    grids, lines = official.corrections(con, period, scope)
     print("以下为今日重算结果(非正式公布结果)。公布后更正:" + ("无" if grids.empty and lines.empty else ""),
           file=sys.stderr)
     for g in grids.itertuples():

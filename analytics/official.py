@@ -141,6 +141,17 @@ def fingerprint(quarter: str, rank: pd.DataFrame, good: pd.DataFrame) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _no_grids() -> pd.DataFrame:
+    return pd.DataFrame(columns=["community_name", "grid_id", "grid_name", "official_rank", "live_rank", "official_avg",
+                                 "live_avg", "avg_change", "official_residents", "live_residents", "official_points",
+                                 "live_points"])
+
+
+def _no_lines() -> pd.DataFrame:
+    return pd.DataFrame(columns=["event_id", "grid_id", "grid_name", "change", "change_label", "occurred_at",
+                                 "recorded_at", "official_points", "live_points", "reverses_event_id"])
+
+
 def _parse_quarter(quarter) -> Period:
     quarter = parse_period(quarter)
     if quarter.kind != "quarter":
@@ -165,7 +176,7 @@ def check_request(con, quarter, cutoff: dt.datetime | None, reason: str | None,
     earlier = latest(con, quarter)
     if earlier is not None and reason is None:
         raise ValueError(f"{quarter.label_zh}已于 {earlier.frozen_at:%Y-%m-%d %H:%M} 由 {earlier.frozen_by} 冻结"
-                         f"(第 {earlier.version} 版);重新冻结须说明理由(--reason),原版本将保留")
+                         f"(第 {earlier.version} 版);重新冻结须说明理由,原版本将保留")
     return quarter, cutoff, reason
 
 
@@ -218,15 +229,27 @@ def freeze(db_path, quarter, *, cutoff: dt.datetime | None = None, reason: str |
     return official
 
 
-def corrections(con, official: Official, scope: Scope = COUNTY) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """公布后更正: (grids, lines). grids: every in-scope grid whose rank, average or residents differ
-    between the official result and today's recomputation: community_name, grid_id, grid_name,
+def status(con, period, scope: Scope = COUNTY) -> str:
+    """The mark a ranking of the period carries: the official result's label when the quarter is
+    frozen, else an empty string."""
+    frozen = latest(con, period)
+    return frozen.label if frozen else ""
+
+
+def corrections(con, quarter, scope: Scope = COUNTY) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """公布后更正 of a frozen quarter: (grids, lines), both empty when it is not frozen. grids: every
+    in-scope grid whose rank, average or residents differ between the official result and today's
+    recomputation, changed ranks first, then by the size of the change of the average:
+    community_name, grid_id, grid_name,
     official_rank, live_rank, official_avg, live_avg, avg_change (分/人), official_residents,
     live_residents, official_points, live_points. lines: the ledger lines behind the change (added
     after the cutoff, points corrected, removed, or counted in another grid since a registration
     changed): event_id, grid_id, grid_name, change (code), change_label, occurred_at, recorded_at,
     official_points, live_points, reverses_event_id."""
-    quarter = parse_period(official.quarter)
+    quarter = parse_period(quarter)
+    official = latest(con, quarter)
+    if official is None:
+        return _no_grids(), _no_lines()
     frozen = ranking(con, official)
     live = credit.grid_credit_ranking(con, quarter, live=True)
     both = frozen.merge(live, on="grid_id", how="outer", suffixes=("_o", "_l"))
@@ -244,7 +267,10 @@ def corrections(con, official: Official, scope: Scope = COUNTY) -> tuple[pd.Data
                | (grids["official_avg"].round(9) != grids["live_avg"].round(9)).fillna(True)
                | (grids["official_residents"] != grids["live_residents"]).fillna(True))
     grids = _in_scope(grids[changed.astype(bool)], con, scope)
-    grids = grids.sort_values(["community_name", "grid_id"]).reset_index(drop=True)
+    # Changed ranks first, then the largest changes of the average.
+    order = pd.DataFrame({"same_rank": (grids["official_rank"] == grids["live_rank"]).fillna(False).astype(bool),
+                          "change": -grids["avg_change"].abs().fillna(float("inf")), "grid_id": grids["grid_id"]})
+    grids = grids.loc[order.sort_values(["same_rank", "change", "grid_id"]).index].reset_index(drop=True)
 
     kept = con.execute("SELECT event_id, grid_id, points FROM official_ledger WHERE quarter = $q AND version = $v",
                        {"q": official.quarter, "v": official.version}).df()

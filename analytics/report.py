@@ -109,7 +109,7 @@ def write_xlsx(con, rv: Review, out) -> None:
     """The ranking tables, ticket and credit figures, and each month's publication lists."""
     headline = pd.DataFrame([(row.label, *review.headline_numbers(row), row.unit) for row in rv.headline.itertuples()],
                             columns=["指标", "本期", "上期", "单位"])
-    sheets = {"概况": headline}
+    sheets = {"概况": headline, "结果口径": pd.DataFrame({"口径": [rv.status] + ([rv.official.detail] if rv.official else [])})}
     for table in (review.RANKING, review.RED_FLAGS, review.WORKERS, review.FALLERS, review.TICKETS, review.VOLUNTEERS,
                   review.REDEMPTIONS, review.COVERAGE, review.FLAGS, review.OVERDUE):
         sheets[table.title] = _sheet(rv.tables[table.key], table)
@@ -198,7 +198,7 @@ def write_pptx(con, rv: Review, out, images: dict[str, bytes | None] | None = No
     # Title
     s = deck.slides.add_slide(blank)
     text(s, 0.8, 2.3, 11.7, 1.2, title(rv, county), 44, True, red)
-    text(s, 0.8, 3.7, 11.7, 0.6, f"范围:{rv.scope_label}", 24)
+    text(s, 0.8, 3.7, 11.7, 0.6, f"范围:{rv.scope_label} · {rv.status}", 24)
     text(s, 0.8, 4.4, 11.7, 0.6, f"生成日期:{clock.today():%Y年%m月%d日} · 网格治理驾驶舱", 18, color=grey)
 
     # County summary: the overview page's six headline figures.
@@ -339,7 +339,8 @@ def write_pdf(con, rv: Review, out, images: dict[str, bytes | None] | None = Non
 
     def build(styles, table, image, Paragraph, Spacer, PageBreak):
         # Paragraph reads markup: names from the data are escaped so they print as written.
-        story = [Paragraph(escape(heading), styles["h1"]), Paragraph(f"范围:{escape(rv.scope_label)}", styles["body"]),
+        story = [Paragraph(escape(heading), styles["h1"]),
+                 Paragraph(f"范围:{escape(rv.scope_label)} · {escape(rv.status)}", styles["body"]),
                  Paragraph("总体情况", styles["h2"])]
         story += table(review.headline_text(rv.headline), HEADLINE)
         ranking = rv.tables["ranking"]

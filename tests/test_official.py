@@ -8,7 +8,7 @@ import pytest
 
 from analytics import access, audit, clock, credit, db, official
 from analytics.__main__ import main
-from analytics.period import quarter_of
+from analytics.period import Scope, quarter_of
 from tests.helpers import norm
 from tests.test_residents import SETUP
 
@@ -76,10 +76,13 @@ def test_the_official_ranking_stays_as_frozen_and_live_differs_by_the_late_lines
             ("G2", "刘*格"), ("G4", "何*格")]
         assert norm(credit.excellent_grid_workers(con, "2026Q3", live=True)[["grid_id", "worker_name"]]
                     .itertuples(index=False)) == [("G1", "陈*格"), ("G4", "何*格")]
-        grids, lines = official.corrections(con, official.latest(con, "2026Q3"))
+        grids, lines = official.corrections(con, "2026Q3")
+        scoped, only = official.corrections(con, "2026Q3", Scope(grids=("G1",)))
     assert rows(grids, ["grid_id", "official_rank", "live_rank", "official_avg", "live_avg", "avg_change",
                         "official_residents", "live_residents"]) == [
+        # Changed ranks first (the larger change of the average first), then G3 (same rank, +0.5).
         ("G1", 2, 1, 3.0, 5.0, 2.0, 2, 2), ("G2", 1, 2, 4.0, 4.0, 0.0, 4, 3), ("G3", 3, 3, 2.0, 2.5, 0.5, 3, 4)]
+    assert list(scoped["grid_id"]) == ["G1"] and list(only["event_id"]) == [20]
     assert rows(lines, ["event_id", "grid_id", "change", "official_points", "live_points"]) == [
         (20, "G1", "late", None, 4.0), (21, "G2", "late", None, -3.0),
         (9, "G3", "moved", 1.0, 1.0), (10, "G3", "corrected", 2.0, 5.0)]
