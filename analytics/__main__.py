@@ -10,6 +10,7 @@ import unicodedata
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from . import access, audit, db, demo, roads, summary
 from .period import parse_period, parse_scope
@@ -20,6 +21,13 @@ def _date(text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"日期格式应为 YYYY-MM-DD,收到: {text!r}") from None
+
+
+def _datetime(text: str) -> dt.datetime:
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"时间格式应为 YYYY-MM-DD 或 YYYY-MM-DD HH:MM,收到: {text!r}") from None
 
 
 def _positive(text: str) -> float:
@@ -144,6 +152,70 @@ def cmd_spark(args) -> int:
     _write_frame(frame, args.format, args.out, metric)
     if args.out:
         print(f"{metric.name}({code} · {period.label_zh},Spark): {len(frame):,} 行,已写入 {args.out}", file=sys.stderr)
+
+
+OFFICIAL_METRICS = ("grid-credit-ranking", "red-flag-grids", "excellent-grid-workers")
+
+
+def _official_note(con, period, scope, live: bool) -> None:
+    """On stderr: whether the rows are the official (frozen) result, and with --live what changed since."""
+    from . import official
+
+    frozen = official.latest(con, period) if period.kind == "quarter" else None
+    if frozen is None:
+        if period.kind == "quarter":
+            print(f"{period.label_zh}尚未冻结:以下为实时计算结果", file=sys.stderr)
+        return
+    print(f"{frozen.label}:{frozen.detail}", file=sys.stderr)
+    if not live:
+        print("以下为正式公布结果;加 --live 查看今日重算及公布后更正", file=sys.stderr)
+        return
+    grids, lines = official.corrections(con, period, scope)
+    print("以下为今日重算结果(非正式公布结果)。公布后更正:" + ("无" if grids.empty and lines.empty else ""),
+          file=sys.stderr)
+    for g in grids.itertuples():
+        print(f"  {g.community_name} {g.grid_name}({g.grid_id}):名次 {_int(g.official_rank)} → {_int(g.live_rank)},"
+              f"人均积分 {_num(g.official_avg)} → {_num(g.live_avg)},居民 {_int(g.official_residents)} → "
+              f"{_int(g.live_residents)}", file=sys.stderr)
+    for line in lines.itertuples():
+        print(f"  积分记录 #{line.event_id}({line.grid_name},{line.change_label}):"
+              f"{_num(line.official_points)} → {_num(line.live_points)} 分,记录于 "
+              f"{'—' if pd.isna(line.recorded_at) else f'{line.recorded_at:%Y-%m-%d %H:%M}'}", file=sys.stderr)
+
+
+def _int(value) -> str:
+    return "—" if pd.isna(value) else f"{int(value)}"
+
+
+def _num(value) -> str:
+    return "—" if pd.isna(value) else f"{value:.2f}"
+
+
+def cmd_freeze(args) -> int:
+    from . import official
+
+    quarter = parse_period(args.quarter)
+    target = f"季度考评 {quarter.label}"
+    who = _operator()
+    if args.user:
+        with _on_behalf(args, target, "冻结考评结果") as user:
+            access.require(user, "freeze")
+        who = f"{user.name}({_operator()})"
+    if not Path(args.db).exists():
+        raise ValueError(f"数据库文件不存在: {args.db}")
+    try:
+        frozen = official.freeze(args.db, quarter, cutoff=args.cutoff, reason=args.reason, user=who)
+    except ValueError as exc:
+        audit.record("freeze", args.user or _operator(), target, f"{exc}({_operator()})", ok=False,
+                     path=_audit_path(args))
+        raise
+    audit.record("freeze", args.user or _operator(), target, f"{frozen.detail}({_operator()})", path=_audit_path(args))
+    with db.connect(args.db, read_only=True) as con:
+        ranking = official.ranking(con, frozen)
+    red = ranking[ranking["red_flag"]]
+    print(f"已冻结{quarter.label_zh}考评结果,{frozen.label}:{frozen.detail}")
+    print(f"指纹 SHA-256: {frozen.fingerprint}")
+    print(f"参与排名网格 {len(ranking)} 个,红旗网格 {len(red)} 个:" + "、".join(red["grid_name"]))
     return 0
 
 
@@ -226,7 +298,12 @@ def cmd_metric(args) -> int:
         user = access.with_area(user, con)
         scope = access.effective_scope(user, scope, con)
         label = scope.label
-        frame = metric.compute(con, period, scope, grid_id=args.grid, user=user)
+        if args.live and metric.id not in OFFICIAL_METRICS:
+            raise ValueError(f"--live 只用于已冻结的季度考评结果:{'、'.join(OFFICIAL_METRICS)}")
+        options = {"live": True} if args.live else {}
+        frame = metric.compute(con, period, scope, grid_id=args.grid, user=user, **options)
+        if metric.id in OFFICIAL_METRICS:
+            _official_note(con, period, scope, args.live)
     _write_frame(frame, args.format, args.out, metric)
     _exported(args, user, metric.id, period, label + (f" · 网格 {args.grid}" if args.grid else ""))
     if args.out:
@@ -610,6 +687,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--grid", help="网格编号(网格积分明细等指标需要)")
     p.add_argument("--format", choices=["csv", "xlsx", "json"], default="csv", help="输出格式,默认 csv")
     p.add_argument("--out", type=Path, help="输出文件,默认打印到屏幕(xlsx 必须指定)")
+    p.add_argument("--live", action="store_true",
+                   help="已冻结的季度:输出今日重算结果,并列出与正式公布结果的差异(公布后更正)")
     p.set_defaults(func=cmd_metric)
 
     p = sub.add_parser("city", parents=[behalf], help="全市(多个县区):check 核对城市清单;metric 逐县区计算指标并加县区列")
@@ -622,6 +701,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["csv", "xlsx", "json"], default="csv")
     p.add_argument("--out", type=Path, help="输出文件(默认打印到屏幕)")
     p.set_defaults(func=cmd_city, checks_db=False)
+
+
+    p = sub.add_parser("freeze", parents=[database, users_file],
+                       help="冻结季度考评结果(正式公布):网格排名、红旗网格、优秀网格员")
+    p.add_argument("--quarter", required=True, help="季度,如 2026Q3")
+    p.add_argument("--cutoff", type=_datetime, help="积分记录截止时间(按记录时间),默认现在;如 2026-10-08 18:00")
+    p.add_argument("--reason", help="重新冻结的理由(已冻结的季度必填,原版本保留)")
+    p.add_argument("--user", help="操作人:须为有冻结权限的已有用户(县级领导、系统管理员)")
+    p.set_defaults(func=cmd_freeze)
 
     p = sub.add_parser("report", parents=[database, scope, behalf], help="季度考评会议材料:PPTX、PDF 或 XLSX")
     p.add_argument("--quarter", required=True, help="季度,如 2026Q3")

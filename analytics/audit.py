@@ -1,4 +1,4 @@
-"""The audit log: logins (and failed ones), exports, imports and user changes.
+"""The audit log: logins (and failed ones), exports, imports, freezes and user changes.
 
 It is a SQLite file beside the database (`audit.sqlite`, or GRIDGOV_AUDIT), not a DuckDB table:
 viewers hold the database read-only and an import replaces the file, while any number of
@@ -18,6 +18,7 @@ from . import db
 ACTIONS = {
     "login": "登录", "login_failed": "登录失败", "logout": "退出", "timeout": "超时退出",
     "export": "导出", "names": "查看完整姓名", "denied": "越权访问被拒", "import": "导入", "undo": "撤销导入", "restore": "恢复备份",
+    "freeze": "冻结考评结果",
     "user_add": "新增用户", "user_disable": "停用用户", "user_enable": "启用用户", "user_password": "修改密码",
 }
 

@@ -3,33 +3,37 @@ the integrity checks. Every function takes a connection, a period and a scope.""
 
 import pandas as pd
 
-from . import settings, summary, vocab
+from . import residents, settings, summary, vocab
 from .period import COUNTY, Period, Scope, in_scope, parse_period
 from .privacy import mask_names, mask_sql
 
-# Net points per grid in [${p}start, ${p}end) (p: the prefix naming the period's parameters): from
-# the month summary when the period is made of whole months, otherwise from the ledger itself.
+# Net points per grid in [${p}start, ${p}end) of the people registered in it on ${p}as_of: from the
+# person-month summary when the period is made of whole months, otherwise from the ledger itself
+# ($cutoff, when bound, keeps the lines recorded up to it: the ledger as it stood then).
 _POINTS_FROM_SUMMARY = """
-    SELECT grid_id, sum(points) AS points FROM {rel}
-    WHERE month >= ${p}start AND month < ${p}end GROUP BY grid_id
+    SELECT r.grid_id, sum(m.points) AS points FROM summary_person_month m JOIN {registered} r USING (person_id)
+    WHERE m.month >= ${p}start AND m.month < ${p}end GROUP BY r.grid_id
 """
 _POINTS_FROM_LEDGER = """
-    SELECT p.grid_id, sum(e.points)::DOUBLE AS points
-    FROM credit_events e JOIN people p ON p.person_id = e.subject_id
-    WHERE e.subject_type = 'person' AND e.occurred_at >= ${p}start AND e.occurred_at < ${p}end
-    GROUP BY p.grid_id
+    SELECT r.grid_id, sum(e.points)::DOUBLE AS points
+    FROM credit_events e JOIN {registered} r ON r.person_id = e.subject_id
+    WHERE e.subject_type = 'person' AND e.occurred_at >= ${p}start AND e.occurred_at < ${p}end {cutoff}
+    GROUP BY r.grid_id
 """
+BY_CUTOFF = "AND coalesce(e.recorded_at, e.occurred_at) <= $cutoff"
 
 _RANKING = """
-    WITH residents AS (SELECT * FROM {residents}),
+    WITH residents AS (SELECT grid_id, count(*) AS residents FROM {cur_registered} GROUP BY grid_id),
+    prev_residents AS (SELECT grid_id, count(*) AS residents FROM {prev_registered} GROUP BY grid_id),
     cur_points AS ({cur}),
     prev_points AS ({prev}),
     scored AS (
         SELECT g.grid_id, g.name AS grid_name, g.community_id, r.residents,
                coalesce(c.points, 0) AS points, coalesce(c.points, 0) / r.residents AS avg_credit,
-               coalesce(p.points, 0) / r.residents AS prev_avg_credit
+               coalesce(p.points, 0) / pr.residents AS prev_avg_credit
         FROM grids g
         JOIN residents r USING (grid_id)
+        LEFT JOIN prev_residents pr USING (grid_id)
         LEFT JOIN cur_points c USING (grid_id)
         LEFT JOIN prev_points p USING (grid_id)
     ),
@@ -37,7 +41,7 @@ _RANKING = """
         -- Rounded before ranking so that equal averages reached by different sums tie.
         SELECT *,
                rank() OVER (PARTITION BY community_id ORDER BY round(avg_credit, 9) DESC) AS rank,
-               rank() OVER (PARTITION BY community_id ORDER BY round(prev_avg_credit, 9) DESC) AS prev_rank
+               rank() OVER (PARTITION BY community_id ORDER BY round(prev_avg_credit, 9) DESC NULLS LAST) AS prev_rank
         FROM scored
     ),
     final AS (
@@ -57,33 +61,47 @@ def _whole_months(period: Period) -> bool:
     return period.start.day == 1 and period.end.day == 1
 
 
-def _points_sql(con, period: Period, prefix: str) -> str:
-    if _whole_months(period) and summary.is_fresh(con):
-        return _POINTS_FROM_SUMMARY.format(rel="summary_grid_month_credit", p=prefix)
-    return _POINTS_FROM_LEDGER.format(p=prefix)
+def _points_sql(con, period: Period, prefix: str, cutoff: bool = False) -> str:
+    """The points per grid of the period, its parameters prefixed (cur_start, cur_end, cur_as_of)."""
+    registered = residents.registered(con, f"${prefix}as_of")
+    if _whole_months(period) and summary.is_fresh(con) and not cutoff:
+        return _POINTS_FROM_SUMMARY.format(registered=registered, p=prefix)
+    return _POINTS_FROM_LEDGER.format(registered=registered, cutoff=BY_CUTOFF if cutoff else "", p=prefix)
 
 
-def grid_credit_ranking(con, period, scope: Scope = COUNTY, *,
-                        red_flags: int = settings.RED_FLAGS_PER_COMMUNITY) -> pd.DataFrame:
+def grid_credit_ranking(con, period, scope: Scope = COUNTY, *, red_flags: int = settings.RED_FLAGS_PER_COMMUNITY,
+                        recorded_by=None, live: bool = False) -> pd.DataFrame:
     """The ranking of grids within their community by average credit per resident (红旗网格).
 
     Columns: period; subdistrict_id, community_id, community_name, grid_id, grid_name;
-    residents (people registered in the grid, 人); points (net points of those people with
-    occurred_at in the period, reversals included, 分); avg_credit (points / residents, 分/人);
-    rank (RANK() within the community by avg_credit descending: ties share a rank, the next
-    skips); prev_rank (the same in the period before); rank_change (prev_rank - rank, positive =
-    moved up); red_flag (rank <= red_flags). Grids without residents are not ranked and not listed.
-    Ranks are always computed over the whole community; the scope only filters the rows shown.
+    residents (people registered in the grid on the period's last day, 人); points (net points
+    of those people with occurred_at in the period, reversals included, 分); avg_credit (points /
+    residents, 分/人); rank (RANK() within the community by avg_credit descending: ties share a
+    rank, the next skips); prev_rank (the same in the period before, with its own residents);
+    rank_change (prev_rank - rank, positive = moved up); red_flag (rank <= red_flags). Grids
+    without residents are not ranked and not listed. Ranks are always computed over the whole
+    community; the scope only filters the rows shown. recorded_by (a datetime): only the ledger
+    lines recorded up to then count, as the ranking stood at that moment (a freeze).
+    A frozen quarter gives its official result (analytics.official) unless live is set.
     """
     period = parse_period(period)
+    if not live and recorded_by is None and red_flags == settings.RED_FLAGS_PER_COMMUNITY:
+        from . import official
+        if (frozen := official.latest(con, period)) is not None:
+            return official.ranking(con, frozen, scope)
     prev = period.previous()
-    sql = _RANKING.format(cur=_points_sql(con, period, "cur_"), prev=_points_sql(con, prev, "prev_"),
-                          residents=summary.relation(con, "summary_grid_residents"),
+    cutoff = recorded_by is not None
+    sql = _RANKING.format(cur=_points_sql(con, period, "cur_", cutoff), prev=_points_sql(con, prev, "prev_", cutoff),
+                          cur_registered=residents.registered(con, "$cur_as_of"),
+                          prev_registered=residents.registered(con, "$prev_as_of"),
                           in_scope=in_scope("r.grid_id"))
     first = con.execute(f"SELECT min(month) FROM {summary.relation(con, 'summary_grid_month_credit')}").fetchone()[0]
     has_prev = first is not None and first < period.start
     params = {"cur_start": period.start, "cur_end": period.end, "prev_start": prev.start, "prev_end": prev.end,
+              "cur_as_of": period.last_day, "prev_as_of": prev.last_day,
               "label": period.label, "red_flags": red_flags, "has_prev": has_prev, **scope.params(con)}
+    if cutoff:
+        params["cutoff"] = recorded_by
     frame = con.execute(sql, params).df()
     for column in ("rank", "prev_rank", "rank_change"):
         frame[column] = frame[column].astype("Int64")
@@ -91,7 +109,7 @@ def grid_credit_ranking(con, period, scope: Scope = COUNTY, *,
 
 
 def red_flag_grids(con, period, scope: Scope = COUNTY, **kwargs) -> pd.DataFrame:
-    """The rows of grid_credit_ranking with red_flag set (same columns)."""
+    """The rows of grid_credit_ranking with red_flag set (same columns; official when frozen)."""
     ranking = grid_credit_ranking(con, period, scope, **kwargs)
     return ranking[ranking["red_flag"]].reset_index(drop=True)
 
@@ -109,17 +127,23 @@ def current_grid_workers(con, day) -> pd.DataFrame:
 
 
 def excellent_grid_workers(con, period, scope: Scope = COUNTY, *,
-                           min_rating: float | None = settings.EXCELLENT_WORKER_MIN_RATING) -> pd.DataFrame:
+                           min_rating: float | None = settings.EXCELLENT_WORKER_MIN_RATING,
+                           recorded_by=None, live: bool = False) -> pd.DataFrame:
     """优秀网格员: the grid worker in office at the end of the period of each red-flag grid.
 
     Columns: community_id, community_name, grid_id, grid_name, rank, avg_credit (分/人),
     person_id, worker_name (masked), tickets (published in the period), median_days (filed to
     published, 天), mean_score (1-5), meets_rule (the rating condition of settings, if any).
+    A frozen quarter gives its official list unless live is set; recorded_by as in grid_credit_ranking.
     """
+    from . import official
     from .tickets import ticket_ratings_by_grid, ticket_resolution
 
     period = parse_period(period)
-    grids = red_flag_grids(con, period, scope)
+    if not live and recorded_by is None and min_rating == settings.EXCELLENT_WORKER_MIN_RATING:
+        if (frozen := official.latest(con, period)) is not None:
+            return official.workers(con, frozen, scope)
+    grids = red_flag_grids(con, period, scope, recorded_by=recorded_by, live=live)
     workers = current_grid_workers(con, period.last_day)
     resolution = ticket_resolution(con, period, scope, by="grid")[["grid_id", "tickets", "median_days"]]
     ratings = ticket_ratings_by_grid(con, period, scope)[["grid_id", "mean_score"]]
@@ -144,26 +168,20 @@ _BALANCES = """
 def credit_level_distribution(con, period, scope: Scope = COUNTY) -> pd.DataFrame:
     """Residents by credit level at the end of the period: level, level_label, minimum
     (分, empty for the lowest rung), people, share (0-1). Every rung is listed, top first.
-    A resident's balance is the net of all their points before the period end (0 if none)."""
+    Residents are the people registered on the period's last day; a resident's balance is the
+    net of all their points before the period end (0 if none)."""
     period = parse_period(period)
-    params = {"end": period.end, **scope.params(con)}
     if _whole_months(period) and summary.is_fresh(con):
-        # Residents without any event before the end have balance 0 and are added below.
-        found = dict(con.execute(f"""
-            SELECT level, sum(people)::BIGINT FROM summary_grid_month_levels
-            WHERE month = $last_month AND {in_scope("grid_id")} GROUP BY level
-        """, {"last_month": period.months()[-1].start, **scope.params(con)}).fetchall())
-        residents = con.execute(f"SELECT count(*) FROM people p WHERE {in_scope('p.grid_id')}",
-                                scope.params(con)).fetchone()[0]
-        zero_level = con.execute(f"SELECT {summary.level_case('0')}").fetchone()[0]
-        found[zero_level] = found.get(zero_level, 0) + residents - sum(found.values())
+        balances = """SELECT person_id, arg_max(balance, month) AS balance FROM summary_person_month
+                      WHERE month < $end GROUP BY 1"""
     else:
-        found = dict(con.execute(f"""
-            WITH bal AS ({_BALANCES})
-            SELECT {summary.level_case("coalesce(b.balance, 0)")} AS level, count(*)
-            FROM people p LEFT JOIN bal b USING (person_id) WHERE {in_scope("p.grid_id")}
-            GROUP BY level
-        """, params).fetchall())
+        balances = _BALANCES
+    found = dict(con.execute(f"""
+        WITH bal AS ({balances})
+        SELECT {summary.level_case("coalesce(b.balance, 0)")} AS level, count(*)
+        FROM {residents.registered(con)} r LEFT JOIN bal b USING (person_id) WHERE {in_scope("r.grid_id")}
+        GROUP BY level
+    """, {"end": period.end, "as_of": period.last_day, **scope.params(con)}).fetchall())
     total = sum(found.values())
     rows = [(code, label, minimum, found.get(code, 0), found.get(code, 0) / total if total else 0.0)
             for code, label, minimum in settings.CREDIT_LEVELS]
@@ -173,7 +191,8 @@ def credit_level_distribution(con, period, scope: Scope = COUNTY) -> pd.DataFram
 
 
 def monthly_publication(con, period, scope: Scope = COUNTY) -> pd.DataFrame:
-    """一月一公示: everyone whose points changed in the period (normally a month), names masked.
+    """一月一公示: everyone whose points changed in the period (normally a month) and who is registered
+    on its last day, under that day's grid; names masked.
 
     Columns: community_name, grid_name, name (masked, 张*明), events, points (net in the
     period, 分), balance (net points ever, to the period end, 分), level_label.
@@ -184,7 +203,7 @@ def monthly_publication(con, period, scope: Scope = COUNTY) -> pd.DataFrame:
         changed = f"""
             SELECT person_id, sum(events) AS events, sum(points) AS points, arg_max(balance, month) AS balance
             FROM summary_person_month
-            WHERE month >= $start AND month < $end AND {in_scope("grid_id")}
+            WHERE month >= $start AND month < $end
             GROUP BY person_id
         """
     else:
@@ -201,11 +220,11 @@ def monthly_publication(con, period, scope: Scope = COUNTY) -> pd.DataFrame:
         WITH changed AS ({changed})
         SELECT c.name AS community_name, g.name AS grid_name, {mask_sql("p.name")} AS name,
                m.events, m.points, m.balance, {summary.level_case("m.balance")} AS level
-        FROM changed m JOIN people p USING (person_id)
-        JOIN grids g ON g.grid_id = p.grid_id JOIN communities c ON c.community_id = g.community_id
-        WHERE {in_scope("p.grid_id")}
+        FROM changed m JOIN people p USING (person_id) JOIN {residents.registered(con)} r USING (person_id)
+        JOIN grids g ON g.grid_id = r.grid_id JOIN communities c ON c.community_id = g.community_id
+        WHERE {in_scope("r.grid_id")}
         ORDER BY c.community_id, g.grid_id, m.points DESC, p.person_id
-    """, {"start": period.start, "end": period.end, **scope.params(con)}).df()
+    """, {"start": period.start, "end": period.end, "as_of": period.last_day, **scope.params(con)}).df()
     frame["level_label"] = frame.pop("level").map(LEVEL_LABELS)
     return frame
 
@@ -259,10 +278,10 @@ _GROUP_OF_SUBJECT = """
                bool_or(role = 'grid_worker') AS grid_worker
         FROM person_roles WHERE since < $end AND (until IS NULL OR until >= $start) GROUP BY 1
     )
-    SELECT 'person' AS subject_type, p.person_id AS subject_id, p.grid_id,
+    SELECT 'person' AS subject_type, p.person_id AS subject_id, g.grid_id,
            CASE WHEN r.community_worker THEN 'community_worker' WHEN r.grid_worker THEN 'grid_worker'
                 WHEN p.is_party_member THEN 'party_member' ELSE 'resident' END AS credit_group
-    FROM people p LEFT JOIN roles r USING (person_id)
+    FROM people p LEFT JOIN {registered} g USING (person_id) LEFT JOIN roles r USING (person_id)
     UNION ALL
     SELECT 'org', org_id, grid_id,
            CASE WHEN org_type IN ('merchant', 'enterprise') THEN 'market_entity' ELSE org_type END
@@ -273,7 +292,8 @@ _GROUP_OF_SUBJECT = """
 def points_by_category_group(con, period, scope: Scope = COUNTY) -> pd.DataFrame:
     """Points by indicator category and assessment group (the 8 groups of 分类考核).
 
-    A person's group is the first that applies: community worker, grid worker (a role held in
+    A person counts in the grid registered on the period's last day (in the county's figures
+    only, when registered nowhere then). A person's group is the first that applies: community worker, grid worker (a role held in
     the period), party member, resident; an organisation's follows its type (merchants and
     enterprises are market entities). Columns: category, category_label, credit_group,
     group_label, subjects (distinct subjects with events), events, points (net, 分),
@@ -281,7 +301,7 @@ def points_by_category_group(con, period, scope: Scope = COUNTY) -> pd.DataFrame
     """
     period = parse_period(period)
     frame = con.execute(f"""
-        WITH subjects AS ({_GROUP_OF_SUBJECT})
+        WITH subjects AS ({_GROUP_OF_SUBJECT.format(registered=residents.registered(con))})
         SELECT i.category, s.credit_group, count(DISTINCT e.subject_id) AS subjects, count(*) AS events,
                sum(e.points)::DOUBLE AS points,
                coalesce(sum(e.points) FILTER (WHERE e.points > 0), 0)::DOUBLE AS positive_points,
@@ -291,15 +311,15 @@ def points_by_category_group(con, period, scope: Scope = COUNTY) -> pd.DataFrame
         JOIN credit_indicators i USING (indicator_code)
         WHERE e.occurred_at >= $start AND e.occurred_at < $end AND {in_scope("s.grid_id")}
         GROUP BY ALL ORDER BY i.category, s.credit_group
-    """, {"start": period.start, "end": period.end, **scope.params(con)}).df()
+    """, {"start": period.start, "end": period.end, "as_of": period.last_day, **scope.params(con)}).df()
     frame.insert(1, "category_label", frame["category"].map(vocab.CREDIT_CATEGORIES).fillna(frame["category"]))
     frame.insert(3, "group_label", frame["credit_group"].map(vocab.CREDIT_GROUPS))
     return frame
 
 
 def grid_ledger(con, grid_id: str, period, scope: Scope = COUNTY, names: bool = False) -> pd.DataFrame:
-    """The ledger lines behind a grid's ranking figure: every event of the grid's residents in
-    the period, names masked unless `names` (a detail view for a role that needs them). Their
+    """The ledger lines behind a grid's ranking figure: every event in the period of the people
+    registered in the grid on its last day, names masked unless `names` (a detail view for a role that needs them). Their
     points add up to the ranking's `points`.
 
     Columns: event_id, occurred_at, recorded_at, name (masked), indicator_code, indicator_name,
@@ -310,16 +330,17 @@ def grid_ledger(con, grid_id: str, period, scope: Scope = COUNTY, names: bool = 
         raise ValueError(f"网格 {grid_id} 不在您的查看范围内")
     if not con.execute("SELECT count(*) FROM grids WHERE grid_id = $g", {"g": grid_id}).fetchone()[0]:
         raise ValueError(f"未知的网格编号: {grid_id}")
-    frame = con.execute("""
+    frame = con.execute(f"""
         SELECT e.event_id, e.occurred_at, e.recorded_at, p.name, e.indicator_code, i.name AS indicator_name,
                i.category, e.points::DOUBLE AS points, r.name AS recorded_by_name, e.reverses_event_id, e.note
-        FROM credit_events e JOIN people p ON p.person_id = e.subject_id
+        FROM credit_events e JOIN {residents.registered(con)} g ON g.person_id = e.subject_id
+        JOIN people p ON p.person_id = e.subject_id
         LEFT JOIN credit_indicators i USING (indicator_code)
         LEFT JOIN people r ON r.person_id = e.recorded_by
-        WHERE e.subject_type = 'person' AND p.grid_id = $grid
+        WHERE e.subject_type = 'person' AND g.grid_id = $grid
           AND e.occurred_at >= $start AND e.occurred_at < $end
         ORDER BY e.occurred_at, e.event_id
-    """, {"grid": grid_id, "start": period.start, "end": period.end}).df()
+    """, {"grid": grid_id, "start": period.start, "end": period.end, "as_of": period.last_day}).df()
     if not names:
         frame["name"] = mask_names(frame["name"])
         frame["recorded_by_name"] = mask_names(frame["recorded_by_name"])
@@ -347,7 +368,7 @@ def integrity_flags(con, period, scope: Scope = COUNTY, *, end_days: int = setti
     single_recorder (one recorder awarded more than recorder_share of them), above_history
     (avg credit above history_ratio times its mean over the four periods before, when that
     mean is positive). Columns: grid_id, grid_name, community_name, flag, flag_label, value,
-    threshold, reason.
+    threshold, reason. A grid's people are those registered in it on the period's last day.
     """
     period = parse_period(period)
     history, back = [], period
@@ -355,11 +376,13 @@ def integrity_flags(con, period, scope: Scope = COUNTY, *, end_days: int = setti
         back = back.previous()
         history.append(back)
     params = {"start": period.start, "end": period.end, "tail_start": period.end - pd.Timedelta(days=end_days),
+              "as_of": period.last_day,
               "hist_start": history[-1].start, "min_points": min_points, **scope.params(con)}
     stats = con.execute(f"""
-        WITH ev AS (
+        WITH registered AS (SELECT * FROM {residents.registered(con)}),
+        ev AS (
             SELECT p.grid_id, e.points::DOUBLE AS points, e.occurred_at, e.recorded_by
-            FROM credit_events e JOIN people p ON p.person_id = e.subject_id
+            FROM credit_events e JOIN registered p ON p.person_id = e.subject_id
             WHERE e.subject_type = 'person' AND e.occurred_at >= $start AND e.occurred_at < $end
               AND {in_scope("p.grid_id")}
         ),
@@ -374,10 +397,10 @@ def integrity_flags(con, period, scope: Scope = COUNTY, *, end_days: int = setti
                 SELECT grid_id, recorded_by, sum(points) AS points FROM ev WHERE points > 0 GROUP BY 1, 2
             ) GROUP BY 1
         ),
-        residents AS (SELECT grid_id, count(*) AS n FROM people GROUP BY 1),
+        residents AS (SELECT grid_id, count(*) AS n FROM registered GROUP BY 1),
         past AS (
             SELECT p.grid_id, sum(e.points)::DOUBLE AS points
-            FROM credit_events e JOIN people p ON p.person_id = e.subject_id
+            FROM credit_events e JOIN registered p ON p.person_id = e.subject_id
             WHERE e.subject_type = 'person' AND e.occurred_at >= $hist_start AND e.occurred_at < $start
             GROUP BY 1
         )

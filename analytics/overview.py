@@ -67,8 +67,8 @@ def headline(con, period, scope: Scope = COUNTY, as_of: dt.date | None = None) -
 
 def monthly_trend(con, period, scope: Scope = COUNTY, months: int = 12) -> pd.DataFrame:
     """The twelve months up to the period's end: month (first day), tickets (published),
-    median_days (filed to published), avg_credit (net points of the scope's residents in the
-    month per resident), volunteers (active that month)."""
+    median_days (filed to published), avg_credit (net points in the month of the people registered
+    in the scope's grids on its last day, per resident), volunteers (active that month)."""
     period = parse_period(period)
     last = period.months()[-1]
     first = last
@@ -86,17 +86,27 @@ def monthly_trend(con, period, scope: Scope = COUNTY, months: int = 12) -> pd.Da
             WHERE f.published_at >= $start AND f.published_at < $end AND {in_scope("f.grid_id")}
             GROUP BY 1
         ),
-        points AS (
-            SELECT month, sum(points) AS points FROM {summary.relation(con, "summary_grid_month_credit")}
-            WHERE month >= $start AND month < $end AND {in_scope("grid_id")} GROUP BY 1
-        ),
+        month_ends AS (SELECT month, (month + INTERVAL 1 MONTH - INTERVAL 1 DAY)::DATE AS last_day FROM months),
+        spans AS (SELECT * FROM {summary.relation(con, "summary_registrations")} s WHERE {in_scope("s.grid_id")}),
         residents AS (
-            SELECT sum(residents) AS n FROM {summary.relation(con, "summary_grid_residents")}
-            WHERE {in_scope("grid_id")}
+            -- Each month's residents: the people registered in an in-scope grid on its last day; those who
+            -- never moved are counted once, not once a month.
+            SELECT m.month, (SELECT count(*) FROM spans WHERE moved_in IS NULL AND moved_out IS NULL) + count(s.person_id) AS n
+            FROM month_ends m LEFT JOIN (SELECT * FROM spans WHERE moved_in IS NOT NULL OR moved_out IS NOT NULL) s
+              ON (s.moved_in IS NULL OR s.moved_in <= m.last_day) AND (s.moved_out IS NULL OR s.moved_out > m.last_day)
+            GROUP BY 1
+        ),
+        points AS (
+            SELECT pm.month, sum(pm.points) AS points
+            FROM {summary.relation(con, "summary_person_month")} pm JOIN spans s USING (person_id)
+            JOIN month_ends m USING (month)
+            WHERE (s.moved_in IS NULL OR s.moved_in <= m.last_day) AND (s.moved_out IS NULL OR s.moved_out > m.last_day)
+            GROUP BY 1
         )
         SELECT m.month, coalesce(d.tickets, 0) AS tickets, d.median_days,
-               coalesce(p.points, 0) / (SELECT n FROM residents) AS avg_credit
+               coalesce(p.points, 0) / n.n AS avg_credit
         FROM months m LEFT JOIN done d USING (month) LEFT JOIN points p USING (month)
+        LEFT JOIN residents n USING (month)
         ORDER BY m.month
     """, {"start": span.start, "end": span.end, **scope.params(con)})
     vol = volunteers.volunteer_breakdown(con, span, scope, by="month")[["month", "active_volunteers"]]

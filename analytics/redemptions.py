@@ -1,14 +1,15 @@
 """Credit redemption (信易+): points exchanged for goods and discounts, and the points still held.
 
 A redemption belongs to a period when start <= redeemed_at < end, and to a scope when the
-redeemer's registered grid (people.grid_id) is in scope. Residents are the people registered
-in a grid today.
+grid where the redeemer is registered on the period's last day is in scope. Residents are the
+people registered in a grid on the period's last day (analytics.residents). Every query here
+starts with the CTE `registered` (_with_registered).
 """
 
 
 import pandas as pd
 
-from . import summary, vocab
+from . import residents, summary, vocab
 from .db import query
 from .period import COUNTY, bind, community_in_scope, in_scope, parse_period
 
@@ -20,7 +21,7 @@ _REDEMPTIONS = f"""
     SELECT r.redemption_id, r.person_id, r.scenario_id, r.points::DOUBLE AS points,
            s.category, s.value_yuan::DOUBLE AS value_yuan, g.community_id
     FROM redemptions r
-    JOIN people p ON p.person_id = r.person_id
+    LEFT JOIN registered p ON p.person_id = r.person_id
     LEFT JOIN grids g ON g.grid_id = p.grid_id
     LEFT JOIN redemption_scenarios s ON s.scenario_id = r.scenario_id
     WHERE r.redeemed_at >= $start AND r.redeemed_at < $end AND {in_scope("p.grid_id")}
@@ -29,10 +30,18 @@ _REDEMPTIONS = f"""
 # Registered residents of in-scope grids, per community.
 _RESIDENTS = f"""
     SELECT g.community_id, count(*) AS residents
-    FROM people p JOIN grids g ON g.grid_id = p.grid_id
+    FROM registered p JOIN grids g ON g.grid_id = p.grid_id
     WHERE {in_scope("p.grid_id")}
     GROUP BY g.community_id
 """
+
+
+def _with_registered(con) -> str:
+    return f"WITH registered AS (SELECT * FROM {residents.registered(con)}),"
+
+
+def _params(con, period, scope) -> dict:
+    return {**bind(con, period, scope), **_CATEGORIES, "as_of": period.last_day}
 
 
 def redemptions_by_scenario(con, period, scope=COUNTY) -> pd.DataFrame:
@@ -49,7 +58,8 @@ def redemptions_by_scenario(con, period, scope=COUNTY) -> pd.DataFrame:
     """
     period = parse_period(period)
     sql = f"""
-        WITH r AS ({_REDEMPTIONS}),
+        {_with_registered(con)}
+        r AS ({_REDEMPTIONS}),
         agg AS (
             SELECT scenario_id, count(*) AS redemptions, count(DISTINCT person_id) AS redeemers,
                    sum(points) AS points_spent, coalesce(sum(value_yuan), 0) AS value_yuan
@@ -65,7 +75,7 @@ def redemptions_by_scenario(con, period, scope=COUNTY) -> pd.DataFrame:
         LEFT JOIN agg a ON a.scenario_id = s.scenario_id
         ORDER BY s.scenario_id
     """
-    return query(con, sql, {**bind(con, period, scope), **_CATEGORIES})
+    return query(con, sql, _params(con, period, scope))
 
 
 def redemptions_by_category(con, period, scope=COUNTY) -> pd.DataFrame:
@@ -81,7 +91,8 @@ def redemptions_by_category(con, period, scope=COUNTY) -> pd.DataFrame:
     """
     period = parse_period(period)
     sql = f"""
-        WITH r AS ({_REDEMPTIONS}),
+        {_with_registered(con)}
+        r AS ({_REDEMPTIONS}),
         agg AS (
             SELECT category, count(*) AS redemptions, count(DISTINCT person_id) AS redeemers,
                    sum(points) AS points_spent, coalesce(sum(value_yuan), 0) AS value_yuan
@@ -101,7 +112,7 @@ def redemptions_by_category(con, period, scope=COUNTY) -> pd.DataFrame:
         FROM categories c LEFT JOIN agg a ON a.category = c.category
         ORDER BY c.sort NULLS LAST, c.category
     """
-    return query(con, sql, {**bind(con, period, scope), **_CATEGORIES})
+    return query(con, sql, _params(con, period, scope))
 
 
 def redemption_uptake(con, period, scope=COUNTY) -> pd.DataFrame:
@@ -117,7 +128,8 @@ def redemption_uptake(con, period, scope=COUNTY) -> pd.DataFrame:
     """
     period = parse_period(period)
     sql = f"""
-        WITH r AS ({_REDEMPTIONS}),
+        {_with_registered(con)}
+        r AS ({_REDEMPTIONS}),
         agg AS (
             SELECT community_id, count(DISTINCT person_id) AS redeemers, count(*) AS redemptions,
                    sum(points) AS points_spent
@@ -133,7 +145,7 @@ def redemption_uptake(con, period, scope=COUNTY) -> pd.DataFrame:
         WHERE {community_in_scope("c.community_id")}
         ORDER BY c.community_id
     """
-    return query(con, sql, {**bind(con, period, scope), **_CATEGORIES})
+    return query(con, sql, _params(con, period, scope))
 
 
 def outstanding_points(con, period, scope=COUNTY) -> pd.DataFrame:
@@ -148,17 +160,19 @@ def outstanding_points(con, period, scope=COUNTY) -> pd.DataFrame:
     - outstanding_per_resident: outstanding / residents (分/人; empty without residents)
 
     Every in-scope community has a row (zeros included), in the order of community ids. Whole
-    months are read from the summary table summary_grid_month_credit when it is fresh.
+    months are read from the summary table summary_person_month when it is fresh.
     """
     period = parse_period(period)
     sql = f"""
-        WITH ledger AS (
-            -- Whole months from the per-grid monthly summary, the rest of the last month raw.
-            SELECT m.grid_id, m.points FROM {summary.relation(con, "summary_grid_month_credit")} m
+        {_with_registered(con)}
+        ledger AS (
+            -- Whole months from the per-person monthly summary, the rest of the last month raw.
+            SELECT p.grid_id, m.points FROM {summary.relation(con, "summary_person_month")} m
+            JOIN registered p USING (person_id)
             WHERE m.month < $month_cut
             UNION ALL
             SELECT p.grid_id, e.points::DOUBLE
-            FROM credit_events e JOIN people p ON p.person_id = e.subject_id
+            FROM credit_events e JOIN registered p ON p.person_id = e.subject_id
             WHERE e.subject_type = 'person' AND e.occurred_at >= $month_cut AND e.occurred_at < $end
         ),
         earned AS (
@@ -170,7 +184,7 @@ def outstanding_points(con, period, scope=COUNTY) -> pd.DataFrame:
         spent AS (
             SELECT g.community_id, sum(r.points)::DOUBLE AS points_spent
             FROM redemptions r
-            JOIN people p ON p.person_id = r.person_id
+            JOIN registered p ON p.person_id = r.person_id
             JOIN grids g ON g.grid_id = p.grid_id
             WHERE r.redeemed_at < $end AND {in_scope("p.grid_id")}
             GROUP BY g.community_id
@@ -192,5 +206,5 @@ def outstanding_points(con, period, scope=COUNTY) -> pd.DataFrame:
         FROM final
         ORDER BY community_id
     """
-    params = {**bind(con, period, scope), **_CATEGORIES, "month_cut": period.end.replace(day=1)}
+    params = {**_params(con, period, scope), "month_cut": period.end.replace(day=1)}
     return query(con, sql, params)

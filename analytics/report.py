@@ -114,7 +114,7 @@ def write_xlsx(con, rv: Review, out) -> None:
     """The ranking tables, ticket and credit figures, and each month's publication lists."""
     headline = pd.DataFrame([(row.label, *review.headline_numbers(row), row.unit) for row in rv.headline.itertuples()],
                             columns=["指标", "本期", "上期", "单位"])
-    sheets = {"概况": headline}
+    sheets = {"概况": headline, "结果口径": pd.DataFrame({"口径": [rv.status] + ([rv.official.detail] if rv.official else [])})}
     for table in (review.RANKING, review.RED_FLAGS, review.WORKERS, review.FALLERS, review.TICKETS, review.VOLUNTEERS,
                   review.REDEMPTIONS, review.COVERAGE, review.FLAGS, review.OVERDUE):
         sheets[table.title] = _sheet(rv.tables[table.key], table)
@@ -225,7 +225,7 @@ def write_pptx(con, rv: Review, out, images: dict[str, bytes | None] | None = No
     # Title
     s = deck.slides.add_slide(blank)
     text(s, 0.8, 2.3, 11.7, 1.2, title(rv, county), 44, True, red)
-    text(s, 0.8, 3.7, 11.7, 0.6, f"范围:{rv.scope_label}", 24)
+    text(s, 0.8, 3.7, 11.7, 0.6, f"范围:{rv.scope_label} · {rv.status}", 24)
     text(s, 0.8, 4.4, 11.7, 0.6, f"生成日期:{clock.today():%Y年%m月%d日} · 网格治理驾驶舱", 18, color=grey)
 
     # County summary: the overview page's six headline figures.
@@ -585,7 +585,8 @@ def write_pdf(con, rv: Review, out, images: dict[str, bytes | None] | None = Non
         people = "个人姓名已脱敏" if access.may_see(rv.user, review.WORKERS.metric_id) else "不含个人名单"
         about = [p.text(f"县(区):{county}", "cover_line"),
                  p.text(f"考评季度:{q.label_zh}({q.start:%Y年%-m月%-d日}至{q.last_day:%Y年%-m月%-d日})", "cover_line"),
-                 p.text(f"范围:{scope}", "cover_line"), p.text(f"生成日期:{clock.today():%Y年%-m月%-d日}", "cover_line"),
+                 p.text(f"范围:{scope}", "cover_line"), p.text(f"结果口径:{rv.status}", "cover_line"),
+                 p.text(f"生成日期:{clock.today():%Y年%-m月%-d日}", "cover_line"),
                  Spacer(1, 12 * p.mm), p.text(f"网格治理驾驶舱 · 数字与驾驶舱「季度考评」页一致;{people}。", "note")]
         rows = [[p.text(label), p.text(f"第 {found[key]} 页" if key in found else "")] for label, key in contents]
         index = PdfTable(rows, colWidths=[150, 60], hAlign="LEFT")

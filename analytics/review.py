@@ -12,6 +12,7 @@ import pandas as pd
 
 from . import access, metrics, overview, settings
 from . import columns as dictionary
+from .official import Official, latest as latest_official
 from .period import COUNTY, Area, Period, Scope, parse_period
 
 
@@ -90,6 +91,12 @@ class Review:
     headline: pd.DataFrame
     tables: dict[str, pd.DataFrame]
     user: access.User | None = None  # on whose behalf: the scope and the lists it may hold
+    official: Official | None = None  # the frozen result the ranking and awards show, if any
+
+    @property
+    def status(self) -> str:
+        """What the ranking and awards are: the official result (frozen) or today's computation."""
+        return self.official.label if self.official else "实时计算结果(尚未冻结公布)"
 
     @property
     def scope_label(self) -> str:
@@ -137,7 +144,8 @@ def coverage_gaps(coverage: pd.DataFrame) -> pd.DataFrame:
 
 def quarter_review(con, quarter, scope: Scope | Area = COUNTY, user: access.User | None = None) -> Review:
     """Everything the quarterly meeting reviews, for a quarter ('2026Q3') and a scope, on a user's
-    behalf when one is given (the scope narrowed to the user's, lists of people only if allowed)."""
+    behalf when one is given (the scope narrowed to the user's, lists of people only if allowed).
+    A frozen quarter shows its official ranking, red-flag grids and excellent workers (review.official)."""
     quarter = parse_period(quarter)
     if quarter.kind != "quarter":
         raise ValueError(f"季度考评按季度进行,请给出季度(如 2026Q3),收到: {quarter.label}")
@@ -149,7 +157,7 @@ def quarter_review(con, quarter, scope: Scope | Area = COUNTY, user: access.User
     tables["fallers"] = fallers(tables["ranking"])
     tables["coverage"] = coverage_gaps(tables["coverage"])
     tables["ranked"] = beside(tables["ranking"], tables["evaluation"])
-    return Review(quarter, scope, overview.headline(con, quarter, scope), tables, user)
+    return Review(quarter, scope, overview.headline(con, quarter, scope), tables, user, latest_official(con, quarter))
 
 
 def monthly_lists(con, month, scope: Scope = COUNTY, user: access.User | None = None) -> dict[str, pd.DataFrame]:

@@ -117,14 +117,15 @@ def grid_month_levels(person_month: str, where: str = "true") -> str:
 
 GRID_MONTH_LEVELS = grid_month_levels(f"({PERSON_MONTH})")
 
-
-def grid_residents(where: str = "true") -> str:
-    return f"""
-    SELECT grid_id, count(*) AS residents FROM people WHERE grid_id IS NOT NULL AND {where} GROUP BY grid_id
+# Where each person was registered: person_id, grid_id, moved_in, moved_out (the day left,
+# exclusive; both empty for a person registered in people.grid_id throughout). Read through
+# residents.registered(con), which picks the rows covering a day.
+REGISTRATIONS = """
+    SELECT person_id, grid_id, NULL::DATE AS moved_in, NULL::DATE AS moved_out FROM people p
+    WHERE grid_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM residence_history h WHERE h.person_id = p.person_id)
+    UNION ALL
+    SELECT person_id, grid_id, moved_in, moved_out FROM residence_history
 """
-
-
-GRID_RESIDENTS = grid_residents()
 
 # Ledger ids stored more than once. The ledger keeps no unique index (an index would cost every
 # append and hold all ids in memory): the importer never stores an id twice, and refresh finds what
@@ -138,7 +139,7 @@ def ledger_duplicates(where: str = "true") -> str:
 LEDGER_DUPLICATES = ledger_duplicates()
 
 SUMMARIES = {
-    "summary_grid_residents": (GRID_RESIDENTS, "grid_id"),
+    "summary_registrations": (REGISTRATIONS, "person_id, moved_in"),
     "summary_grid_month_credit": (GRID_MONTH_CREDIT, "grid_id, month"),
     "summary_ticket_facts": (TICKET_FACTS, "published_at, ticket_id"),
     "summary_person_month": (PERSON_MONTH, "month, grid_id, person_id"),
@@ -156,7 +157,8 @@ def fingerprint(con) -> str:
         SELECT (SELECT count(*) FROM credit_events), (SELECT max(event_id) FROM credit_events),
                (SELECT count(*) FROM people), (SELECT count(*) FROM tickets),
                (SELECT count(*) FROM ticket_events), (SELECT max(occurred_at) FROM ticket_events),
-               (SELECT count(*) FROM grids)
+               (SELECT count(*) FROM grids), (SELECT count(*) FROM residence_history),
+               (SELECT max(moved_out) FROM residence_history)
     """).fetchone()
     definitions = hashlib.sha256(json.dumps(SUMMARIES).encode()).hexdigest()[:16]
     return json.dumps([str(v) for v in row] + [settings.CREDIT_LEVELS, definitions])
@@ -246,8 +248,10 @@ def update(con, ledger: str, people: str, tickets: str) -> None:
         q("DELETE FROM summary_grid_month_levels")
         q(f"INSERT INTO summary_grid_month_levels {grid_month_levels('summary_person_month')}")
 
-    q("DELETE FROM summary_grid_residents WHERE grid_id IN (SELECT grid_id FROM moved_grids)")
-    q(f"INSERT INTO summary_grid_residents {grid_residents('grid_id IN (SELECT grid_id FROM moved_grids)')}")
+    # Registrations are a row or two per person, not per ledger line: rebuilt whole, at a cost that does
+    # not grow with the ledger.
+    q("DELETE FROM summary_registrations")
+    q(f"INSERT INTO summary_registrations {REGISTRATIONS}")
 
     q(f"DELETE FROM summary_ticket_facts WHERE ticket_id IN (SELECT ticket_id FROM {tickets})")
     q(f"INSERT INTO summary_ticket_facts {ticket_facts(f'ticket_id IN (SELECT ticket_id FROM {tickets})')}")

@@ -1,8 +1,8 @@
 import streamlit as st
 
-from analytics import charts
+from analytics import charts, official
 from pages._session import allowed, record
-from pages._figures import metric
+from pages._figures import compute, metric
 from pages._filters import current_filters
 from pages._widgets import figure, may_see_people, nothing, page_header, sections, table
 
@@ -32,7 +32,8 @@ def show_ranking() -> None:
         left.plotly_chart(charts.bar(rows, "grid_name", "avg_credit", horizontal=True, y_title="人均积分(分)",
                                      highlight=rows["red_flag"], text_format=".2f", height=max(300, 42 * len(rows))),
                           width="stretch", config=CHART)
-        left.caption("金色为红旗网格。")
+        status = compute(official.status, period, scope)
+        left.caption("金色为红旗网格。" + (f"{status};今日重算与公布后更正见“季度考评”。" if status else ""))
         with right:
             table(rows, "grid-credit-ranking", filters, key="ranking", place=communities[chosen], columns={
                 "rank": "名次",

@@ -1,13 +1,15 @@
 from dataclasses import replace
+import datetime as dt
 
 import streamlit as st
 
-from analytics import charts, report, review
+from analytics import charts, clock, db, official, report, review
+from analytics.ingest import load
 from analytics.period import quarter_of
 from pages import _meeting
 from pages._format import plain
 from pages._database import cursor
-from pages._session import current_user, may_see
+from pages._session import allowed, current_user, may_see, record
 from pages._figures import compute
 from pages._filters import current_filters
 from pages._widgets import exported, headline_figures, may_see_people, nothing, page_header, sections, table
@@ -101,6 +103,7 @@ def show_ranking() -> None:
 
 
 def show_awards() -> None:
+    st.caption(f"{rv.status}。")
     folded("red_flags", review.RED_FLAGS, "个", expanded=True)
     if may_see(review.WORKERS.metric_id):
         folded("workers", review.WORKERS, "名")
@@ -191,6 +194,65 @@ def slide_ranking(community_id: str) -> None:
         st.caption("金色为红旗网格;名次按人均积分。")
 
 
+CHANGE_COLUMNS = {
+    "community_name": "社区", "grid_name": "网格", "official_rank": "公布名次", "live_rank": "今日名次",
+    "official_avg": st.column_config.NumberColumn("公布人均积分", format="%.2f"),
+    "live_avg": st.column_config.NumberColumn("今日人均积分", format="%.2f"),
+    "avg_change": st.column_config.NumberColumn("变化", format="%+.2f"),
+    "official_residents": "公布居民数", "live_residents": "今日居民数"}
+LINE_COLUMNS = {
+    "event_id": "记录编号", "grid_name": "网格", "change_label": "更正类型",
+    "occurred_at": st.column_config.DatetimeColumn("发生时间", format="YYYY-MM-DD HH:mm"),
+    "recorded_at": st.column_config.DatetimeColumn("记录时间", format="YYYY-MM-DD HH:mm"),
+    "official_points": st.column_config.NumberColumn("公布时积分", format="%+.1f"),
+    "live_points": st.column_config.NumberColumn("今日积分", format="%+.1f"), "reverses_event_id": "冲正记录"}
+
+
+def show_official() -> None:
+    """正式公布: the frozen result, today's recomputation beside it (公布后更正), and the freeze action."""
+    frozen = rv.official
+    if frozen:
+        st.success(f"{frozen.label}:{plain(frozen.detail)}", icon=":material/verified:")
+    else:
+        st.info(f"{quarter.label_zh}的排名尚未冻结,本页为实时计算结果。公布时请冻结,此后各页面、会议材料和公示均显示正式结果。",
+                icon=":material/info:")
+    if frozen and st.toggle("并列显示今日重算(公布后更正)", key="official_live"):
+        grids, lines = compute(official.corrections, quarter, filters.scope)
+        if grids.empty and lines.empty:
+            st.markdown("今日重算与正式公布结果一致,没有公布后更正。")
+        else:
+            st.markdown(f"**公布后更正:名次、人均积分或居民数有变化的网格({len(grids)} 个)**")
+            st.dataframe(grids, column_order=list(CHANGE_COLUMNS), column_config=CHANGE_COLUMNS, hide_index=True,
+                         width="stretch", placeholder="—")
+            st.markdown(f"**引起变化的积分记录({len(lines)} 条)**:截止后补录、分值更正、删除或居住登记变更")
+            st.dataframe(lines, column_order=list(LINE_COLUMNS), column_config=LINE_COLUMNS, hide_index=True,
+                         width="stretch", height=min(420, 38 + 35 * len(lines)), placeholder="—")
+    if allowed("freeze"):
+        freeze_form(frozen)
+
+
+def freeze_form(frozen) -> None:
+    with st.popover("重新冻结" if frozen else "冻结并正式公布", icon=":material/lock:"):
+        st.markdown(f"按截止时间之前记录的积分和{quarter.last_day:%Y年%m月%d日}的居住登记,冻结{quarter.label_zh}的网格排名、"
+                    "红旗网格和优秀网格员。" + ("原版本保留,须说明重新冻结的理由。" if frozen else ""))
+        now = clock.now()
+        day = st.date_input("积分记录截止日期", value=now.date(), key="freeze_day")
+        time = st.time_input("截止时间", value=now.time().replace(second=0, microsecond=0), key="freeze_time")
+        reason = st.text_input("重新冻结理由(必填)", key="freeze_reason") if frozen else None
+        if st.button("确认冻结", type="primary", key="confirm_freeze"):
+            target = f"季度考评 {quarter.label}"
+            try:
+                done = official.freeze(db.default_db_path(), quarter, cutoff=dt.datetime.combine(day, time),
+                                       reason=reason, user=current_user().name)
+            except (ValueError, load.Busy) as exc:
+                record("freeze", target, str(exc), ok=False)
+                st.error(plain(exc))
+                return
+            record("freeze", target, done.detail)
+            st.success(f"已冻结:{done.label}", icon=":material/check_circle:")
+            st.rerun()
+
+
 def slides() -> dict:
     """The meeting's slides in order: title -> function that draws it. A long table runs over
     several slides; the overdue tickets and coverage gaps show the worst rows."""
@@ -223,4 +285,4 @@ else:
     decisions()
     sections({"网格排名": show_ranking, "红旗网格与优秀网格员": show_awards, "待会议决定": show_decisions,
               "议事、志愿、兑换与覆盖": show_work, "总体情况": lambda: headline_figures(rv.headline),
-              "会议材料": show_pack})
+              "正式公布": show_official, "会议材料": show_pack})

@@ -533,3 +533,33 @@ def test_a_grid_card_outside_ones_scope_is_not_opened(monkeypatch, demo_path):
     app.switch_page("pages/grid_map.py").run()
     assert not app.exception and not app.error
     assert app.selectbox(key="map_grid").value is None and not app.subheader
+
+
+# -- official results --------------------------------------------------------------------------
+
+def test_a_county_leader_freezes_the_quarter_on_the_review_page(monkeypatch, writable_demo, audit_log):
+    app = launch(monkeypatch, writable_demo, query={"period": "2026Q3", "view": "正式公布"})
+    app.switch_page("pages/review.py").run()
+    assert not app.exception, app.exception
+    assert any("尚未冻结" in i.value for i in app.info)
+    app.button(key="confirm_freeze").click().run()
+    assert not app.exception, app.exception
+    said = " ".join(s.value for s in app.success)
+    assert "正式公布结果(" in said and "第 1 版,test\\-county\\_leader 于" in said
+    app.toggle(key="official_live").set_value(True).run()
+    assert "今日重算与正式公布结果一致" in " ".join(m.value for m in app.markdown)
+    app.button(key="confirm_freeze").click().run()   # again, without a reason
+    assert any("重新冻结须说明理由" in e.value for e in app.error)
+    log = audit.read(action="freeze", path=audit_log)
+    assert list(log["ok"]) == [False, True] and set(log["user_name"]) == {LEADER.name}
+    with db.connect(writable_demo, read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM official_results").fetchone()[0] == 1
+    app.switch_page("pages/credit.py").run()
+    assert any("正式公布结果(" in c.value for c in app.caption), [c.value for c in app.caption]
+
+
+def test_an_analyst_sees_the_official_result_but_cannot_freeze(monkeypatch, writable_demo):
+    app = launch(monkeypatch, writable_demo, user=as_role("analyst"), query={"period": "2026Q3", "view": "正式公布"})
+    app.switch_page("pages/review.py").run()
+    assert not app.exception, app.exception
+    assert not [b for b in app.button if b.key == "confirm_freeze"]

@@ -32,7 +32,11 @@ def only_community(source, target, community: str, keep: tuple = ()):
     them (their tickets, ledger lines, redemptions, volunteering, teams, facilities...)."""
     shutil.copyfile(source, target)
     grids = "(SELECT grid_id FROM grids WHERE community_id = $c)"
-    people = f"(SELECT person_id FROM people WHERE grid_id IN {grids})"
+    # Its people are those registered in it at the end of the quarter the test computes (2026Q3).
+    people = (f"(SELECT person_id FROM people WHERE grid_id IN {grids} AND person_id NOT IN "
+              f"(SELECT person_id FROM residence_history) UNION SELECT person_id FROM residence_history "
+              f"WHERE grid_id IN {grids} AND moved_in <= DATE '2026-09-30' "
+              f"AND (moved_out IS NULL OR moved_out > DATE '2026-09-30'))")
     orgs = f"(SELECT org_id FROM organizations WHERE grid_id IN {grids})"
     tickets = f"(SELECT ticket_id FROM tickets WHERE grid_id IN {grids})"
     deletes = {
@@ -46,6 +50,7 @@ def only_community(source, target, community: str, keep: tuple = ()):
         "person_roles": f"person_id NOT IN {people}", "volunteer_teams": "community_id <> $c",
         "facilities": "coalesce(community_id, (SELECT community_id FROM grids g WHERE g.grid_id = facilities.grid_id)) <> $c",
         "organizations": f"org_id NOT IN {orgs}", "people": f"person_id NOT IN {people}",
+        "residence_history": "person_id NOT IN (SELECT person_id FROM people)",
         "buildings": f"grid_id NOT IN {grids}", "grids": f"grid_id NOT IN {grids}", "communities": "community_id <> $c",
         "subdistricts": "subdistrict_id NOT IN (SELECT subdistrict_id FROM communities)",
     }
