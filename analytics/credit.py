@@ -3,7 +3,7 @@ the integrity checks. Every function takes a connection, a period and a scope.""
 
 import pandas as pd
 
-from . import settings, summary, vocab
+from . import awards, settings, summary, vocab
 from .period import COUNTY, IN_SCOPE, Period, Scope, parse_period
 from .privacy import mask_names, mask_sql
 
@@ -66,7 +66,8 @@ def _points_sql(con, period: Period, prefix: str) -> str:
 
 
 def grid_credit_ranking(con, period, scope: Scope = COUNTY, *,
-                        red_flags: int = settings.RED_FLAGS_PER_COMMUNITY) -> pd.DataFrame:
+                        red_flags: int = settings.RED_FLAGS_PER_COMMUNITY,
+                        pending_check: str = settings.AWARD_PENDING_CHECK) -> pd.DataFrame:
     """The ranking of grids within their community by average credit per resident (红旗网格).
 
     Columns: period; subdistrict_id, community_id, community_name, grid_id, grid_name;
@@ -74,8 +75,10 @@ def grid_credit_ranking(con, period, scope: Scope = COUNTY, *,
     occurred_at in the period, reversals included, 分); avg_credit (points / residents, 分/人);
     rank (RANK() within the community by avg_credit descending: ties share a rank, the next
     skips); prev_rank (the same in the period before); rank_change (prev_rank - rank, positive =
-    moved up); red_flag (rank <= red_flags). Grids without residents are not ranked and not listed.
-    Ranks are always computed over the whole community; the scope only filters the rows shown.
+    moved up); red_flag (rank <= red_flags, as awards.check_awards leaves it under pending_check);
+    pending, check_reason, award_label (the check before the award: awards.check_awards).
+    Grids without residents are not ranked and not listed.
+    Ranks and awards are always decided over the whole community; the scope only filters the rows shown.
     """
     period = parse_period(period)
     prev = period.previous()
@@ -85,17 +88,21 @@ def grid_credit_ranking(con, period, scope: Scope = COUNTY, *,
     first = con.execute(f"SELECT min(month) FROM {summary.relation(con, 'summary_grid_month_credit')}").fetchone()[0]
     has_prev = first is not None and first < period.start
     params = {"cur_start": period.start, "cur_end": period.end, "prev_start": prev.start, "prev_end": prev.end,
-              "label": period.label, "red_flags": red_flags, "has_prev": has_prev, **scope.params(con)}
-    frame = con.execute(sql, params).df()
+              "label": period.label, "red_flags": red_flags, "has_prev": has_prev, **COUNTY.params(con)}
+    frame = awards.check_awards(con, period, con.execute(sql, params).df(), red_flags, pending_check)
+    shown = scope.grid_ids(con)
+    if shown is not None:
+        frame = frame[frame["grid_id"].isin(shown)].reset_index(drop=True)
     for column in ("rank", "prev_rank", "rank_change"):
         frame[column] = frame[column].astype("Int64")
     return frame
 
 
 def red_flag_grids(con, period, scope: Scope = COUNTY, **kwargs) -> pd.DataFrame:
-    """The rows of grid_credit_ranking with red_flag set (same columns)."""
+    """The rows of grid_credit_ranking named red-flag grids, and those withheld pending the check
+    (red_flag false, pending true) (same columns)."""
     ranking = grid_credit_ranking(con, period, scope, **kwargs)
-    return ranking[ranking["red_flag"]].reset_index(drop=True)
+    return ranking[ranking["red_flag"] | ranking["pending"]].reset_index(drop=True)
 
 
 def current_grid_workers(con, day) -> pd.DataFrame:
@@ -116,7 +123,8 @@ def excellent_grid_workers(con, period, scope: Scope = COUNTY, *,
 
     Columns: community_id, community_name, grid_id, grid_name, rank, avg_credit (分/人),
     person_id, worker_name (masked), tickets (published in the period), median_days (filed to
-    published, 天), mean_score (1-5), meets_rule (the rating condition of settings, if any).
+    published, 天), mean_score (1-5), meets_rule (the rating condition of settings, if any),
+    award_label and check_reason (the grid's: a worker of a grid 待核实 is 待核实 too).
     """
     from .tickets import ticket_ratings_by_grid, ticket_resolution
 
@@ -125,11 +133,13 @@ def excellent_grid_workers(con, period, scope: Scope = COUNTY, *,
     workers = current_grid_workers(con, period.last_day)
     resolution = ticket_resolution(con, period, scope, by="grid")[["grid_id", "tickets", "median_days"]]
     ratings = ticket_ratings_by_grid(con, period, scope)[["grid_id", "mean_score"]]
-    out = (grids[["community_id", "community_name", "grid_id", "grid_name", "rank", "avg_credit"]]
+    out = (grids[["community_id", "community_name", "grid_id", "grid_name", "rank", "avg_credit", "award_label",
+                  "check_reason"]]
            .merge(workers.rename(columns={"name": "worker_name"}), on="grid_id", how="left")
            .merge(resolution, on="grid_id", how="left")
            .merge(ratings, on="grid_id", how="left"))
     out["tickets"] = out["tickets"].fillna(0).astype(int)
+    out["award_label"] = out["award_label"].str.replace("红旗网格", "优秀网格员")
     out["meets_rule"] = True if min_rating is None else out["mean_score"].fillna(0) >= min_rating
     return out
 

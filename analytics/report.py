@@ -111,7 +111,7 @@ def write_xlsx(con, rv: Review, out) -> None:
                             columns=["指标", "本期", "上期", "单位"])
     sheets = {"概况": headline}
     for table in (review.RANKING, review.RED_FLAGS, review.WORKERS, review.FALLERS, review.TICKETS, review.VOLUNTEERS,
-                  review.REDEMPTIONS, review.COVERAGE, review.FLAGS, review.OVERDUE):
+                  review.REDEMPTIONS, review.COVERAGE, review.FLAGS, review.OVERDUE, review.APPEALS):
         sheets[table.title] = _sheet(rv.tables[table.key], table)
     for month in rv.quarter.months():
         lists = review.monthly_lists(con, month, rv.scope, rv.user)
@@ -354,7 +354,7 @@ def write_pdf(con, rv: Review, out, images: dict[str, bytes | None] | None = Non
                                  ("tickets", review.TICKETS, "tickets"), ("volunteers", review.VOLUNTEERS, None),
                                  ("redemptions", review.REDEMPTIONS, "redemptions"), ("coverage", review.COVERAGE, None),
                                  ("flags", review.FLAGS, None), ("fallers", review.FALLERS, None),
-                                 ("overdue", review.OVERDUE, None)):
+                                 ("overdue", review.OVERDUE, None), ("appeals", review.APPEALS, None)):
             story += [PageBreak(), Paragraph(spec.title, styles["h2"]), *table(rv.tables[key], spec)]
             if spec.note:
                 story += [Spacer(1, 6), Paragraph(spec.note, styles["note"])]

@@ -28,17 +28,21 @@ class Table:
 
 RANKING = Table("ranking", "网格排名", "grid-credit-ranking",
                 {"community_name": "社区", "rank": "名次", "grid_name": "网格", "avg_credit": "人均积分",
-                 "rank_change": "名次变化", "residents": "居民", "red_flag": "红旗网格"},
+                 "rank_change": "名次变化", "residents": "居民", "red_flag": "红旗网格", "award_label": "评选结果"},
                 {"avg_credit": ".2f", "rank_change": "+d", "residents": ",d"}, "名次变化:正数为上升。")
 RED_FLAGS = Table("red_flags", "红旗网格", "red-flag-grids",
                   {"community_name": "社区", "grid_name": "网格", "avg_credit": "人均积分", "rank": "名次",
-                   "residents": "居民"},
+                   "residents": "居民", "award_label": "评选结果", "check_reason": "待核实事项"},
                   {"avg_credit": ".2f", "residents": ",d"},
-                  f"每个社区人均积分名列前{settings.RED_FLAGS_PER_COMMUNITY}的网格。")
+                  f"每个社区人均积分名列前{settings.RED_FLAGS_PER_COMMUNITY}的网格。" + (
+                      "有积分异常、未处理完毕的异议申诉或不符指标目录的记录的,标为待核实,评定后须核实。"
+                      if settings.AWARD_PENDING_CHECK == "award" else
+                      "有积分异常、未处理完毕的异议申诉或不符指标目录的记录的,暂缓评定(待核实),由下一名递补。"))
 WORKERS = Table("workers", "优秀网格员", "excellent-grid-workers",
                 {"community_name": "社区", "grid_name": "红旗网格", "worker_name": "网格员", "avg_credit": "人均积分",
-                 "tickets": "结果公开工单", "median_days": "办结用时中位数(天)", "mean_score": "评价均分"},
-                {"avg_credit": ".2f", "median_days": ".1f", "mean_score": ".2f"}, "姓名已脱敏。")
+                 "tickets": "结果公开工单", "median_days": "办结用时中位数(天)", "mean_score": "评价均分",
+                 "award_label": "评选结果"},
+                {"avg_credit": ".2f", "median_days": ".1f", "mean_score": ".2f"}, "姓名已脱敏。所在网格待核实的,网格员同样待核实。")
 FALLERS = Table("fallers", "名次下降最多的网格", "grid-credit-ranking",
                 {"community_name": "社区", "grid_name": "网格", "prev_rank": "上期名次", "rank": "本期名次",
                  "rank_change": "名次变化", "avg_credit": "人均积分"},
@@ -67,6 +71,12 @@ OVERDUE = Table("overdue", "超期未办的工单", "overdue-tickets",
                 {"ticket_id": "工单编号", "grid_name": "网格", "category_label": "类别",
                  "current_step_label": "当前环节", "next_step_label": "待办环节", "age_days": "已历时(天)"},
                 {"age_days": ".1f"})
+APPEALS = Table("appeals", "异议申诉处理情况", "appeal-summary",
+                {"community_name": "社区", "raised": "提出", "decided": "已处理", "in_time": "按时处理",
+                 "in_time_share": "按时处理率", "upheld": "支持", "open_appeals": "未处理完毕", "overdue": "逾期"},
+                {"raised": ",d", "decided": ",d", "in_time": ",d", "in_time_share": ".1%", "upheld": ",d",
+                 "open_appeals": ",d", "overdue": ",d"},
+                f"本季度提出的异议申诉;按时处理:在所涉公示期(次月第一个工作日起{settings.PUBLICITY_WORKDAYS}个工作日)内支持或驳回。")
 PUBLICATION = Table("publication", "一月一公示", "monthly-publication",
                     {"community_name": "社区", "grid_name": "网格", "name": "姓名", "events": "记录数",
                      "points": "本月积分", "balance": "累计余额", "level_label": "信用等级"},
@@ -121,7 +131,7 @@ def quarter_review(con, quarter, scope: Scope | Area = COUNTY, user: access.User
         raise ValueError(f"季度考评按季度进行,请给出季度(如 2026Q3),收到: {quarter.label}")
     scope = access.effective_scope(user, scope, con)
     tables = {t.key: rows(con, t, quarter, scope, user) for t in (RANKING, RED_FLAGS, WORKERS, TICKETS, VOLUNTEERS,
-                                                             REDEMPTIONS, COVERAGE, FLAGS, OVERDUE)}
+                                                             REDEMPTIONS, COVERAGE, FLAGS, OVERDUE, APPEALS)}
     tables["ranking"] = tables["ranking"].sort_values(["community_name", "rank", "grid_name"]).reset_index(drop=True)
     tables["fallers"] = fallers(tables["ranking"])
     tables["coverage"] = coverage_gaps(tables["coverage"])
