@@ -46,6 +46,18 @@ def publicity_period(cal: workdays.Calendar, published: Period,
     return first, nth_workday(cal, first, days)
 
 
+def publicity_dates(con, period, scope: Scope = COUNTY, days: int = settings.PUBLICITY_WORKDAYS) -> pd.DataFrame:
+    """The 公示期 of each month's publication in the period: month (its label_zh), first, last (dates),
+    workdays (the days counted) and missing_years (years the holiday table lacks: counted Monday to
+    Friday). The calendar is the county's: scope changes nothing."""
+    cal = workdays.calendar(con)
+    rows = []
+    for m in parse_period(period).months():
+        first, last = publicity_period(cal, m, days)
+        rows.append((m.label_zh, first, last, days, cal.missing(m.start, last)))
+    return pd.DataFrame(rows, columns=["month", "first", "last", "workdays", "missing_years"])
+
+
 def _publication_month(event_at, quarter: str | None) -> Period:
     if quarter:
         return parse_period(quarter).months()[-1]
@@ -144,6 +156,17 @@ def appeal_summary(con, period, scope: Scope = COUNTY, **kwargs) -> pd.DataFrame
         out[column] = out[column].astype(int)
     out.insert(4, "in_time_share", (out["in_time"] / out["decided"]).where(out["decided"] > 0))
     return out
+
+
+def open_appeal_choices(con, period, scope: Scope = COUNTY) -> pd.DataFrame:
+    """Appeals not yet decided (待处理/已受理) on grids in the scope, raised up to the period's end, for
+    choosing one to decide: appeal_id, label (id, status, what is appealed, grid; no names)."""
+    period = parse_period(period)
+    rows = appeal_list(con, Period("range", clock.earliest(), period.end), scope)
+    rows = rows[rows["status"].isin(OPEN)]
+    return pd.DataFrame({"appeal_id": rows["appeal_id"],
+                         "label": [f"{a} · {st} · {s} · {g or '网格不详'}" for a, st, s, g in
+                                   zip(rows["appeal_id"], rows["status_label"], rows["subject"], rows["grid_name"])]})
 
 
 def open_appeals(con, period) -> pd.DataFrame:
