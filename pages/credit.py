@@ -128,7 +128,7 @@ def show_appeals() -> None:
                                key="appeal_grid")
     where = scope if grid_id is None else Area((grid_id,), grids[grid_id])
     dates = compute(appeals.publicity_dates, month.previous(), scope).iloc[0]
-    st.caption(f"{dates['month']}的公示期:{dates['first']:%Y年%m月%d日}至{dates['last']:%Y年%m月%d日}"
+    st.caption(f"{dates['month']}公示的公示期:{zh_date(dates['first'])}至{zh_date(dates['last'])}"
                f"({dates['workdays']}个工作日,按节假日安排计算)。申诉应在所涉公示期内处理完毕。"
                + (f" 注意:{'、'.join(map(str, dates['missing_years']))}年的节假日安排尚未录入,按周一至周五计算。"
                   if dates["missing_years"] else ""))
@@ -139,7 +139,7 @@ def show_appeals() -> None:
     figure("支持", int(counts["upheld"].sum()), "件", "appeal-summary", container=cols[2])
     figure("未处理完毕", int(counts["open_appeals"].sum()), "件", "appeal-summary", container=cols[3])
     if may_see_people("appeals"):
-        table(metric("appeals", month, where), "appeals", filters, key="appeals", height=300, period=month,
+        table(metric("appeals", month, where), "appeals", filters, key="appeals", period=month,
               place=grids.get(grid_id), columns={
                   "appeal_id": "编号", "raised_on": st.column_config.DateColumn("提出日期", format="YYYY-MM-DD"),
                   "grid_name": "网格", "subject": "申诉对象", "raised_by_name": "提出人", "reason": "理由",
@@ -149,6 +149,10 @@ def show_appeals() -> None:
                   "correcting_event_id": st.column_config.NumberColumn("更正记录", format="%d")})
     if allowed("appeals"):
         appeal_forms(grids)
+
+
+def zh_date(day) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
 
 
 def _written(action, success) -> None:

@@ -33,7 +33,8 @@ with right:
         box.caption(plain(alert.detail))
     st.subheader("本期红旗网格")
     table(compute(credit.red_flag_grids, filters.period, filters.scope), "red-flag-grids", filters, key="red_flags",
-          columns={"grid_name": "网格", "avg_credit": st.column_config.NumberColumn("人均积分", format="%.2f")})
+          columns={"grid_name": "网格", "avg_credit": st.column_config.NumberColumn("人均积分", format="%.2f"),
+                   "award_label": "评选结果"})
 
 st.subheader("组织体系与服务力量")
 profile = metric("county-profile", filters.period, filters.scope) if filters.scope.is_county else None

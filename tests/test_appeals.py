@@ -99,6 +99,19 @@ def test_an_appeal_decided_after_its_due_day_counts_as_late(county, raised, deci
     assert summary[["raised", "decided", "in_time", "upheld", "open_appeals"]].values.tolist() == [[1, 1, int(in_time), 0, 0]]
 
 
+@pytest.mark.parametrize("grids, listed", [(None, ["A2026-0001", "A2026-0002"]), (("G1",), ["A2026-0001"]),
+                                            (("G2",), ["A2026-0002"])])
+def test_appeals_are_listed_with_the_grid_of_their_line_or_ranking(county, grids, listed):
+    with db.connect(county) as con:
+        appeals.add_appeal(con, raised_on=D(2026, 10, 9), reason="不属实", event_id=2, raised_by="P3")
+        appeals.add_appeal(con, raised_on=D(2026, 10, 9), reason="排名不公", quarter="2026Q3", grid_id="G2",
+                           raised_by_name="王五")
+        scope = credit.Scope(grids=grids) if grids else credit.COUNTY
+        rows = appeals.appeal_list(con, "2026-10", scope)
+    assert rows["appeal_id"].tolist() == listed
+    assert set(rows["grid_id"]) == set(grids or ("G1", "G2"))
+
+
 def test_an_open_appeal_past_its_due_day_is_overdue(county):
     with db.connect(county) as con:
         appeals.add_appeal(con, raised_on=D(2026, 10, 9), reason="不属实", event_id=1, raised_by="P1")
