@@ -27,8 +27,8 @@ class Table:
 
 
 RANKING = Table("ranking", "网格排名", "grid-credit-ranking",
-                {"community_name": "社区", "rank": "名次", "grid_name": "网格", "avg_credit": "人均积分",
-                 "rank_change": "名次变化", "residents": "居民", "red_flag": "红旗网格", "award_label": "评选结果"},
+                {"community_name": "社区", "rank": "名次", "grid_name": "网格", "award_label": "评选结果",
+                 "avg_credit": "人均积分", "rank_change": "名次变化", "residents": "居民", "red_flag": "红旗网格"},
                 {"avg_credit": ".2f", "rank_change": "+d", "residents": ",d"}, "名次变化:正数为上升。")
 RED_FLAGS = Table("red_flags", "红旗网格", "red-flag-grids",
                   {"community_name": "社区", "grid_name": "网格", "avg_credit": "人均积分", "rank": "名次",

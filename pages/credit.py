@@ -38,11 +38,10 @@ def show_ranking() -> None:
         with right:
             table(rows, "grid-credit-ranking", filters, key="ranking", place=communities[chosen], columns={
                 "rank": st.column_config.NumberColumn("名次", format="%d"),
-                "grid_name": "网格",
+                "grid_name": "网格", "award_label": st.column_config.TextColumn("评选结果", width="medium"),
                 "avg_credit": st.column_config.NumberColumn("人均积分", format="%.2f"),
                 "rank_change": st.column_config.NumberColumn("名次变化", format="%+d", help="正数为上升"),
                 "residents": st.column_config.NumberColumn("居民", format="localized"),
-                "red_flag": st.column_config.CheckboxColumn("红旗网格"), "award_label": "评选结果",
                 "check_reason": "待核实事项"})
 
         st.subheader("排名背后的积分明细")

@@ -84,6 +84,6 @@ def appeals(rng: np.random.Generator, county: County, events: pd.DataFrame, peop
     table = pd.DataFrame(rows, columns=columns)
     for column in ("event_id", "correcting_event_id"):
         table[column] = table[column].astype("Int64")
-    fixes = pd.DataFrame(fixes, columns=[*events.columns, "appeal_id"])
-    fixes["reverses_event_id"] = fixes["reverses_event_id"].astype("Int64")
+    # In the ledger's types even when empty, so that the ledger keeps them once the two are joined.
+    fixes = pd.DataFrame(fixes, columns=[*events.columns, "appeal_id"]).astype(events.dtypes.to_dict())
     return table, fixes
