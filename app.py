@@ -7,8 +7,8 @@ import streamlit as st
 from analytics import db
 from pages._database import database_problem, ensure_database
 from pages._filters import filter_bar
-from pages._session import (announce_first_run, record, remember_requested_page, return_to_requested_page,
-                            still_signed_in, user_box)
+from pages._session import (announce_first_run, keep_cookie, record, remember_requested_page,
+                            return_to_requested_page, still_signed_in, user_box)
 from pages._login import show as login_screen
 
 st.set_page_config(page_title="网格治理驾驶舱 · 桓台县", page_icon=":material/account_tree:", layout="wide")
@@ -41,6 +41,7 @@ if problem := database_problem():
     st.error(problem, icon=":material/report:")
     st.stop()
 user = still_signed_in()
+keep_cookie()
 if user is None:
     announce_first_run()
     # Signed out, every address shows the login page; the page it names (with its filters) opens after login.

@@ -448,52 +448,52 @@ def cmd_import_roads(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m analytics", description="网格治理驾驶舱 命令行工具")
     sub = parser.add_subparsers(dest="command", required=True, metavar="命令")
+    # Options several commands share, each declared once.
+    database = argparse.ArgumentParser(add_help=False)
+    database.add_argument("--db", type=Path, default=db.default_db_path(),
+                          help="数据库文件路径(用户文件 users.json、审计日志 audit.sqlite 和路网默认在其旁)")
+    scope = argparse.ArgumentParser(add_help=False)
+    scope.add_argument("--scope", default="", help="范围: S:街道编号,C:社区编号,G:网格编号(逗号分隔),默认全县")
+    users_file = argparse.ArgumentParser(add_help=False)
+    users_file.add_argument("--users", type=Path, help="用户文件,默认 GRIDGOV_USERS 或数据库旁的 users.json")
+    behalf = argparse.ArgumentParser(add_help=False, parents=[users_file])
+    behalf.add_argument("--user", help="代某用户导出:按其角色限定范围、隐去个人名单,并记入审计日志")
+    importer = argparse.ArgumentParser(add_help=False, parents=[users_file])
+    importer.add_argument("--user", help="操作人:须为有导入权限的已有用户,与服务器上的执行人一并记入导入日志")
 
-    p = sub.add_parser("init", help="创建或升级数据库(可重复执行,不丢数据)")
-    p.add_argument("--db", type=Path, default=db.default_db_path(), help="数据库文件路径")
+    p = sub.add_parser("init", parents=[database], help="创建或升级数据库(可重复执行,不丢数据)")
     p.set_defaults(func=cmd_init)
 
-    p = sub.add_parser("demo", help="生成演示县数据")
-    p.add_argument("--db", type=Path, default=db.default_db_path(), help="数据库文件路径")
+    p = sub.add_parser("demo", parents=[database], help="生成演示县数据")
     p.add_argument("--scale", type=_positive, default=1.0, help="规模系数,1 为桓台县实际规模")
     p.add_argument("--seed", type=int, default=demo.DEFAULT_SEED, help="随机种子,相同种子生成相同数据")
     p.add_argument("--end", type=_date, default=None, help="数据截至日期 YYYY-MM-DD,默认今天")
     p.add_argument("--force", action="store_true", help="覆盖已有的非演示数据库")
     p.set_defaults(func=cmd_demo, checks_db=False)  # says itself what it finds in the file
 
-    p = sub.add_parser("refresh", help="由基础表重建全部汇总表(用其他工具或 SQL 写入数据之后)")
-    p.add_argument("--db", type=Path, default=db.default_db_path(), help="数据库文件路径")
+    p = sub.add_parser("refresh", parents=[database], help="由基础表重建全部汇总表(用其他工具或 SQL 写入数据之后)")
     p.set_defaults(func=cmd_refresh)
 
-    p = sub.add_parser("metric", help="计算一个指标并输出 CSV/XLSX/JSON;--list 列出全部指标")
+    p = sub.add_parser("metric", parents=[database, scope, behalf], help="计算一个指标并输出 CSV/XLSX/JSON;--list 列出全部指标")
     p.add_argument("name", nargs="?", help="指标编号,如 grid-credit-ranking")
     p.add_argument("--list", action="store_true", help="列出全部指标及中文名称")
     p.add_argument("--docs", metavar="FILE", help="把指标说明写成 Markdown 文件")
-    p.add_argument("--db", type=Path, default=db.default_db_path(), help="数据库文件路径")
     p.add_argument("--period", help="统计期: 2026Q3、2026-09 或 2026-07-01..2026-09-30")
-    p.add_argument("--scope", default="", help="范围: S:街道编号,C:社区编号,G:网格编号(逗号分隔),默认全县")
     p.add_argument("--grid", help="网格编号(网格积分明细等指标需要)")
     p.add_argument("--format", choices=["csv", "xlsx", "json"], default="csv", help="输出格式,默认 csv")
     p.add_argument("--out", type=Path, help="输出文件,默认打印到屏幕(xlsx 必须指定)")
-    _behalf_arguments(p)
     p.set_defaults(func=cmd_metric)
 
-    p = sub.add_parser("report", help="季度考评会议材料:PPTX、PDF 或 XLSX")
+    p = sub.add_parser("report", parents=[database, scope, behalf], help="季度考评会议材料:PPTX、PDF 或 XLSX")
     p.add_argument("--quarter", required=True, help="季度,如 2026Q3")
-    p.add_argument("--scope", default="", help="范围: S:街道编号,C:社区编号,G:网格编号(逗号分隔),默认全县")
     p.add_argument("--format", choices=["pptx", "pdf", "xlsx"], default="pptx", help="文件格式,默认 pptx")
     p.add_argument("--out", type=Path, help="输出文件,默认 季度考评_季度_范围.格式")
-    p.add_argument("--db", type=Path, default=db.default_db_path(), help="数据库文件路径")
-    _behalf_arguments(p)
     p.set_defaults(func=cmd_report)
 
-    p = sub.add_parser("publish", help="一月一公示与红灰榜(姓名脱敏),XLSX 和 PDF")
+    p = sub.add_parser("publish", parents=[database, scope, behalf], help="一月一公示与红灰榜(姓名脱敏),XLSX 和 PDF")
     p.add_argument("--month", required=True, help="月份,如 2026-09")
-    p.add_argument("--scope", default="", help="范围: S:街道编号,C:社区编号,G:网格编号(逗号分隔),默认全县")
     p.add_argument("--out", type=Path, required=True,
                    help="输出文件:以 .xlsx 或 .pdf 结尾则只写该格式,否则同名写出 .xlsx 和 .pdf 两个文件")
-    p.add_argument("--db", type=Path, default=db.default_db_path(), help="数据库文件路径")
-    _behalf_arguments(p)
     p.set_defaults(func=cmd_publish)
 
     p = sub.add_parser("template", help="生成导入模板(Excel,每张表一个工作表,另附允许取值说明)")
@@ -501,43 +501,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="输出的 .xlsx 文件")
     p.set_defaults(func=cmd_template)
 
-    p = sub.add_parser("import", help="导入 Excel/CSV/Parquet 文件(整个文件要么全部导入,要么不改动数据库)")
+    p = sub.add_parser("import", parents=[database, importer], help="导入 Excel/CSV/Parquet 文件(整个文件要么全部导入,要么不改动数据库)")
     p.add_argument("file", type=Path, help="要导入的文件")
     p.add_argument("--table", help="目标表(文件无法按工作表名或列头判断时)")
     p.add_argument("--mapping", type=Path, help="映射文件(YAML),用于其他系统导出的文件")
-    p.add_argument("--db", type=Path, default=db.default_db_path(), help="数据库文件路径")
     p.add_argument("--dry-run", action="store_true", help="只检查,不写入")
     p.add_argument("--errors", type=Path, help="把全部问题写入文件(.xlsx 或 .csv)")
-    _importer_arguments(p)
     p.set_defaults(func=cmd_import)
 
-    p = sub.add_parser("undo", help="撤销最近一次导入(恢复导入前的备份)")
-    p.add_argument("--db", type=Path, default=db.default_db_path(), help="数据库文件路径")
-    _importer_arguments(p)
+    p = sub.add_parser("undo", parents=[database, importer], help="撤销最近一次导入(恢复导入前的备份)")
     p.set_defaults(func=cmd_undo)
 
-    p = sub.add_parser("restore", help="数据库文件损坏时,从 backups/ 中最近一次完好的备份恢复")
-    p.add_argument("--db", type=Path, default=db.default_db_path(), help="数据库文件路径")
+    p = sub.add_parser("restore", parents=[database], help="数据库文件损坏时,从 backups/ 中最近一次完好的备份恢复")
     p.add_argument("--from", dest="source", type=Path, help="指定要恢复的备份文件(默认:最近一次完好的备份)")
     p.set_defaults(func=cmd_restore, checks_db=False)
 
-    p = sub.add_parser("imports", help="列出导入日志")
-    p.add_argument("--db", type=Path, default=db.default_db_path(), help="数据库文件路径")
+    p = sub.add_parser("imports", parents=[database], help="列出导入日志")
     p.set_defaults(func=cmd_imports)
 
-    p = sub.add_parser("import-roads", help="导入道路与步行路网(GeoJSON 线要素):服务圈改按沿路网的步行距离计算")
+    p = sub.add_parser("import-roads", parents=[database], help="导入道路与步行路网(GeoJSON 线要素):服务圈改按沿路网的步行距离计算")
     p.add_argument("file", type=Path, nargs="?", help="GeoJSON 文件(LineString 或 MultiLineString,经纬度)")
     p.add_argument("--datum", choices=["wgs84", "gcj02"], default="wgs84",
                    help="文件的坐标系:wgs84(含 CGCS2000、天地图,默认)或 gcj02(高德地图上绘制的)")
     p.add_argument("--remove", action="store_true", help="删除已导入的路网,改回直线距离")
-    p.add_argument("--db", type=Path, default=db.default_db_path(), help="数据库文件路径(路网保存在其旁)")
     p.set_defaults(func=cmd_import_roads)
 
     p = sub.add_parser("users", help="管理用户:add 新增、list 列出、disable 停用、enable 启用、passwd 修改密码")
     actions = p.add_subparsers(dest="action", required=True, metavar="操作")
     for action, text in (("add", "新增用户"), ("list", "列出全部用户"), ("disable", "停用用户"), ("enable", "启用用户"),
                          ("passwd", "修改密码")):
-        q = actions.add_parser(action, help=text)
+        q = actions.add_parser(action, parents=[database, users_file], help=text)
         if action != "list":
             q.add_argument("name", help="用户名(登录名)")
         if action == "add":
@@ -547,29 +540,15 @@ def build_parser() -> argparse.ArgumentParser:
             q.add_argument("--identity", help="统一身份认证(OIDC)的邮箱或账号")
         if action in ("add", "passwd"):
             q.add_argument("--password-stdin", action="store_true", help="从标准输入读一行作为密码(不提示)")
-        q.add_argument("--users", type=Path, help="用户文件,默认 GRIDGOV_USERS 或数据库旁的 users.json")
-        q.add_argument("--db", type=Path, default=db.default_db_path(), help="数据库文件路径(用于核对所属编号)")
         q.set_defaults(func=cmd_users, checks_db=False)  # users are managed even beside a damaged file
 
-    p = sub.add_parser("audit", help="审计日志:登录、导出、越权、导入与用户变更,最新的在前")
+    p = sub.add_parser("audit", parents=[database], help="审计日志:登录、导出、越权、导入与用户变更,最新的在前")
     p.add_argument("--action", help="只看某种操作: " + "、".join(f"{k}({v})" for k, v in audit.ACTIONS.items()))
     p.add_argument("--user", help="只看某个用户")
     p.add_argument("--limit", type=int, default=100, help="最多显示条数,默认 100")
     p.add_argument("--format", choices=["table", "csv"], default="table", help="输出格式,默认 table")
-    p.add_argument("--db", type=Path, default=db.default_db_path(),
-                   help="数据库文件路径(审计日志为其旁的 audit.sqlite,或 GRIDGOV_AUDIT)")
     p.set_defaults(func=cmd_audit, checks_db=False)
     return parser
-
-
-def _importer_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--user", help="操作人:须为有导入权限的已有用户,与服务器上的执行人一并记入导入日志")
-    p.add_argument("--users", type=Path, help="用户文件,默认 GRIDGOV_USERS 或数据库旁的 users.json")
-
-
-def _behalf_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--user", help="代某用户导出:按其角色限定范围、隐去个人名单,并记入审计日志")
-    p.add_argument("--users", type=Path, help="用户文件,默认 GRIDGOV_USERS 或数据库旁的 users.json")
 
 
 def _at_start(args) -> None:

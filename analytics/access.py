@@ -8,10 +8,14 @@ never a password. The scope is enforced here, for every query made on a user's b
 import contextlib
 import datetime as dt
 import fcntl
+import hashlib
+import hmac
 import json
 import os
 import re
+import secrets
 import tempfile
+import threading
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -343,6 +347,50 @@ def session_expired(last_seen: dt.datetime | None, now: dt.datetime | None = Non
     if last_seen is None:
         return False
     return (now or dt.datetime.now()) - last_seen > dt.timedelta(minutes=session_minutes())
+
+
+class Sessions:
+    """Signed-in sessions a browser may resume within the idle timeout (a reload, a second tab). The
+    browser holds a signed token naming a session kept here, in the server's memory, never in the
+    address: signing out ends it in every tab, and a restart of the server ends them all."""
+
+    def __init__(self, key: bytes | None = None):
+        self._key = key or secrets.token_bytes(32)
+        self._live: dict[str, tuple[User, dt.datetime]] = {}
+        self._lock = threading.Lock()
+
+    def _sign(self, sid: str) -> str:
+        return hmac.new(self._key, sid.encode(), hashlib.sha256).hexdigest()
+
+    def open(self, user: User, now: dt.datetime | None = None) -> str:
+        sid = secrets.token_urlsafe(24)
+        with self._lock:
+            self._live[sid] = (replace(user, password_hash="", area=None), now or dt.datetime.now())
+        return f"{sid}.{self._sign(sid)}"
+
+    def resume(self, token: str | None, now: dt.datetime | None = None) -> User | None:
+        """The token's user, its idle clock restarted; None for a forged, ended or expired token."""
+        sid, _, signature = (token or "").partition(".")
+        if not sid or not hmac.compare_digest(signature, self._sign(sid)):
+            return None
+        now = now or dt.datetime.now()
+        with self._lock:
+            user, seen = self._live.get(sid, (None, None))
+            if user is None or session_expired(seen, now):
+                self._live.pop(sid, None)
+                return None
+            self._live[sid] = (user, now)
+            return user
+
+    def close(self, token: str | None) -> None:
+        with self._lock:
+            self._live.pop((token or "").partition(".")[0], None)
+
+    def close_user(self, name: str) -> None:
+        """Every session of a user: the account was disabled, removed or signed out."""
+        with self._lock:
+            for sid in [sid for sid, (user, _) in self._live.items() if user.name == name]:
+                del self._live[sid]
 
 
 def auth_mode() -> str:

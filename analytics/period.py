@@ -126,53 +126,48 @@ class Scope:
 
     def grid_ids(self, con) -> list[str] | None:
         """The grids in scope, or None for the whole county. Unknown ids are an error."""
-        if self.is_county:
-            return None
-        for table, key, wanted, label in (
-            ("subdistricts", "subdistrict_id", self.subdistricts, "街道"),
-            ("communities", "community_id", self.communities, "社区"),
-            ("grids", "grid_id", self.grids, "网格"),
-        ):
-            if wanted:
-                known = {r[0] for r in con.execute(
-                    f"SELECT {key} FROM {table} WHERE list_contains($ids, {key})", {"ids": list(wanted)}).fetchall()}
-                unknown = sorted(set(wanted) - known)
-                if unknown:
-                    raise ValueError(f"未知的{label}编号: {', '.join(unknown)}")
-        rows = con.execute(
-            """SELECT g.grid_id FROM grids g JOIN communities c USING (community_id)
-               WHERE list_contains($grids, g.grid_id) OR list_contains($communities, g.community_id)
-                  OR list_contains($subdistricts, c.subdistrict_id)
-               ORDER BY 1""",
-            {"grids": list(self.grids), "communities": list(self.communities),
-             "subdistricts": list(self.subdistricts)},
-        ).fetchall()
-        return [r[0] for r in rows]
+        return self.resolve(con).grid_ids()
 
     def params(self, con) -> dict:
         """Bound parameters for the SQL filter `IN_SCOPE.format(col=...)`."""
-        ids = self.grid_ids(con)
-        return {"all_grids": ids is None, "scope_grids": ids or []}
+        return self.resolve(con).params()
 
     def describe(self, con) -> str:
         """The scope in words: 全县, or the names of the places it lists (an id no longer in the
         database as it is)."""
-        if self.is_county:
-            return "全县"
-        named = []
-        for table, key, wanted in (("subdistricts", "subdistrict_id", self.subdistricts),
-                                   ("communities", "community_id", self.communities), ("grids", "grid_id", self.grids)):
-            if wanted:
-                names = dict(con.execute(f"SELECT {key}, name FROM {table} WHERE list_contains($ids, {key})",
-                                         {"ids": list(wanted)}).fetchall())
-                named += [names.get(i) or i for i in wanted]
-        return "、".join(named)
+        return self.within([] if self.is_county else con.execute(PLACES_SQL).fetchall(), strict=False).label
 
     def resolve(self, con, label: str = "") -> "Area":
         """The scope as a plain value, asked of the database once: the grids it covers and its name
-        (describe's, when no label is given)."""
-        ids = self.grid_ids(con)
-        return Area(None if ids is None else tuple(ids), label or self.describe(con))
+        (the places' names, when no label is given)."""
+        return self.within([] if self.is_county else con.execute(PLACES_SQL).fetchall(), label)
+
+    def within(self, places, label: str = "", strict: bool = True) -> "Area":
+        """resolve() over rows of (subdistrict_id, subdistrict, community_id, community, grid_id, grid),
+        as PLACES_SQL or the pages' cached county hierarchy give them: no query."""
+        if self.is_county:
+            return Area(None, label or "全县")
+        names, grids = {}, set()
+        levels = (("街道", 0, self.subdistricts), ("社区", 2, self.communities), ("网格", 4, self.grids))
+        for row in places:
+            for _, k, wanted in levels:
+                if row[k] is not None:
+                    names[k, row[k]] = row[k + 1]
+            if row[4] is not None and any(row[k] in wanted for _, k, wanted in levels):
+                grids.add(row[4])
+        for what, k, wanted in levels:
+            unknown = sorted(i for i in wanted if (k, i) not in names)
+            if unknown and strict:
+                raise ValueError(f"未知的{what}编号: {', '.join(unknown)}")
+        named = [names.get((k, i), i) for _, k, wanted in levels for i in wanted]
+        return Area(tuple(sorted(grids)), label or "、".join(named))
+
+
+# Every place, grids or not, for Scope.resolve (the pages' hierarchy lists only places with grids).
+PLACES_SQL = """
+    SELECT s.subdistrict_id, s.name, c.community_id, c.name, g.grid_id, g.name
+    FROM subdistricts s LEFT JOIN communities c USING (subdistrict_id) LEFT JOIN grids g USING (community_id)
+"""
 
 
 @dataclass(frozen=True)

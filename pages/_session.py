@@ -11,7 +11,7 @@ import streamlit as st
 
 from analytics import access, audit, db
 from analytics.period import Area, Scope
-from pages._database import TTL, cursor, is_demo, version
+from pages._database import TTL, county_hierarchy, cursor, is_demo, version
 from pages._format import plain
 
 
@@ -52,15 +52,25 @@ def announce_first_run() -> None:
     if not store.all():
         _announce_first_run(str(store.path))
 
+COOKIE = "gridgov_session"
+
+@st.cache_resource(show_spinner=False)
+def _sessions() -> access.Sessions:
+    return access.Sessions()
+
 def sign_in(user: access.User, how: str) -> None:
     st.session_state["user"] = replace(user, password_hash="")  # a session holds no hash
     st.session_state["last_seen"] = dt.datetime.now()
+    st.session_state["session_token"] = st.session_state["_cookie"] = _sessions().open(user)
     audit.record("login", user.name, detail=how)
     st.rerun()
 
 def sign_out(action: str = "logout", notice: str | None = None) -> None:
     user = st.session_state.pop("user", None)
+    if st.session_state.pop("session_token", None) is not None:
+        st.session_state["_cookie"] = ""
     if user is not None:
+        _sessions().close_user(user.name)  # every tab and browser of the user
         audit.record(action, user.name)
     if notice:
         st.session_state["login_notice"] = notice
@@ -78,7 +88,7 @@ def remember_requested_page() -> None:
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def _area(key, scope: Scope) -> Area:
-    return scope.resolve(cursor())
+    return scope.within(county_hierarchy().itertuples(index=False))
 
 
 def places(user: access.User) -> Area:
@@ -89,11 +99,15 @@ def places(user: access.User) -> Area:
 def still_signed_in() -> access.User | None:
     """The signed-in user, unless the session has timed out or the account was disabled or removed
     since; then the user is signed out and the login page says why."""
-    user = current_user()
+    user = current_user() or _resumed()
     if user is None:
         return None
     if access.session_expired(st.session_state.get("last_seen")):
         sign_out("timeout", f"超过 {access.session_minutes()} 分钟未操作,已自动退出,请重新登录。")
+        return None
+    token = st.session_state.get("session_token")
+    if token is not None and _sessions().resume(token) is None:
+        sign_out("logout", "已在其他窗口退出登录,或会话已结束,请重新登录。")
         return None
     if user.demo and not demo_accounts_open():
         sign_out("logout", "演示账号已停用(已导入本县数据或已创建正式用户),请用正式账号登录。")
@@ -111,6 +125,25 @@ def still_signed_in() -> access.User | None:
     st.session_state["user"] = user = replace(user, area=area)
     st.session_state["last_seen"] = dt.datetime.now()
     return user
+
+def _resumed() -> access.User | None:
+    """The user of the browser's session token (a reload, a second tab), if it is still live."""
+    token = st.context.cookies.get(COOKIE)
+    user = _sessions().resume(token)
+    if user is not None:
+        st.session_state.update(user=user, session_token=token, last_seen=dt.datetime.now())
+    return user
+
+def keep_cookie() -> None:
+    """Hand the browser its session token after signing in, or take it back after signing out. The token
+    lives in a cookie, never in the address, so a copied link carries no session."""
+    token = st.session_state.pop("_cookie", None)
+    if token is None:
+        return
+    secure = "; Secure" if (st.context.url or "").startswith("https:") else ""
+    age = 0 if not token else 12 * 3600  # the server's idle timeout ends it sooner
+    st.html(f'<script>document.cookie = "{COOKIE}={token}; path=/; max-age={age}; SameSite=Strict{secure}";</script>',
+            unsafe_allow_javascript=True, width="content")
 
 def return_to_requested_page(pages) -> None:
     """The second half of current_filters(): once the frame has run, open the page first asked for."""

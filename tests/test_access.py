@@ -4,6 +4,7 @@ hand-built county of test_credit (plus a second subdistrict) and the small demo 
 import datetime as dt
 import json
 import stat
+from dataclasses import replace
 
 import pytest
 
@@ -293,3 +294,44 @@ def test_audit_of_a_new_place_is_empty_and_unknown_actions_are_refused(tmp_path)
     assert log.empty and "action_label" in log.columns
     with pytest.raises(ValueError, match="unknown audit action"):
         audit.record("peek", "sec", path=path)
+
+
+def test_a_session_token_resumes_within_the_idle_timeout_and_not_after(monkeypatch):
+    monkeypatch.setenv("GRIDGOV_SESSION_MINUTES", "30")
+    sessions, t0 = access.Sessions(b"k" * 32), dt.datetime(2026, 12, 1, 9, 0)
+    token = sessions.open(user("community_secretary", "101"), t0)
+    assert sessions.resume(token, t0 + dt.timedelta(minutes=29)).name == "u-community_secretary"
+    # each resumption restarts the idle clock
+    assert sessions.resume(token, t0 + dt.timedelta(minutes=58)) is not None
+    assert sessions.resume(token, t0 + dt.timedelta(minutes=89)) is None
+    assert sessions.resume(token, t0 + dt.timedelta(minutes=90)) is None  # ended, not just late
+
+
+@pytest.mark.parametrize("tamper", [
+    lambda token: token[:-1] + ("0" if token[-1] != "0" else "1"),  # signature changed
+    lambda token: "x" + token,  # session id changed
+    lambda token: token.partition(".")[0],  # unsigned
+    lambda token: "",
+])
+def test_a_forged_token_resumes_nothing(tamper):
+    sessions, t0 = access.Sessions(b"k" * 32), dt.datetime(2026, 12, 1, 9, 0)
+    token = sessions.open(user("county_leader"), t0)
+    assert sessions.resume(tamper(token), t0) is None
+    assert sessions.resume(token, t0) is not None
+
+
+def test_a_token_signed_by_another_server_resumes_nothing():
+    t0 = dt.datetime(2026, 12, 1, 9, 0)
+    token = access.Sessions(b"a" * 32).open(user("county_leader"), t0)
+    assert access.Sessions(b"b" * 32).resume(token, t0) is None
+
+
+def test_signing_out_ends_every_session_of_the_user_and_no_other():
+    sessions, t0 = access.Sessions(b"k" * 32), dt.datetime(2026, 12, 1, 9, 0)
+    first, second = sessions.open(user("county_leader"), t0), sessions.open(user("county_leader"), t0)
+    other = sessions.open(replace(user("county_leader"), name="v"), t0)
+    sessions.close_user("u-county_leader")
+    assert [sessions.resume(t, t0) for t in (first, second)] == [None, None]
+    assert sessions.resume(other, t0).name == "v"
+    sessions.close(other)
+    assert sessions.resume(other, t0) is None

@@ -389,3 +389,34 @@ def test_a_workbook_that_aborts_the_reader_does_not_stop_the_dashboard(server, p
     page.locator("[data-testid=stFileUploaderDropzoneInput]").first.set_input_files(
         far_cell_workbook(tmp_path / "范围过大.xlsx"))
     expect(page.locator("[data-testid=stMain]")).to_contain_text("XFD1048576", timeout=60 * MS)
+
+
+def test_a_reload_or_a_second_tab_keeps_the_session_and_a_copied_link_does_not(server, browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    page = context.new_page()
+    open_page(page, server, "/credit?view=积分构成")
+    heading = page.locator("[data-testid=stMain] h1").first
+    expect(heading).to_have_text("信用积分", timeout=20 * MS)
+    page.reload()
+    assert not settle(page)
+    expect(heading).to_have_text("信用积分", timeout=20 * MS)
+    assert "session" not in page.url and "token" not in page.url, page.url
+    second = context.new_page()
+    second.goto(page.url)
+    assert not settle(second)
+    expect(second.locator("[data-testid=stMain] h1").first).to_have_text("信用积分", timeout=20 * MS)
+    with browser.new_context() as elsewhere:  # the link pasted into another browser
+        copied = elsewhere.new_page()
+        copied.goto(page.url)
+        assert not settle(copied)
+        expect(copied.get_by_role("button", name="县级领导", exact=True)).to_be_visible()
+    # Signing out in one tab ends the other at its next step, and a reload stays signed out.
+    page.get_by_role("button", name="退出").click()
+    assert not settle(page)
+    second.get_by_role("tab", name="评选依据").click()
+    assert not settle(second)
+    expect(second.get_by_text("已在其他窗口退出登录")).to_be_visible()
+    page.reload()
+    assert not settle(page)
+    expect(page.get_by_role("button", name="县级领导", exact=True)).to_be_visible()
+    context.close()
