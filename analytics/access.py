@@ -25,13 +25,15 @@ from . import db
 from .period import COUNTY, Area, Scope
 
 # Permissions: figures (aggregate numbers, rankings of grids), personal_lists (lists that name people,
-# masked), names (unmasked names in a detail view), import (imports, undo and templates), admin (users, audit),
-# freeze (a quarter's official results, announced by the county).
+# masked), names (unmasked names in a detail view), import (imports, undo and templates), appeals (record and
+# decide 异议申诉, within the role's places), admin (users, audit), freeze (a quarter's official results,
+# announced by the county).
 PERMISSIONS = {
     "figures": "查看统计数字与网格排名",
     "personal_lists": "查看涉及个人的名单(姓名脱敏)",
     "names": "在明细中查看完整姓名",
     "import": "导入数据、下载模板、撤销导入",
+    "appeals": "登记和处理异议申诉",
     "admin": "管理用户、查看审计日志",
     "freeze": "冻结季度考评结果(正式公布)",
 }
@@ -49,9 +51,9 @@ ROLES = {r.id: r for r in (
     Role("county_leader", "县级领导", "county", frozenset({"figures", "personal_lists", "freeze"})),
     Role("analyst", "数据分析员", "county", frozenset({"figures", "personal_lists"})),
     Role("subdistrict_leader", "街道领导", "subdistrict", frozenset({"figures", "personal_lists"})),
-    Role("community_secretary", "社区书记", "community", frozenset({"figures", "personal_lists", "names"})),
+    Role("community_secretary", "社区书记", "community", frozenset({"figures", "personal_lists", "names", "appeals"})),
     Role("grid_worker", "网格员", "grid", frozenset({"figures", "personal_lists", "names"})),
-    Role("clerk", "数据录入员", "county", frozenset({"figures", "import"})),
+    Role("clerk", "数据录入员", "county", frozenset({"figures", "import", "appeals"})),
     Role("admin", "系统管理员", "county", frozenset({"admin", "freeze"})),
 )}
 _LEVEL_LABEL = {"subdistrict": "街道", "community": "社区", "grid": "网格"}
@@ -132,6 +134,7 @@ METRIC_PERMISSIONS = {
     "grid-ledger": "personal_lists",
     "ticket-list": "personal_lists",
     "worker-service": "personal_lists",
+    "appeals": "personal_lists",
 }
 PERSONAL_COLUMNS = ("title",)
 

@@ -3,7 +3,7 @@ the integrity checks. Every function takes a connection, a period and a scope.""
 
 import pandas as pd
 
-from . import residents, settings, summary, vocab
+from . import awards, residents, settings, summary, vocab
 from .period import COUNTY, Period, Scope, in_scope, parse_period
 from .privacy import mask_names, mask_sql
 
@@ -70,7 +70,8 @@ def _points_sql(con, period: Period, prefix: str, cutoff: bool = False) -> str:
 
 
 def grid_credit_ranking(con, period, scope: Scope = COUNTY, *, red_flags: int = settings.RED_FLAGS_PER_COMMUNITY,
-                        recorded_by=None, live: bool = False) -> pd.DataFrame:
+                        pending_check: str = settings.AWARD_PENDING_CHECK, recorded_by=None,
+                        live: bool = False) -> pd.DataFrame:
     """The ranking of grids within their community by average credit per resident (红旗网格).
 
     Columns: period; subdistrict_id, community_id, community_name, grid_id, grid_name;
@@ -78,17 +79,19 @@ def grid_credit_ranking(con, period, scope: Scope = COUNTY, *, red_flags: int = 
     of those people with occurred_at in the period, reversals included, 分); avg_credit (points /
     residents, 分/人); rank (RANK() within the community by avg_credit descending: ties share a
     rank, the next skips); prev_rank (the same in the period before, with its own residents);
-    rank_change (prev_rank - rank, positive = moved up); red_flag (rank <= red_flags). Grids
-    without residents are not ranked and not listed. Ranks are always computed over the whole
-    community; the scope only filters the rows shown. recorded_by (a datetime): only the ledger
-    lines recorded up to then count, as the ranking stood at that moment (a freeze).
-    A frozen quarter gives its official result (analytics.official) unless live is set.
+    rank_change (prev_rank - rank, positive = moved up); red_flag (rank <= red_flags, as
+    awards.check_awards leaves it under pending_check); pending, check_reason, award_label (the
+    check before the award). Grids without residents are not ranked and not listed. Ranks and
+    awards are always decided over the whole community; the scope only filters the rows shown.
+    recorded_by (a datetime): only the ledger lines recorded up to then count, as the ranking
+    stood at that moment (a freeze). A frozen quarter gives its official result (analytics.official)
+    unless live is set.
     """
     period = parse_period(period)
     if not live and recorded_by is None and red_flags == settings.RED_FLAGS_PER_COMMUNITY:
         from . import official
         if (frozen := official.latest(con, period)) is not None:
-            return official.ranking(con, frozen, scope)
+            return _checked(con, period, official.ranking(con, frozen, COUNTY), scope, red_flags, pending_check)
     prev = period.previous()
     cutoff = recorded_by is not None
     sql = _RANKING.format(cur=_points_sql(con, period, "cur_", cutoff), prev=_points_sql(con, prev, "prev_", cutoff),
@@ -99,19 +102,27 @@ def grid_credit_ranking(con, period, scope: Scope = COUNTY, *, red_flags: int = 
     has_prev = first is not None and first < period.start
     params = {"cur_start": period.start, "cur_end": period.end, "prev_start": prev.start, "prev_end": prev.end,
               "cur_as_of": period.last_day, "prev_as_of": prev.last_day,
-              "label": period.label, "red_flags": red_flags, "has_prev": has_prev, **scope.params(con)}
+              "label": period.label, "red_flags": red_flags, "has_prev": has_prev, **COUNTY.params(con)}
     if cutoff:
         params["cutoff"] = recorded_by
-    frame = con.execute(sql, params).df()
+    frame = _checked(con, period, con.execute(sql, params).df(), scope, red_flags, pending_check)
     for column in ("rank", "prev_rank", "rank_change"):
         frame[column] = frame[column].astype("Int64")
     return frame
 
 
+def _checked(con, period, frame: pd.DataFrame, scope, red_flags: int, pending_check: str) -> pd.DataFrame:
+    """The whole county's ranking through the check before the award, then narrowed to the scope."""
+    frame = awards.check_awards(con, period, frame, red_flags, pending_check)
+    shown = scope.grid_ids(con)
+    return frame if shown is None else frame[frame["grid_id"].isin(shown)].reset_index(drop=True)
+
+
 def red_flag_grids(con, period, scope: Scope = COUNTY, **kwargs) -> pd.DataFrame:
-    """The rows of grid_credit_ranking with red_flag set (same columns; official when frozen)."""
+    """The rows of grid_credit_ranking named red-flag grids, and those withheld pending the check
+    (red_flag false, pending true) (same columns; official when frozen)."""
     ranking = grid_credit_ranking(con, period, scope, **kwargs)
-    return ranking[ranking["red_flag"]].reset_index(drop=True)
+    return ranking[ranking["red_flag"] | ranking["pending"]].reset_index(drop=True)
 
 
 def current_grid_workers(con, day) -> pd.DataFrame:
@@ -133,7 +144,8 @@ def excellent_grid_workers(con, period, scope: Scope = COUNTY, *,
 
     Columns: community_id, community_name, grid_id, grid_name, rank, avg_credit (分/人),
     person_id, worker_name (masked), tickets (published in the period), median_days (filed to
-    published, 天), mean_score (1-5), meets_rule (the rating condition of settings, if any).
+    published, 天), mean_score (1-5), meets_rule (the rating condition of settings, if any),
+    award_label and check_reason (the grid's: a worker of a grid 待核实 is 待核实 too).
     A frozen quarter gives its official list unless live is set; recorded_by as in grid_credit_ranking.
     """
     from . import official
@@ -142,16 +154,21 @@ def excellent_grid_workers(con, period, scope: Scope = COUNTY, *,
     period = parse_period(period)
     if not live and recorded_by is None and min_rating == settings.EXCELLENT_WORKER_MIN_RATING:
         if (frozen := official.latest(con, period)) is not None:
-            return official.workers(con, frozen, scope)
+            checks = grid_credit_ranking(con, period, scope)[["grid_id", "award_label", "check_reason"]]
+            out = official.workers(con, frozen, scope).merge(checks, on="grid_id", how="left")
+            out["award_label"] = out["award_label"].str.replace("红旗网格", "优秀网格员")
+            return out
     grids = red_flag_grids(con, period, scope, recorded_by=recorded_by, live=live)
     workers = current_grid_workers(con, period.last_day)
     resolution = ticket_resolution(con, period, scope, by="grid")[["grid_id", "tickets", "median_days"]]
     ratings = ticket_ratings_by_grid(con, period, scope)[["grid_id", "mean_score"]]
-    out = (grids[["community_id", "community_name", "grid_id", "grid_name", "rank", "avg_credit"]]
+    out = (grids[["community_id", "community_name", "grid_id", "grid_name", "rank", "avg_credit", "award_label",
+                  "check_reason"]]
            .merge(workers.rename(columns={"name": "worker_name"}), on="grid_id", how="left")
            .merge(resolution, on="grid_id", how="left")
            .merge(ratings, on="grid_id", how="left"))
     out["tickets"] = out["tickets"].fillna(0).astype(int)
+    out["award_label"] = out["award_label"].str.replace("红旗网格", "优秀网格员")
     out["meets_rule"] = True if min_rating is None else out["mean_score"].fillna(0) >= min_rating
     return out
 
@@ -200,7 +217,7 @@ def monthly_publication(con, period, scope: Scope = COUNTY) -> pd.DataFrame:
     """
     period = parse_period(period)
     if _whole_months(period) and summary.is_fresh(con):
-        changed = f"""
+        changed = """
             SELECT person_id, sum(events) AS events, sum(points) AS points, arg_max(balance, month) AS balance
             FROM summary_person_month
             WHERE month >= $start AND month < $end

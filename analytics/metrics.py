@@ -10,7 +10,7 @@ from typing import Callable
 
 import pandas as pd
 
-from . import (access, credit, evaluation, facilities, maps, overview, profile, redemptions, settings, tickets,
+from . import (access, appeals, credit, evaluation, facilities, maps, overview, profile, redemptions, settings, tickets,
                volunteers, workdays)
 from .period import COUNTY, Area, Period, Scope, parse_period
 
@@ -91,7 +91,10 @@ REGISTRY: list[Metric] = [
        "范围内各网格登记居民在统计期内发生的个人积分净和(冲正以负分计入)÷登记居民总数;与网格排名同一口径。",
        "分/人", overview.credit_summary),
     _M("red-flag-grids", "信用积分", "红旗网格",
-       f"网格信用积分排名中名次不超过每社区红旗网格数(当前设置为{_RED_FLAGS}个,并列均入选)的网格。", "分/人", credit.red_flag_grids),
+       f"网格信用积分排名中名次不超过每社区红旗网格数(当前设置为{_RED_FLAGS}个,并列均入选)的网格。"
+       "评选前核实:有积分异常提示、尚未处理完毕的异议申诉或与指标目录不符(未标为调整)的积分记录的,标为待核实;"
+       + ("按设置仍予评定并标明待核实。" if settings.AWARD_PENDING_CHECK == "award" else
+          "按设置暂缓评定,列为待核实,由本社区没有待核实事项的下一名网格递补。"), "分/人", credit.red_flag_grids),
     _M("excellent-grid-workers", "信用积分", "优秀网格员",
        "统计期末在任的红旗网格专职网格员,并列出该网格统计期内结果公开的工单数、办结用时中位数和评价均分;"
        "如设定了评价下限,未达到者标为不符合。姓名脱敏。季度结果冻结后显示冻结时的正式名单。", "人", credit.excellent_grid_workers),
@@ -118,6 +121,15 @@ REGISTRY: list[Metric] = [
        f"对统计期内加分不少于{settings.INTEGRITY_MIN_POINTS}分的网格检查:期末{settings.QUARTER_END_DAYS}天加分占比超过"
        f"{settings.QUARTER_END_SHARE:.0%}(期末突击赋分);一名记录人赋分占比超过{settings.RECORDER_SHARE:.0%}(单人集中赋分);"
        f"人均积分超过前四期平均的{settings.HISTORY_RATIO:g}倍(远超历史水平)。阈值在设置中统一设定,提示供评选前核实。", "项", credit.integrity_flags),
+    _M("appeals", "信用积分", "异议申诉",
+       f"统计期内提出的异议申诉(对一条积分记录,或对某季度某网格的排名),按网格列出:申诉对象、提出人(脱敏)、理由、处理状态"
+       f"(待处理、已受理、支持、驳回)和处理结果。公示期:每月公示于次月第一个工作日张贴,为期{settings.PUBLICITY_WORKDAYS}个工作日"
+       "(按节假日安排计算);申诉所涉公示为积分记录发生当月的公示,排名为该季度最后一个月的公示。应处理日期为公示期最后一天,"
+       f"公示期过后提出的为提出之日起第{settings.PUBLICITY_WORKDAYS}个工作日;在此之前支持或驳回为按时处理,尚未处理而已过应处理日期为逾期。"
+       "申诉成立时以一条冲正或更正的积分记录(记有申诉编号)更正台账。", "件", appeals.appeal_list),
+    _M("appeal-summary", "信用积分", "异议申诉处理情况",
+       "统计期内提出的异议申诉按社区汇总:提出件数、已处理(支持或驳回)件数、按时处理件数及占已处理的比例、支持件数、"
+       "尚未处理完毕(待处理、已受理)件数和其中逾期件数。口径同“异议申诉”。", "件", appeals.appeal_summary),
     # Tickets
     _M("ticket-resolution", "协商议事", "工单办结用时(按网格)",
        "统计期内结果公开的工单,从居民提单到结果公开的天数:单数、中位数、第90百分位(线性插值)和平均值,按网格。"

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import clock, credit, db, residents, summary
+from . import clock, credit, db, residents
 from .ingest import load
-from .period import COUNTY, IN_SCOPE, Period, Scope, parse_period
+from .period import COUNTY, Period, Scope, parse_period
 
 RANKING_COLUMNS = ["subdistrict_id", "community_id", "community_name", "grid_id", "grid_name", "residents", "points",
                    "avg_credit", "rank", "prev_rank", "rank_change", "red_flag"]

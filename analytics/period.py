@@ -202,7 +202,7 @@ def bind(con, period: Period, scope: Scope) -> dict:
 def in_scope(col: str) -> str:
     """The SQL condition that the grid in column col is in the scope bound as $all_grids and
     $scope_grids (Area.params()). A row without a grid is in the whole county's scope only."""
-    if not re.fullmatch(r"(\w+\.)?\w+", col):
+    if not re.fullmatch(r"[\w.]+|coalesce\([\w., ]+\)", col):
         raise ValueError(f"not a column name: {col!r}")
     return f"($all_grids OR list_contains($scope_grids, {col}))"
 

@@ -6,19 +6,13 @@ import pandas as pd
 
 from . import clock
 from .db import get_meta
-from .period import COUNTY, IN_SCOPE, Area, Scope
+from .period import COUNTY, Area, Scope, in_scope, place_in_scope
 
-# Filter fragments (bind period.Area.params()): a grid id in scope, and a row whose place is a grid
-# or, without one, a community with a grid in scope.
-_GRID = IN_SCOPE.format(col="{col}")
-_PLACE = ("($all_grids OR list_contains($scope_grids, {grid}) OR ({grid} IS NULL AND EXISTS (SELECT 1 FROM grids sg "
-          "WHERE sg.community_id = {community} AND list_contains($scope_grids, sg.grid_id))))")
-_FACILITIES = "SELECT count(*) FROM facilities f WHERE f.facility_type = '{kind}' AND " + _PLACE.format(
-    grid="f.grid_id", community="f.community_id")
+_FACILITIES = "SELECT count(*) FROM facilities f WHERE f.facility_type = '{kind}' AND " + place_in_scope("f.grid_id", "f.community_id")
 _LEADERS = ("SELECT count(DISTINCT r.person_id) FROM person_roles r LEFT JOIN people p USING (person_id) "
             "WHERE r.role = '{role}' AND (r.until IS NULL OR r.until >= $as_of) AND "
-            + _GRID.format(col="coalesce(r.grid_id, p.grid_id)"))
-_TEAMS = "FROM volunteer_teams t WHERE " + _PLACE.format(grid="t.grid_id", community="t.community_id")
+            + in_scope("coalesce(r.grid_id, p.grid_id)"))
+_TEAMS = "FROM volunteer_teams t WHERE " + place_in_scope("t.grid_id", "t.community_id")
 
 # group, key, label, unit, query; each query may use the year's start and the as-of date, and is
 # held to the area's grids.
@@ -26,13 +20,13 @@ _FIGURES = [
     ("组织体系", "communities", "社区", "个",
      "SELECT count(*) FROM communities c WHERE $all_grids OR EXISTS (SELECT 1 FROM grids g "
      "WHERE g.community_id = c.community_id AND list_contains($scope_grids, g.grid_id))"),
-    ("组织体系", "grid_branches", "网格党支部", "个", "SELECT count(*) FROM grids WHERE " + _GRID.format(col="grid_id")),
+    ("组织体系", "grid_branches", "网格党支部", "个", "SELECT count(*) FROM grids WHERE " + in_scope("grid_id")),
     ("组织体系", "building_leaders", "红色楼长", "名", _LEADERS.format(role="building_leader")),
     ("组织体系", "unit_leaders", "红色单元长", "名", _LEADERS.format(role="unit_leader")),
     ("协商议事", "tickets_ytd", "今年以来协商议事", "单",
      "SELECT count(DISTINCT e.ticket_id) FROM ticket_events e LEFT JOIN tickets t USING (ticket_id) "
      "WHERE e.step = 'filed' AND e.occurred_at >= $year_start AND e.occurred_at < $as_of + INTERVAL 1 DAY AND "
-     + _GRID.format(col="t.grid_id")),
+     + in_scope("t.grid_id")),
     ("协商议事", "deliberation_halls", "红色议事厅", "处", _FACILITIES.format(kind="deliberation_hall")),
     ("协商议事", "courtyard_councils", "红色庭院议事会", "个", _FACILITIES.format(kind="courtyard_council")),
     ("志愿服务", "volunteer_teams", "志愿服务队", "支", "SELECT count(*) " + _TEAMS),
@@ -42,10 +36,10 @@ _FIGURES = [
     ("信用积分", "redemption_scenarios", "信用积分应用场景", "个", "SELECT count(*) FROM redemption_scenarios"),
     ("信用积分", "redemptions_ytd", "今年以来积分兑换", "人次",
      "SELECT count(*) FROM redemptions r LEFT JOIN people p USING (person_id) "
-     "WHERE r.redeemed_at >= $year_start AND r.redeemed_at < $as_of + INTERVAL 1 DAY AND " + _GRID.format(col="p.grid_id")),
+     "WHERE r.redeemed_at >= $year_start AND r.redeemed_at < $as_of + INTERVAL 1 DAY AND " + in_scope("p.grid_id")),
     ("服务阵地", "property_branches", "成立党支部的物业企业", "家",
      "SELECT count(*) FROM organizations WHERE org_type = 'property_company' AND has_party_branch AND "
-     + _GRID.format(col="grid_id")),
+     + in_scope("grid_id")),
     ("服务阵地", "new_employment_stations", "新就业群体服务站点", "处", _FACILITIES.format(kind="new_employment_station")),
 ]
 

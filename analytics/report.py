@@ -116,7 +116,7 @@ def write_xlsx(con, rv: Review, out) -> None:
                             columns=["指标", "本期", "上期", "单位"])
     sheets = {"概况": headline, "结果口径": pd.DataFrame({"口径": [rv.status] + ([rv.official.detail] if rv.official else [])})}
     for table in (review.RANKING, review.RED_FLAGS, review.WORKERS, review.FALLERS, review.TICKETS, review.VOLUNTEERS,
-                  review.REDEMPTIONS, review.COVERAGE, review.FLAGS, review.OVERDUE):
+                  review.REDEMPTIONS, review.COVERAGE, review.FLAGS, review.OVERDUE, review.APPEALS):
         sheets[table.title] = _sheet(rv.tables[table.key], table)
     for month in rv.quarter.months():
         lists = review.monthly_lists(con, month, rv.scope, rv.user)
@@ -650,6 +650,7 @@ def write_pdf(con, rv: Review, out, images: dict[str, bytes | None] | None = Non
         story += p.beside(plain(p, "volunteers", review.VOLUNTEERS), plain(p, "coverage", review.COVERAGE)) + gap
         story += [PageBreak(), p.heading("待会议决定的事项", style="h1"), *plain(p, "flags", review.FLAGS)(p.width), *gap]
         story += p.beside(plain(p, "fallers", review.FALLERS), plain(p, "overdue", review.OVERDUE))
+        story += gap + plain(p, "appeals", review.APPEALS)(p.width)
         return story
 
     # Written twice: the first time finds the page of each heading for the contents and references

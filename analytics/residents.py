@@ -11,7 +11,7 @@ import datetime as dt
 import pandas as pd
 
 from . import summary
-from .period import COUNTY, IN_SCOPE, Scope
+from .period import COUNTY, Scope, in_scope
 
 
 def registered(con, as_of: str = "$as_of", spans: str | None = None) -> str:
@@ -27,5 +27,5 @@ def residents_by_grid(con, day: dt.date, scope: Scope = COUNTY) -> pd.DataFrame:
     residents are left out."""
     return con.execute(f"""
         SELECT grid_id, count(*) AS residents FROM {registered(con)} r
-        WHERE {IN_SCOPE.format(col="r.grid_id")} GROUP BY grid_id ORDER BY grid_id
+        WHERE {in_scope("r.grid_id")} GROUP BY grid_id ORDER BY grid_id
     """, {"as_of": day, **scope.params(con)}).df()

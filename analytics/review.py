@@ -34,15 +34,21 @@ class Table:
 
 
 RANKING = Table("ranking", "网格排名", "grid-credit-ranking",
-                {"community_name": "社区", "rank": "名次", "grid_name": "网格", "avg_credit": "人均积分",
-                 "rank_change": "名次变化", "residents": "居民", "red_flag": "红旗网格"}, note="名次变化:正数为上升。")
+                {"community_name": "社区", "rank": "名次", "grid_name": "网格", "award_label": "评选结果",
+                 "avg_credit": "人均积分", "rank_change": "名次变化", "residents": "居民", "red_flag": "红旗网格"},
+                note="名次变化:正数为上升。")
 RED_FLAGS = Table("red_flags", "红旗网格", "red-flag-grids",
                   {"community_name": "社区", "grid_name": "网格", "avg_credit": "人均积分", "rank": "名次",
-                   "residents": "居民"}, note=f"每个社区人均积分名列前{settings.RED_FLAGS_PER_COMMUNITY}的网格。")
+                   "residents": "居民", "award_label": "评选结果", "check_reason": "待核实事项"},
+                  note=f"每个社区人均积分名列前{settings.RED_FLAGS_PER_COMMUNITY}的网格。" + (
+                      "有积分异常、未处理完毕的异议申诉或不符指标目录的记录的,标为待核实,评定后须核实。"
+                      if settings.AWARD_PENDING_CHECK == "award" else
+                      "有积分异常、未处理完毕的异议申诉或不符指标目录的记录的,暂缓评定(待核实),由下一名递补。"))
 WORKERS = Table("workers", "优秀网格员", "excellent-grid-workers",
                 {"community_name": "社区", "grid_name": "红旗网格", "worker_name": "网格员", "avg_credit": "人均积分",
-                 "tickets": "结果公开工单", "median_days": "办结用时中位数(天)", "mean_score": "评价均分"},
-                note="姓名已脱敏。")
+                 "tickets": "结果公开工单", "median_days": "办结用时中位数(天)", "mean_score": "评价均分",
+                 "award_label": "评选结果"},
+                note="姓名已脱敏。所在网格待核实的,网格员同样待核实。")
 FALLERS = Table("fallers", "名次下降最多的网格", "grid-credit-ranking",
                 {"community_name": "社区", "grid_name": "网格", "prev_rank": "上期名次", "rank": "本期名次",
                  "rank_change": "名次变化", "avg_credit": "人均积分"}, note="名次下降3位及以上的网格,按下降多少排列。")
@@ -72,10 +78,14 @@ EVALUATION = Table("evaluation", "综合考评各项得分", "grid-evaluation",
 # The credit ranking with the composite evaluation beside it: each component's figure, so a leader
 # sees why a grid scored as it did. 红旗网格 stay on credit (settings.EVALUATION_WEIGHTS).
 RANKED = Table("ranked", "网格排名与综合考评", "grid-evaluation",
-               {"rank": "名次", "grid_name": "网格", "avg_credit": "人均积分", "rank_change": "名次变化", "red_flag": "红旗网格",
-                "composite": "综合得分", "composite_rank": "综合名次", "on_time_share": "按时办结率",
-                "rework_share": "返工率", "mean_score": "评单均分"},
+               {"rank": "名次", "grid_name": "网格", "award_label": "评选结果", "avg_credit": "人均积分",
+                "rank_change": "名次变化", "red_flag": "红旗网格", "composite": "综合得分", "composite_rank": "综合名次",
+                "on_time_share": "按时办结率", "rework_share": "返工率", "mean_score": "评单均分"},
                note="名次按居民人均信用积分(红旗网格据此评定),名次变化正数为上升;综合得分按信用、按时、返工、满意四项加权。")
+APPEALS = Table("appeals", "异议申诉处理情况", "appeal-summary",
+                {"community_name": "社区", "raised": "提出", "decided": "已处理", "in_time": "按时处理",
+                 "in_time_share": "按时处理率", "upheld": "支持", "open_appeals": "未处理完毕", "overdue": "逾期"},
+                note=f"本季度提出的异议申诉;按时处理:在所涉公示期(次月第一个工作日起{settings.PUBLICITY_WORKDAYS}个工作日)内支持或驳回。")
 PUBLICATION = Table("publication", "一月一公示", "monthly-publication",
                     {"community_name": "社区", "grid_name": "网格", "name": "姓名", "events": "记录数",
                      "points": "本月积分", "balance": "累计余额", "level_label": "信用等级"}, note="姓名已脱敏。")
@@ -152,7 +162,7 @@ def quarter_review(con, quarter, scope: Scope | Area = COUNTY, user: access.User
     scope = access.effective_scope(user, scope, con)
     tables = {t.key: rows(con, t, quarter, scope, user) for t in (RANKING, RED_FLAGS, WORKERS, TICKETS, VOLUNTEERS,
                                                              REDEMPTIONS, COVERAGE, FLAGS, OVERDUE,
-                                                             EVALUATION)}
+                                                             EVALUATION, APPEALS)}
     tables["ranking"] = tables["ranking"].sort_values(["community_name", "rank", "grid_name"]).reset_index(drop=True)
     tables["fallers"] = fallers(tables["ranking"])
     tables["coverage"] = coverage_gaps(tables["coverage"])

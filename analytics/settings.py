@@ -6,6 +6,16 @@ Metric functions read these as defaults; a caller may pass its own values.
 # 红旗网格: how many grids per community are named each quarter (ties at the cut all qualify).
 RED_FLAGS_PER_COMMUNITY = 1
 
+# 公示期: the monthly publication is posted on the first working day after the month and stays up
+# this many working days (that day included); appeals raised in it are to be decided by its last
+# day, and an appeal raised later within this many working days of being raised.
+PUBLICITY_WORKDAYS = 7
+
+# A red-flag grid (and its excellent worker) with an open integrity flag, an open appeal or ledger
+# lines off the catalogue is 待核实. "award": named all the same, marked 待核实; "withhold": not
+# named until checked, the next grid of its community without open checks taking its place.
+AWARD_PENDING_CHECK = "award"
+
 # 优秀网格员: the current grid worker of every red-flag grid, provided the grid's tickets
 # published in the quarter were rated at least this well on average (None = no condition).
 EXCELLENT_WORKER_MIN_RATING: float | None = None

@@ -154,3 +154,5 @@ EMERGENCY_GROUPS = {
 
 # The holiday calendar (节假日安排): a day off, or a make-up working day (调休上班).
 HOLIDAY_KINDS = {"off": "休", "work": "班"}
+
+APPEAL_STATUSES = {"pending": "待处理", "accepted": "已受理", "upheld": "支持", "rejected": "驳回"}

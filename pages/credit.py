@@ -1,7 +1,9 @@
 import streamlit as st
 
-from analytics import charts, official
-from pages._session import allowed, record
+from analytics import access, appeals, charts, clock, db, official
+from analytics.ingest import Busy
+from analytics.period import Area, quarter_of
+from pages._session import allowed, record, signed_in
 from pages._figures import compute, metric
 from pages._filters import current_filters
 from pages._widgets import figure, may_see_people, nothing, page_header, sections, table
@@ -17,7 +19,7 @@ flags = metric("integrity-flags", period, scope)
 cols = st.columns(4)
 figure("居民人均信用积分", summary["avg_credit"].iat[0], "分", "credit-summary", digits=2, container=cols[0])
 figure("参与排名的网格", len(ranking), "个", "grid-credit-ranking", container=cols[1])
-figure("红旗网格", len(metric("red-flag-grids", period, scope)), "个", "red-flag-grids", container=cols[2])
+figure("红旗网格", int(ranking["red_flag"].sum()), "个", "red-flag-grids", container=cols[2])
 figure("积分异常提示", len(flags), "项", "integrity-flags", container=cols[3])
 
 
@@ -37,11 +39,11 @@ def show_ranking() -> None:
         with right:
             table(rows, "grid-credit-ranking", filters, key="ranking", place=communities[chosen], columns={
                 "rank": "名次",
-                "grid_name": "网格",
+                "grid_name": "网格", "award_label": st.column_config.TextColumn("评选结果", width="medium"),
                 "avg_credit": "人均积分",
                 "rank_change": st.column_config.Column("名次变化", help="正数为上升"),
                 "residents": "居民",
-                "red_flag": st.column_config.CheckboxColumn("红旗网格")})
+                "check_reason": "待核实事项"})
 
         st.subheader("排名背后的积分明细")
         if not may_see_people("grid-ledger"):
@@ -68,7 +70,7 @@ def show_awards() -> None:
             "community_name": "社区", "grid_name": "红旗网格", "worker_name": "网格员",
             "avg_credit": "人均积分",
             "tickets": "结果公开工单", "median_days": "办结用时中位数(天)",
-            "mean_score": "评价均分"})
+            "mean_score": "评价均分", "award_label": "评选结果", "check_reason": "待核实事项"})
 
     st.subheader("积分异常提示(评选前核实)")
     table(flags, "integrity-flags", filters, key="flags", columns={
@@ -115,6 +117,101 @@ def show_publication() -> None:
             "points": "本月积分", "reason": "依据"})
 
 
+def show_appeals() -> None:
+    months = {m.label: m for m in period.months()}
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        month = months[st.selectbox("提出月份", list(months), index=len(months) - 1,
+                                    format_func=lambda v: months[v].label_zh, key="appeal_month")]
+        grids = dict(zip(ranking["grid_id"], ranking["grid_name"]))
+        grid_id = st.selectbox("网格", [None, *grids], format_func=lambda g: "全部网格" if g is None else grids[g],
+                               key="appeal_grid")
+    where = scope if grid_id is None else Area((grid_id,), grids[grid_id])
+    dates = compute(appeals.publicity_dates, month.previous(), scope).iloc[0]
+    st.caption(f"{dates['month']}公示的公示期:{zh_date(dates['first'])}至{zh_date(dates['last'])}"
+               f"({dates['workdays']}个工作日,按节假日安排计算)。申诉应在所涉公示期内处理完毕。"
+               + (f" 注意:{'、'.join(map(str, dates['missing_years']))}年的节假日安排尚未录入,按周一至周五计算。"
+                  if dates["missing_years"] else ""))
+    counts = metric("appeal-summary", month, where)
+    cols = st.columns(4)
+    figure("提出", int(counts["raised"].sum()), "件", "appeal-summary", container=cols[0])
+    figure("按时处理", int(counts["in_time"].sum()), "件", "appeal-summary", container=cols[1])
+    figure("支持", int(counts["upheld"].sum()), "件", "appeal-summary", container=cols[2])
+    figure("未处理完毕", int(counts["open_appeals"].sum()), "件", "appeal-summary", container=cols[3])
+    if may_see_people("appeals"):
+        table(metric("appeals", month, where), "appeals", filters, key="appeals", period=month,
+              place=grids.get(grid_id), columns={
+                  "appeal_id": "编号", "raised_on": st.column_config.DateColumn("提出日期", format="YYYY-MM-DD"),
+                  "grid_name": "网格", "subject": "申诉对象", "raised_by_name": "提出人", "reason": "理由",
+                  "status_label": "状态", "due_on": st.column_config.DateColumn("应处理日期", format="YYYY-MM-DD"),
+                  "decided_on": st.column_config.DateColumn("处理日期", format="YYYY-MM-DD"),
+                  "in_time": st.column_config.CheckboxColumn("按时"), "decision_reason": "处理理由",
+                  "correcting_event_id": st.column_config.NumberColumn("更正记录", format="%d")})
+    if allowed("appeals"):
+        appeal_forms(grids)
+
+
+def zh_date(day) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def _written(action, success) -> None:
+    """Run a write on the database file; say what happened, or why not, in Chinese."""
+    try:
+        result = action()
+    except (ValueError, access.Denied) as exc:
+        st.error(str(exc))
+        return
+    except Busy as exc:
+        st.warning(str(exc))
+        return
+    st.session_state["appeal_done"] = success(result)
+    st.rerun()
+
+
+def appeal_forms(grids: dict) -> None:
+    if done := st.session_state.pop("appeal_done", None):
+        st.success(done)
+    user, path = signed_in(), db.default_db_path()
+    left, right = st.columns(2, gap="large")
+    with left.expander("登记异议申诉", icon=":material/edit_note:"):
+        with st.form("appeal_new", clear_on_submit=True, border=False):
+            on_line = st.radio("申诉对象", ["一条积分记录", "季度网格排名"], horizontal=True) == "一条积分记录"
+            event_id = st.number_input("积分记录编号(对积分记录申诉时)", min_value=1, step=1, value=None)
+            quarters = [q.label for q in {quarter_of(m.last_day): None for m in period.months()}]
+            quarter = st.selectbox("季度(对排名申诉时)", quarters)
+            grid = st.selectbox("网格(对排名申诉时)", list(grids), format_func=grids.get)
+            raised_by = st.text_input("提出人编号(登记居民)")
+            raised_by_name = st.text_input("提出人姓名(非登记居民)")
+            raised_on = st.date_input("提出日期", value=clock.today())
+            reason = st.text_area("申诉理由")
+            if st.form_submit_button("登记", type="primary"):
+                target = {"event_id": int(event_id) if event_id else None} if on_line else {"quarter": quarter, "grid_id": grid}
+                _written(lambda: appeals.submit(path, user, raised_on=raised_on, reason=reason, raised_by=raised_by,
+                                                raised_by_name=raised_by_name, **target),
+                         lambda new: f"已登记异议申诉 {new},状态为待处理。")
+    open_ = compute(appeals.open_appeal_choices, period, scope)
+    with right.expander("处理异议申诉", icon=":material/gavel:"):
+        if open_.empty:
+            st.caption("所选范围和统计期内没有待处理的异议申诉。")
+            return
+        with st.form("appeal_decide", border=False):
+            choices = dict(zip(open_["appeal_id"], open_["label"]))
+            appeal_id = st.selectbox("申诉", list(choices), format_func=choices.get)
+            status = st.radio("处理结果", ["rejected", "upheld", "accepted"], horizontal=True,
+                              format_func=appeals.STATUSES.get)
+            decided_on = st.date_input("处理日期", value=clock.today())
+            why = st.text_area("处理理由")
+            corrected = st.number_input("更正后的分值(支持时;不填则整条冲正)", value=None, step=1.0)
+            line = st.number_input("更正的积分记录编号(对排名的申诉支持时;不填则不改台账)", min_value=1, step=1, value=None)
+            if st.form_submit_button("保存处理结果", type="primary"):
+                _written(lambda: appeals.decide(path, user, appeal_id, status, decided_on=decided_on,
+                                                decision_reason=why, corrected_points=corrected,
+                                                event_id=int(line) if line else None),
+                         lambda event: f"异议申诉 {appeal_id} 已{appeals.STATUSES[status]}。"
+                         + (f"已在台账中写入更正记录 {event}。" if event else ""))
+        st.caption("支持时,台账中追加一条冲正(或更正)记录并记下申诉编号,与处理结果一并写入;原记录不改动。操作记入审计日志。")
+
+
 def show_redemptions() -> None:
     st.caption("信易+:居民以信用积分兑换的服务和优惠。")
     left, right = st.columns(2, gap="large")
@@ -134,4 +231,4 @@ def show_redemptions() -> None:
 
 
 sections({"网格排名": show_ranking, "评选依据": show_awards, "积分构成": show_composition, "公示与红灰榜": show_publication,
-          "积分兑换": show_redemptions})
+          "异议申诉": show_appeals, "积分兑换": show_redemptions})

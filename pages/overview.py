@@ -33,7 +33,7 @@ with right:
         box.caption(plain(alert.detail))
     st.subheader("本期红旗网格")
     table(compute(credit.red_flag_grids, filters.period, filters.scope), "red-flag-grids", filters, key="red_flags",
-          columns={"grid_name": "网格", "avg_credit": "人均积分"})
+          columns={"grid_name": "网格", "avg_credit": "人均积分", "award_label": "评选结果"})
 
 st.subheader("组织体系与服务力量" + ("" if filters.scope.is_county else f" · {plain(filters.scope_label)}"))
 profile = metric("county-profile", filters.period, filters.scope)

@@ -462,7 +462,7 @@ def test_a_mapping_naming_a_missing_column_is_a_problem(tiny, tmp_path):
 def test_the_template_of_every_table_imports_into_a_new_database(tmp_path):
     path = ingest.write_template("all", tmp_path / "all.xlsx")
     book = openpyxl.load_workbook(path)
-    assert "允许取值" in book.sheetnames and "节假日安排" in book.sheetnames and len(book.sheetnames) == 24
+    assert "允许取值" in book.sheetnames and "节假日安排" in book.sheetnames and len(book.sheetnames) == 25
     allowed = {(r[0], r[3]): r[6] for r in book["允许取值"].iter_rows(min_row=2, values_only=True)}
     assert allowed[("credit_events", "points")] == "-999999.99–999999.99"
     assert allowed[("people", "birth_year")] == "1900–2100"

@@ -40,6 +40,12 @@ def only_community(source, target, community: str, keep: tuple = ()):
     orgs = f"(SELECT org_id FROM organizations WHERE grid_id IN {grids})"
     tickets = f"(SELECT ticket_id FROM tickets WHERE grid_id IN {grids})"
     deletes = {
+        # An appeal belongs to the grid it names, or to that of its ledger line's subject: asked before those go.
+        "appeals": f"""appeal_id NOT IN (SELECT a.appeal_id FROM appeals a
+                         LEFT JOIN credit_events e ON e.event_id = a.event_id
+                         LEFT JOIN people p ON e.subject_type = 'person' AND p.person_id = e.subject_id
+                         LEFT JOIN organizations o ON e.subject_type = 'org' AND o.org_id = e.subject_id
+                         WHERE coalesce(a.grid_id, p.grid_id, o.grid_id) IN {grids})""",
         "ticket_events": f"ticket_id NOT IN {tickets}", "ticket_ratings": f"ticket_id NOT IN {tickets}",
         "tickets": f"ticket_id NOT IN {tickets}",
         "credit_events": f"NOT ((subject_type = 'person' AND subject_id IN {people}) "
@@ -78,7 +84,9 @@ def test_a_scoped_metric_is_the_metric_of_a_county_holding_only_that_scope(small
     copy = community_copies[("facilities",) if metric.id in SERVED_ACROSS_BORDERS else ()]
     with db.connect(copy, read_only=True) as alone:
         expected = metric.compute(alone, "2026Q3", grid_id="201-01")
-    # The small county has no flagged record, and no ticket open on its last day (the deadline lists
-    # are as of that day; tests/test_workdays.py holds their scope to hand-built tickets).
-    assert len(expected) > 0 or metric.id in {"data-quality-flags", "deadline-status", "overdue-tickets", "near-due-tickets"}
+    # The small county has no flagged record, no ticket open on its last day (the deadline lists
+    # are as of that day; tests/test_workdays.py holds their scope to hand-built tickets) and no appeal
+    # raised in 201 that quarter (tests/test_appeals.py holds theirs to a hand-built county).
+    assert len(expected) > 0 or metric.id in {"data-quality-flags", "deadline-status", "overdue-tickets", "near-due-tickets",
+                                              "appeals", "appeal-summary"}
     pd.testing.assert_frame_equal(scoped.reset_index(drop=True), expected.reset_index(drop=True))

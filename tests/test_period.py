@@ -63,7 +63,7 @@ def test_a_scope_condition_keeps_the_rows_of_the_area(condition, area, expected)
     assert [r[0] for r in rows] == expected
 
 
-@pytest.mark.parametrize("column", ["grid_id; DROP TABLE people", "g.grid_id)", "'x'", ""])
+@pytest.mark.parametrize("column", ["grid_id; DROP TABLE people", "g.grid_id)", "'x'", "", "coalesce(a, 'x')"])
 def test_a_scope_condition_takes_only_a_column_name(column):
     with pytest.raises(ValueError, match="not a column name"):
         in_scope(column)

@@ -10,7 +10,8 @@ from streamlit.testing.v1 import AppTest
 from analytics import access, metrics
 from tests.test_access_cli import USERS, cli, run  # noqa: F401  (cli is a fixture)
 
-PERSONAL = {"excellent-grid-workers", "monthly-publication", "grid-team", "grid-ledger", "ticket-list", "worker-service"}
+PERSONAL = {"excellent-grid-workers", "monthly-publication", "grid-team", "grid-ledger", "ticket-list", "worker-service",
+            "appeals"}
 
 
 def every_metric_on_a_page():

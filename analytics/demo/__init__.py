@@ -16,7 +16,7 @@ import pandas as pd
 from .. import clock
 from ..db import connect, migrate, table_counts
 from ..summary import refresh
-from . import city, geography, ledger, organizations, people, redemptions, service, tickets, volunteering
+from . import appeals, city, geography, ledger, organizations, people, redemptions, service, tickets, volunteering
 from .county import County
 from .county import allocate as _allocate  # noqa: F401  (the name the tests know it by)
 
@@ -35,6 +35,7 @@ STAGES = (
     "记录志愿服务",
     "建立信用指标目录",
     "记录信用积分台账",
+    "受理异议申诉",
     "记录积分兑换",
     "生成协商议事工单",
     "物业评议与微心愿",
@@ -98,7 +99,11 @@ def _draw(county: County, seed: int, stage: Callable[[str], None], write: Callab
     events = ledger.events(rng[8], county, area, residents.people, person_roles, officials, activities, orgs.orgs)
     people_events = events["subject_type"] == "person"
     events = pd.concat([events[~people_events], moved.keep(events[people_events], "subject_id", "occurred_at")])
-    write(credit_events=events.sort_values("event_id").reset_index(drop=True))
+
+    stage("受理异议申诉")
+    drawn_appeals, corrections = appeals.appeals(rng[13], county, events, moved.people, area.grids)
+    events = pd.concat([events, corrections], ignore_index=True)
+    write(credit_events=events.sort_values("event_id").reset_index(drop=True), appeals=drawn_appeals)
 
     stage("记录积分兑换")
     scenarios = redemptions.scenarios()

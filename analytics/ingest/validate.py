@@ -353,6 +353,8 @@ def _checks(table: spec.Table, staged: Staged, files: dict, live: str | None) ->
         member = "coalesce(v_is_party_member, false)" if "is_party_member" in present else "false"
         add("party_member_status", f"v_party_member_status IS NOT NULL AND NOT {member}",
             "填写了党员类别,但“是否党员”不是“是”")
+    if table.name == "appeals":
+        _appeal_checks(present, add)
     keys = [k for k in table.key if k in present]
     if keys and all(k in present for k in table.key if table.field(k).required):
         part = ", ".join(f"v_{k}" for k in keys)
@@ -380,6 +382,24 @@ def _checks(table: spec.Table, staged: Staged, files: dict, live: str | None) ->
                 FROM {t} t JOIN {live}.main.{table.name} e ON e.{table.key[0]} = t.v_{table.key[0]}
                 WHERE {diff}""", "已入账的积分记录不可修改,请以冲销记录更正(记录编号已存在且内容不同)"))
     return out
+
+
+def _appeal_checks(present: list, add) -> None:
+    """An appeal names a ledger line or a quarter's ranking of a grid; a decided one says when."""
+    def given(name):
+        return f"v_{name} IS NOT NULL" if name in present else "false"
+
+    target = "event_id" if "event_id" in present else "appeal_id"
+    add(target, f"NOT ({given('event_id')}) AND NOT ({given('quarter')} AND {given('grid_id')})",
+        "请指明申诉对象:填写被申诉记录编号,或同时填写被申诉排名季度和网格")
+    add(target, f"{given('event_id')} AND ({given('quarter')} OR {given('grid_id')})",
+        "被申诉记录编号与被申诉排名(季度、网格)只能填一种")
+    if "status" in present:
+        add("status", f"v_status IN ('upheld', 'rejected') AND NOT ({given('decided_on')})",
+            "处理状态为支持或驳回时,必须填写处理日期")
+        add("status", f"v_status IN ('pending', 'accepted') AND ({given('decided_on')} OR {given('correcting_event_id')})",
+            "尚未处理完毕(待处理、已受理)的申诉不能有处理日期或更正记录")
+        add("status", f"v_status = 'rejected' AND {given('correcting_event_id')}", "驳回的申诉不能有更正记录")
 
 
 def _catalogue_checks(present: list, files: dict, live: str | None, shown) -> list[_Check]:
