@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
 from . import clock, credit, db, residents
@@ -53,7 +54,10 @@ class Official:
 
 
 def _stored(con) -> bool:
-    """Whether the file has the tables (a file not yet migrated to 007 holds no official result)."""
+    """Whether the file has the tables (a file not yet migrated to 007 holds no official result; another
+    engine, analytics.spark, reads exports that hold none)."""
+    if not isinstance(con, duckdb.DuckDBPyConnection):
+        return False
     return con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'official_results' "
                        "AND database_name = current_database()").fetchone()[0] > 0
 

@@ -18,6 +18,7 @@ TABLES = {
     "communities": None,
     "grids": None,
     "people": None,
+    "residence_history": None,
     "person_roles": None,
     "organizations": None,
     "volunteer_teams": None,
@@ -28,6 +29,7 @@ TABLES = {
     "tickets": None,
     "ticket_events": "occurred_at",
     "ticket_ratings": None,
+    "appeals": None,
 }
 
 _COUNTY_CODE = re.compile(r"\d{6}")

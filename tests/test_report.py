@@ -121,8 +121,10 @@ def test_pdf_is_searchable_with_page_numbers_and_the_quarter_on_every_page(demo_
     chinese = [f for f in fonts if str(f["/BaseFont"]).endswith("WenQuanYiMicroHei-0")]
     assert chinese and all("/FontFile2" in f["/FontDescriptor"] for f in chinese)
     # Cover, findings, 15 communities two to a page (the last one shares its page with 红旗网格 and
-    # 优秀网格员), 协商议事 with 积分兑换, 志愿服务 with 服务圈, and the page of items for decision.
-    assert len(pages) == 1 + 1 + 8 + 1 + 1 + 1
+    # 优秀网格员), 协商议事 with 积分兑换, 志愿服务 with 服务圈, the page of items for decision and
+    # the appeals of the quarter after them.
+    assert len(pages) == 1 + 1 + 8 + 1 + 1 + 1 + 1
+    assert "异议申诉处理情况" in pages[-1]
     for number, text in enumerate(pages, start=1):
         assert f"第 {number} 页" in text and "2026年第3季度" in text and "生成于" in text
     everything = "\n".join(pages)
@@ -266,11 +268,11 @@ def test_xlsx_holds_the_ranking_and_each_month_of_publication_masked(demo_con, r
     assert {"网格排名", "红旗网格", "优秀网格员", "2026年7月公示", "2026年8月公示", "2026年9月公示", "2026年9月红灰榜"} \
         <= set(book.sheetnames)
     ranking = list(book["网格排名"].values)
-    assert ranking[0][:4] == ("社区", "名次", "网格", "人均积分")
+    assert ranking[0][:5] == ("社区", "名次", "网格", "评选结果", "人均积分")
     expected = rv.tables["ranking"]
     assert len(ranking) - 1 == len(expected)
     assert [r[2] for r in ranking[1:]] == expected["grid_name"].tolist()
-    assert [r[3] for r in ranking[1:]] == [round(v, 2) for v in expected["avg_credit"]]  # as the page shows it
+    assert [r[4] for r in ranking[1:]] == [round(v, 2) for v in expected["avg_credit"]]  # as the page shows it
     september = list(book["2026年9月公示"].values)
     assert len(september) - 1 == len(review.monthly_lists(demo_con, "2026-09")["publication"])
     cells = {str(v) for sheet in book.worksheets for row in sheet.values for v in row if v is not None}

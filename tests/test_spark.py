@@ -143,7 +143,11 @@ def test_export_again_replaces_the_countys_files(tmp_path, small_path):
     ("../x", "6 位数字"),
 ])
 def test_export_needs_a_county_code(tmp_path, small_path, capsys, code, message):
-    args = ["export", "--db", str(small_path), "--parquet", str(tmp_path / "lake")]
+    path = tmp_path / "c.duckdb"  # a county file that records no code (the demo records Huantai's)
+    shutil.copy(small_path, path)
+    with duckdb.connect(str(path)) as con:
+        con.execute("DELETE FROM meta WHERE key = 'county_code'")
+    args = ["export", "--db", str(path), "--parquet", str(tmp_path / "lake")]
     assert main(args + (["--county-code", code] if code else [])) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "lake").exists()
