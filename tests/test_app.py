@@ -563,3 +563,17 @@ def test_an_analyst_sees_the_official_result_but_cannot_freeze(monkeypatch, writ
     app.switch_page("pages/review.py").run()
     assert not app.exception, app.exception
     assert not [b for b in app.button if b.key == "confirm_freeze"]
+
+
+def test_a_list_too_long_to_style_takes_streamlits_formats_of_the_same_digits():
+    from pages._widgets import STYLED_ROWS, number_columns
+
+    rows = STYLED_ROWS + 1
+    frame = pd.DataFrame({"name": ["甲"] * rows, "points": [1.25] * rows, "balance": [3.0] * rows,
+                          "events": [2] * rows, "share": [0.5] * rows})
+    config = number_columns(frame, "monthly-publication", {"points": st.column_config.Column("本月积分")})
+    assert {c: (v["label"], v["type_config"]["format"]) for c, v in config.items()} == {
+        "points": ("本月积分", "%+.1f"), "balance": ("累计余额", "%.1f"), "events": ("记录数", "localized"),
+        "share": ("占比", "percent")}
+    assert number_columns(frame.head(10), "monthly-publication", {}) == {}
+    assert styled(frame, "monthly-publication") is frame
