@@ -22,7 +22,7 @@ import duckdb
 import pandas as pd
 
 from .. import clock, db, summary
-from . import guard, load, mapping as _mapping, read, spec, undo, validate
+from . import guard, load, mapping as _mapping, read, spec, standby, undo, validate
 from .load import Busy
 from .mapping import MappingError
 from .read import FileError
@@ -265,18 +265,20 @@ def import_file(path, db_path=None, table: str | None = None, mapping=None, dry_
         return result
     try:
         with load.exclusive(db_path):
-            tmp = load.working_copy(db_path)
+            target = standby.prepare(session.con, db_path)
+            failed = True
             try:
-                _attach(session.con, tmp, "new", read_only=False)
                 session.con.execute("USE new")
-                db.migrate(session.con)
+                target.migrated = bool(db.migrate(session.con))
                 session.con.execute("USE memory")
                 _run_checks(session, db_path, result, attached="new")
                 if not result.ok or not session.tables:
+                    failed = False
                     result.status = "rejected"
                     result.message = _summary(result, "未导入")
                     return result
                 if result.changes == 0 and db_path.exists():
+                    failed = False
                     result.status = "unchanged"
                     result.message = "文件中的数据与数据库完全一致,未作任何改动"
                     return result
@@ -302,7 +304,8 @@ def import_file(path, db_path=None, table: str | None = None, mapping=None, dry_
                 newest = load.newest_timestamp(con, session.tables)
                 con.execute("USE new")
                 structural = undo.changed(con, result.import_id, "new")
-                undo.refresh_summaries(con, incremental=fresh and not structural)
+                incremental = fresh and not structural
+                undo.refresh_summaries(con, incremental=incremental)
                 load.update_meta(con, newest)
                 result.status = "imported"
                 result.message = _summary(result, "导入完成")
@@ -313,17 +316,12 @@ def import_file(path, db_path=None, table: str | None = None, mapping=None, dry_
                     file_name=path.name, file_sha256=session.sha256(), tables=result.counts,
                     rows_added=totals["added"], rows_updated=totals["updated"], rows_skipped=totals["skipped"],
                     rows_rejected=0, status="imported", backup_path=result.backup_path, message=result.message)
-                con.execute("USE memory")
-                con.execute("DETACH new")
-                load.install(tmp, db_path, result.backup_path)
+                standby.install(con, target, db_path, result.backup_path,
+                                {"op": "import", "id": result.import_id, "incremental": incremental})
+                failed = False
                 return result
             finally:
-                try:
-                    session.con.execute("USE memory")
-                    session.con.execute("DETACH DATABASE IF EXISTS new")
-                except duckdb.Error:
-                    pass
-                load.discard(tmp)
+                standby.release(session.con, target, db_path, failed)
     except FileError as exc:
         result.refuse(_file_problem(path.name, exc))
         result.status, result.message = "rejected", "文件无法导入"
@@ -410,14 +408,15 @@ def undo_last(db_path=None, user: str | None = None) -> Result:
             raise ValueError("没有可撤销的导入")
         last = candidates.iloc[0]
         undoing = int(last["import_id"])
-        tmp = load.working_copy(db_path)
+        con = duckdb.connect()
         try:
-            con = duckdb.connect()
+            target = standby.prepare(con, db_path)
+            failed = True
             try:
-                _attach(con, tmp, "new", read_only=False)
                 con.execute("USE new")
-                db.migrate(con)
+                target.migrated = bool(db.migrate(con))
                 if not undo.tables(con, undoing, "new"):
+                    failed = False
                     raise ValueError(f"第 {undoing} 次导入早于本版本,没有保存撤销所需的数据;"
                                      f"如确需撤销,请用 python -m analytics restore --from 指定该次导入之前的备份")
                 fresh = summary.is_fresh(con)
@@ -429,7 +428,8 @@ def undo_last(db_path=None, user: str | None = None) -> Result:
                 except Exception:
                     con.execute("ROLLBACK")
                     raise
-                undo.refresh_summaries(con, incremental=fresh and not structural)
+                incremental = fresh and not structural
+                undo.refresh_summaries(con, incremental=incremental)
                 message = f"已撤销第 {undoing} 次导入({last['file_name']}),数据恢复到该次导入之前"
                 import_id = load.next_import_id(con)
                 backup_now = load.due_backup_path(db_path, f"undo{import_id}")
@@ -437,13 +437,13 @@ def undo_last(db_path=None, user: str | None = None) -> Result:
                                user_name=user or _user(), file_name=last["file_name"],
                                file_sha256=last["file_sha256"], tables=None, status="undone",
                                backup_path=backup_now, message=message, undoes=undoing)
-                con.execute("USE memory")
-                con.execute("DETACH new")
+                standby.install(con, target, db_path, backup_now,
+                                {"op": "undo", "id": undoing, "incremental": incremental})
+                failed = False
             finally:
-                con.close()
-            load.install(tmp, db_path, backup_now)
+                standby.release(con, target, db_path, failed)
         finally:
-            load.discard(tmp)
+            con.close()
     result = Result(str(last["file_name"]), str(last["file_sha256"]), validate.empty_problems())
     result.import_id, result.status, result.message, result.backup_path = import_id, "undone", message, backup_now
     return result

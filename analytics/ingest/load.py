@@ -84,7 +84,7 @@ def sweep(db_path: Path) -> list[Path]:
     removed = []
     try:
         with exclusive(db_path, timeout=0):
-            for kind in ("import", "undo", "restore"):
+            for kind in ("import", "undo", "restore", "swap"):
                 for tmp in db_path.parent.glob(f".{glob.escape(db_path.name)}.{kind}-*"):
                     tmp.unlink(missing_ok=True)
                     removed.append(tmp)
@@ -147,16 +147,24 @@ def due_backup_path(db_path: Path, tag: str) -> str | None:
 def install(tmp: Path, db_path: Path, backup: str | None) -> None:
     """Keep the current file as backup and move tmp over it."""
     if backup is not None and db_path.exists():
-        backup = Path(backup)
-        private_folder(backup.parent)
+        keep_backup(db_path, Path(backup))
+    Path(str(db_path) + ".wal").unlink(missing_ok=True)
+    os.replace(tmp, db_path)
+
+
+def keep_backup(db_path: Path, backup: Path, link: bool = True) -> None:
+    """The database file as it is now kept as backup: a second name of the file when `link` (it is
+    never written again), else a copy."""
+    private_folder(backup.parent)
+    if link:
         try:
             os.link(db_path, backup)  # the old file stays where readers have it open
         except OSError:
-            shutil.copy2(db_path, backup)
-        backup.chmod(0o600)  # names and ledgers of residents: the owner's only
-        prune_backups(backup.parent, db_path.stem)
-    Path(str(db_path) + ".wal").unlink(missing_ok=True)
-    os.replace(tmp, db_path)
+            link = False
+    if not link:
+        shutil.copy2(db_path, backup)
+    backup.chmod(0o600)  # names and ledgers of residents: the owner's only
+    prune_backups(backup.parent, db_path.stem)
 
 
 def private_folder(folder: Path) -> None:
