@@ -117,7 +117,7 @@ def database_problem() -> str | None:
     return recovery.advice(path, why) if why else None
 
 
-@st.cache_resource(show_spinner=False, max_entries=16)  # a city's counties, and a new version of each
+@st.cache_resource(show_spinner=False, max_entries=16)  # a city's counties
 def _connection(path: str, mtime: float) -> duckdb.DuckDBPyConnection:
     # Keyed on the file's modification time: an import replaces the file, and the next run opens the new one.
     return db.attach_read_only(path)
@@ -129,9 +129,25 @@ def version() -> tuple[str, float]:
     return str(path), path.stat().st_mtime
 
 
+# Per file, the version the pages read now. The connection of the one before is let go (cursors still
+# reading it keep it open until they finish): the next import writes that file again, as its standby,
+# and only once nobody has it open (analytics/ingest/standby.py).
+_current: dict = {}
+
+
+def _let_go(cached, name: str, args: tuple) -> None:
+    """args, the version of `name` read from now on; the cached value of the version before is dropped."""
+    before = _current.get(name)
+    _current[name] = args
+    if before is not None and before != args:
+        cached.clear(*before)
+
+
 def connection() -> duckdb.DuckDBPyConnection:
     """The connection of this file version, shared by every session: only ever asked for a cursor."""
-    return _connection(*version())
+    key = version()
+    _let_go(_connection, key[0], key)
+    return _connection(*key)
 
 
 def cursor() -> duckdb.DuckDBPyConnection:
@@ -182,4 +198,6 @@ def _city_connection(key) -> duckdb.DuckDBPyConnection:
 def city_connection() -> duckdb.DuckDBPyConnection:
     """Every county attached read-only, shared by every session: only ever asked for a cursor
     (analytics.city.county_cursor)."""
-    return _city_connection(city_version())
+    key = city_version()
+    _let_go(_city_connection, "city", (key,))
+    return _city_connection(key)

@@ -1,5 +1,7 @@
 """Imports that cost what they carry: the summaries an import updates row by row are exactly what a
-full refresh gives, and undo, from the rows the import kept, gives the database exactly as before."""
+full refresh gives, undo, from the rows the import kept, gives the database exactly as before, and the
+standby file an import writes instead of a whole copy ends exactly as whole copies would, without ever
+writing a file someone reads or losing what another program wrote."""
 
 import shutil
 
@@ -7,6 +9,7 @@ import duckdb
 import pytest
 
 from analytics import db, ingest, summary
+from analytics.ingest import standby
 from helpers import write
 
 # Each import touches another part of the summaries; rows picked from the small demo county (seed 7).
@@ -113,8 +116,9 @@ def test_the_ledger_import_changes_the_figures_it_should(county, tmp_path):
 
 
 @pytest.mark.parametrize("names", [["ledger"], ["people"], ["tickets"], ["grids"], ["ledger", "people", "tickets"]])
-def test_undo_gives_every_table_exactly_as_before(county, tmp_path, names):
+def test_undo_gives_every_table_exactly_as_before(county, tmp_path, names, caplog):
     path, values = county
+    caplog.set_level("INFO", logger=standby.__name__)
     before = tmp_path / "before.duckdb"
     shutil.copyfile(path, before)
     import_each(path, tmp_path, values, names)
@@ -124,6 +128,7 @@ def test_undo_gives_every_table_exactly_as_before(county, tmp_path, names):
     with db.connect(before, read_only=True) as con:
         tables = [t for t in db.table_counts(con) if t != "import_log"]
     assert compare(path, before, tables) == {}
+    assert whole_copies(caplog) == ["no standby yet"]  # the imports and undos after the first wrote the standby
     with db.connect(path, read_only=True) as con:
         kept = {t: n for t, n in db.table_counts(con).items() if t.startswith("undo_") and n}
         assert kept == {}  # an undone import's rows for undo go with it
@@ -152,3 +157,175 @@ def test_an_import_without_undo_rows_is_not_undone_and_the_way_to_restore_is_nam
         ingest.undo_last(path)
     with db.connect(path, read_only=True) as con:
         assert list(ingest.import_log(con)["status"]) == ["imported"]
+
+
+# --- the standby: an import writes a second file one operation behind, not a copy of the database --------
+
+WHOLE_COPY = "copying the database whole"
+
+
+def whole_copies(caplog) -> list[str]:
+    """Why each write since the last call copied the database whole (standby.prepare logs it)."""
+    found = [r.getMessage().split("(", 1)[1].rstrip(")") for r in caplog.records if WHOLE_COPY in r.getMessage()]
+    caplog.clear()
+    return found
+
+
+def run(path, tmp_path, values, steps):
+    for step in steps:
+        if step == "undo":
+            assert ingest.undo_last(path).status == "undone"
+        else:
+            import_each(path, tmp_path, values, [step])
+
+
+def same_as(path, reference) -> dict:
+    """Every table of two databases compared, but for the log's times and paths and the time of the last
+    import in meta (and kept for undo)."""
+    con = duckdb.connect()
+    try:
+        con.execute("ATTACH $p AS l (READ_ONLY)", {"p": str(path)})
+        con.execute("ATTACH $p AS r (READ_ONLY)", {"p": str(reference)})
+        tables = {a: {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = ?",
+                                                [a]).fetchall()} for a in ("l", "r")}
+        assert tables["l"] == tables["r"]
+        for a in ("l", "r"):
+            con.execute(f"CREATE TEMP TABLE log_{a} AS SELECT * EXCLUDE (started_at, finished_at, backup_path) "
+                        f"FROM {a}.import_log")
+            for t in ("meta", "undo_meta"):
+                con.execute(f"CREATE TEMP TABLE {t}_{a} AS SELECT * FROM {a}.{t} WHERE key <> 'last_import'")
+        found = differences(con, "l", "r", sorted(tables["l"] - {"import_log", "meta", "undo_meta"}))
+        for t in ("log", "meta", "undo_meta"):
+            found.update({t: d for d in differences_of(con, f"temp.main.{t}_l", f"temp.main.{t}_r")})
+        return found
+    finally:
+        con.close()
+
+
+def differences_of(con, left: str, right: str) -> list[tuple[int, int]]:
+    a = con.execute(f"SELECT count(*) FROM (FROM {left} EXCEPT ALL FROM {right})").fetchone()[0]
+    b = con.execute(f"SELECT count(*) FROM (FROM {right} EXCEPT ALL FROM {left})").fetchone()[0]
+    return [(a, b)] if a or b else []
+
+
+@pytest.fixture
+def reference(county, tmp_path, monkeypatch):
+    """run(), into a copy of the county that every write copies whole (the standby never trusted)."""
+    path, values = county
+    ref = tmp_path / "ref" / "g.duckdb"
+    ref.parent.mkdir()
+    shutil.copyfile(path, ref)
+
+    def build(steps, outside=None):
+        with monkeypatch.context() as m:
+            m.setattr(standby, "_state", lambda db_path: (_ for _ in ()).throw(standby.Untrusted("off")))
+            run(ref, tmp_path, values, steps[:1])
+            if outside:
+                outside(ref, values)
+            run(ref, tmp_path, values, steps[1:])
+        return ref
+    return build
+
+
+@pytest.mark.parametrize("steps", [
+    ["ledger", "tickets", "people"],
+    ["tickets", "undo", "people", "ledger"],
+    ["people", "grids", "tickets"],  # the grids import rebuilds the summaries: so does its replay
+    ["ledger", "tickets", "undo", "undo", "people"],
+])
+def test_after_imports_and_undos_the_live_file_is_what_whole_copies_give(county, tmp_path, reference, caplog, steps):
+    path, values = county
+    caplog.set_level("INFO", logger=standby.__name__)
+    run(path, tmp_path, values, steps)
+    assert whole_copies(caplog) == ["no standby yet"]  # the first write sets up the pair, no other copies
+    assert same_as(path, reference(steps)) == {}
+    with db.connect(standby.standby_path(path), read_only=True) as con:  # one operation behind
+        assert con.execute("SELECT count(*) FROM import_log").fetchone()[0] == len(steps) - 1
+
+
+def _sql_on_live(path, values):
+    with db.connect(path) as con:
+        con.execute("UPDATE people SET name = '外改' WHERE person_id = ?", [values["p4"]])
+
+
+def _refresh_on_live(path, values):
+    with db.connect(path) as con:
+        con.execute("DELETE FROM summary_ticket_facts WHERE ticket_id = ?", [values["ticket"]])
+        summary.refresh(con)
+
+
+def _sql_on_standby(path, values):
+    with db.connect(standby.standby_path(path)) as con:
+        con.execute("UPDATE people SET name = '备改' WHERE person_id = ?", [values["p4"]])
+
+
+def _state_removed(path, values):
+    standby.state_path(path).unlink()
+
+
+@pytest.mark.parametrize("outside, on_live, why", [
+    (_sql_on_live, True, "the live file was written since the last import"),
+    (_refresh_on_live, True, "the live file was written since the last import"),
+    (_sql_on_standby, False, "the standby was written since the last import"),
+    (_state_removed, False, "no standby yet"),
+])
+def test_a_file_written_outside_the_importer_is_copied_whole_and_nothing_is_lost(
+        county, tmp_path, reference, caplog, outside, on_live, why):
+    path, values = county
+    caplog.set_level("INFO", logger=standby.__name__)
+    steps = ["ledger", "tickets", "people"]
+    run(path, tmp_path, values, steps[:1])
+    outside(path, values)
+    run(path, tmp_path, values, steps[1:])
+    assert whole_copies(caplog) == ["no standby yet", why]  # then the pair is set up again
+    assert same_as(path, reference(steps, outside if on_live else None)) == {}
+
+
+def test_a_reader_keeps_reading_the_file_it_opened_and_that_file_is_not_written(county, tmp_path, caplog):
+    path, values = county
+    caplog.set_level("INFO", logger=standby.__name__)
+    run(path, tmp_path, values, ["ledger"])
+    reader = db.attach_read_only(path)
+    tickets = "SELECT count(*), count(*) FILTER (WHERE ticket_id = 'TNEW-1') FROM tickets"
+    before = reader.execute(tickets).fetchone()
+    run(path, tmp_path, values, ["tickets"])  # the reader's file becomes the standby
+    assert reader.execute(tickets).fetchone() == before
+    later = db.attach_read_only(path)
+    assert later.execute(tickets).fetchone() == (before[0] + 1, 1)
+    run(path, tmp_path, values, ["people"])  # the standby is the reader's file: left alone
+    assert reader.execute(tickets).fetchone() == before
+    assert reader.execute("SELECT count(*) FROM people WHERE person_id = 'PNEW1'").fetchone() == (0,)
+    assert whole_copies(caplog) == ["no standby yet", "a reader still has the standby (the previous live file) open"]
+    reader.close()
+    later.close()
+    run(path, tmp_path, values, ["grids"])
+    assert whole_copies(caplog) == []
+
+
+def test_a_refused_file_keeps_the_standby_usable(county, tmp_path, caplog):
+    path, values = county
+    caplog.set_level("INFO", logger=standby.__name__)
+    run(path, tmp_path, values, ["ledger"])
+    refused = ingest.import_file(write(tmp_path, "bad.csv", "工单编号,所在网格,诉求类别,提单时间\nT9,不存在,停车充电,2026-11-02\n"),
+                                 path)
+    assert refused.status == "rejected"
+    run(path, tmp_path, values, ["tickets", "undo"])
+    assert whole_copies(caplog) == ["no standby yet"]
+
+
+def test_the_dashboard_lets_go_of_the_file_an_import_replaced(county, tmp_path, monkeypatch):
+    import gc
+
+    from pages import _database
+
+    path, values = county
+    monkeypatch.setenv("GRIDGOV_DB", str(path))
+    monkeypatch.delenv("GRIDGOV_CITY", raising=False)
+    run(path, tmp_path, values, ["ledger"])
+    count = "SELECT count(*) FROM tickets"
+    before = _database.cursor().execute(count).fetchone()[0]
+    run(path, tmp_path, values, ["tickets"])
+    assert _database.cursor().execute(count).fetchone()[0] == before + 1  # the next run reads the new file
+    gc.collect()
+    assert not standby.in_use(standby.standby_path(path))  # and no longer holds the one it replaced
+    _database._connection.clear()

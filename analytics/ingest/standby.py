@@ -14,6 +14,7 @@ single file sets the pair up with that copy.
 """
 
 import fcntl
+import glob
 import json
 import logging
 import os
@@ -51,10 +52,25 @@ def _wal(path: Path) -> Path:
 
 
 def in_use(path: Path) -> bool:
-    """Whether any process, this one included, has the file open through DuckDB, which locks a file it
-    opens whole. An open-file-description lock probe conflicts with a lock of the same process too."""
+    """Whether any process, this one included, has the file open: a descriptor of it in a process we may
+    look into, or a DuckDB lock on it (DuckDB locks a file it opens whole). The lock alone can be gone:
+    a process loses its locks on a file when it closes any descriptor of it, a second reader's too."""
+    st = path.stat()
+    for folder in glob.glob("/proc/[0-9]*/fd"):
+        try:
+            descriptors = os.listdir(folder)
+        except OSError:  # another user's process, or gone
+            continue
+        for fd in descriptors:
+            try:
+                found = os.stat(f"{folder}/{fd}")
+            except OSError:
+                continue
+            if (found.st_dev, found.st_ino) == (st.st_dev, st.st_ino):
+                return True
     fd = os.open(path, os.O_RDWR)
     try:
+        # An open-file-description lock probe conflicts with a lock of this same process too.
         probe = struct.pack("hhqqi4x", fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0)
         return struct.unpack("hhqqi4x", fcntl.fcntl(fd, fcntl.F_OFD_GETLK, probe))[0] != fcntl.F_UNLCK
     finally:
