@@ -187,14 +187,22 @@ def refresh(con) -> dict[str, int]:
     return counts
 
 
-def update(con, ledger: str, people: str, tickets: str) -> None:
+def update(con, ledger: str, people: str, tickets: str, source: str | None = None) -> None:
     """Recompute, in the caller's transaction, only the summary rows that changed base rows touch:
     each summary's touched keys deleted and inserted again by the definitions refresh uses, so the
     tables end exactly as a refresh would leave them. The arguments name relations of the changed
     rows, as they were and as they are: ledger (subject_type, subject_id, occurred_at, event_id),
     people (person_id, grid_id), tickets (ticket_id). Only for fresh summaries, and not when grids,
-    communities or subdistricts changed: refresh then."""
+    communities or subdistricts changed: refresh then. With `source`, the catalogue of a file whose
+    summaries already took the same change (the live file, for the standby replaying it), the touched
+    rows are copied from it instead of computed, and the fingerprint is left to the caller."""
     q = con.execute
+
+    def fill(table: str, computed: str, where: str, params: dict | None = None) -> None:
+        if source is None:
+            q(computed, params)
+        else:  # names are this module's constants and the caller's catalogue alias, never input
+            q(f"INSERT INTO {table} BY NAME SELECT * FROM {source}.main.{table} s WHERE {where}")
     q(f"""CREATE OR REPLACE TEMP TABLE touched_months AS
           SELECT DISTINCT subject_id AS person_id, date_trunc('month', occurred_at)::DATE AS month
           FROM {ledger} WHERE subject_type = 'person'""")
@@ -219,12 +227,14 @@ def update(con, ledger: str, people: str, tickets: str) -> None:
 
     q("""DELETE FROM summary_grid_month_credit s WHERE s.grid_id IN (SELECT grid_id FROM moved_grids)
          OR EXISTS (SELECT 1 FROM touched_grid_months k WHERE k.grid_id = s.grid_id AND k.month = s.month)""")
-    if moved:
+    if moved and source is None:
         q(f"INSERT INTO summary_grid_month_credit {grid_month_credit('p.grid_id IN (SELECT grid_id FROM moved_grids)')}")
     touched_grid = f"{in_span} AND p.grid_id IN (SELECT grid_id FROM touched_grid_months)"
-    q(f"""INSERT INTO summary_grid_month_credit SELECT * FROM ({grid_month_credit(touched_grid)}) s
-          WHERE EXISTS (SELECT 1 FROM touched_grid_months k WHERE k.grid_id = s.grid_id AND k.month = s.month)""",
-      span)
+    fill("summary_grid_month_credit",
+         f"""INSERT INTO summary_grid_month_credit SELECT * FROM ({grid_month_credit(touched_grid)}) s
+             WHERE EXISTS (SELECT 1 FROM touched_grid_months k WHERE k.grid_id = s.grid_id AND k.month = s.month)""",
+         """s.grid_id IN (SELECT grid_id FROM moved_grids)
+            OR EXISTS (SELECT 1 FROM touched_grid_months k WHERE k.grid_id = s.grid_id AND k.month = s.month)""", span)
 
     # A person's untouched months are kept as stored: the balance runs over the same monthly figures.
     kept = """SELECT person_id, month, events, points FROM summary_person_month s
@@ -236,29 +246,46 @@ def update(con, ledger: str, people: str, tickets: str) -> None:
     parts = [kept, recounted]
     if moved:
         parts.append(person_months("e.subject_id IN (SELECT person_id FROM touched_people)"))
-    q(f"CREATE OR REPLACE TEMP TABLE touched_person_month AS {person_month(' UNION ALL '.join(parts))}", span)
+    if source is None:
+        q(f"CREATE OR REPLACE TEMP TABLE touched_person_month AS {person_month(' UNION ALL '.join(parts))}", span)
     span_before = q("SELECT min(month), max(month) FROM summary_person_month").fetchone()
     q("DELETE FROM summary_person_month WHERE person_id IN (SELECT person_id FROM touched_persons)")
-    q("INSERT INTO summary_person_month SELECT * FROM touched_person_month")
+    fill("summary_person_month", "INSERT INTO summary_person_month SELECT * FROM touched_person_month",
+         "s.person_id IN (SELECT person_id FROM touched_persons)")
     if q("SELECT min(month), max(month) FROM summary_person_month").fetchone() == span_before:
         q("DELETE FROM summary_grid_month_levels WHERE grid_id IN (SELECT grid_id FROM touched_grids)")
-        q(f"""INSERT INTO summary_grid_month_levels {grid_month_levels(
-                  "summary_person_month", "grid_id IN (SELECT grid_id FROM touched_grids)")}""")
+        fill("summary_grid_month_levels", f"""INSERT INTO summary_grid_month_levels {grid_month_levels(
+                 "summary_person_month", "grid_id IN (SELECT grid_id FROM touched_grids)")}""",
+             "s.grid_id IN (SELECT grid_id FROM touched_grids)")
     else:  # the county's span of months moved: every grid gained or lost a month
         q("DELETE FROM summary_grid_month_levels")
-        q(f"INSERT INTO summary_grid_month_levels {grid_month_levels('summary_person_month')}")
+        fill("summary_grid_month_levels",
+             f"INSERT INTO summary_grid_month_levels {grid_month_levels('summary_person_month')}", "true")
 
     # Registrations are a row or two per person, not per ledger line: rebuilt whole, at a cost that does
     # not grow with the ledger.
     q("DELETE FROM summary_registrations")
-    q(f"INSERT INTO summary_registrations {REGISTRATIONS}")
+    fill("summary_registrations", f"INSERT INTO summary_registrations {REGISTRATIONS}", "true")
 
     q(f"DELETE FROM summary_ticket_facts WHERE ticket_id IN (SELECT ticket_id FROM {tickets})")
-    q(f"INSERT INTO summary_ticket_facts {ticket_facts(f'ticket_id IN (SELECT ticket_id FROM {tickets})')}")
+    fill("summary_ticket_facts",
+         f"INSERT INTO summary_ticket_facts {ticket_facts(f'ticket_id IN (SELECT ticket_id FROM {tickets})')}",
+         f"s.ticket_id IN (SELECT ticket_id FROM {tickets})")
 
     q(f"DELETE FROM summary_ledger_duplicates WHERE event_id IN (SELECT event_id FROM {ledger})")
-    q(f"INSERT INTO summary_ledger_duplicates {ledger_duplicates(f'event_id IN (SELECT event_id FROM {ledger})')}")
-    _write_fingerprint(con)
+    fill("summary_ledger_duplicates",
+         f"INSERT INTO summary_ledger_duplicates {ledger_duplicates(f'event_id IN (SELECT event_id FROM {ledger})')}",
+         f"s.event_id IN (SELECT event_id FROM {ledger})")
+    if source is None:
+        _write_fingerprint(con)
+
+
+def copy(con, source: str) -> None:
+    """Every summary table taken whole from the file attached as `source`, in the caller's transaction
+    (the standby replaying a change after which the live file rebuilt its summaries)."""
+    for name in SUMMARIES:  # this module's constants
+        con.execute(f"DELETE FROM {name}")
+        con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM {source}.main.{name}")
 
 
 # Whether the summaries of a read-only file are fresh cannot change while it is open: decided once

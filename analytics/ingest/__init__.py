@@ -320,6 +320,9 @@ def import_file(path, db_path=None, table: str | None = None, mapping=None, dry_
                                 {"op": "import", "id": result.import_id, "incremental": incremental})
                 failed = False
                 return result
+            except FileError:
+                failed = False  # the file's fault, found before anything was written
+                raise
             finally:
                 standby.release(session.con, target, db_path, failed)
     except FileError as exc:

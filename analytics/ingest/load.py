@@ -1,12 +1,12 @@
-"""Writing: what a valid file would add, update and skip, and applying it copy-on-write.
+"""Writing: what a valid file would add, update and skip, and applying it to a second file.
 
 The live database is never written in place: DuckDB lets one process write a file only while no
-other process reads it, and the dashboard's processes read it all the time. An import copies it
-beside itself, applies every row in one transaction with what undo needs (undo.py), updates the
-derived tables it touched, logs itself and moves the copy over the database; a reader holding the
-old file keeps reading it, and any failure before the move leaves the database untouched. The old
-file is kept whole in backups/ once a day (BACKUP_EVERY_HOURS), for a damaged file to be restored
-from (recovery.py); undo needs no backup.
+other process reads it, and the dashboard's processes read it all the time. An import writes a file
+beside it, the standby brought up to date or else a whole copy (standby.py), applies every row in one
+transaction with what undo needs (undo.py), updates the derived tables it touched, logs itself and
+moves that file over the database; a reader holding the old file keeps reading it, and any failure
+before the move leaves the database untouched. The old file is copied whole to backups/ once a day
+(BACKUP_EVERY_HOURS), for a damaged file to be restored from (recovery.py); undo needs no backup.
 """
 
 import contextlib

@@ -100,7 +100,7 @@ def _write_state(db_path: Path, state: dict | None) -> None:
     if state is None:
         path.unlink(missing_ok=True)
         return
-    tmp = path.with_name(path.name + f".{os.getpid()}")
+    tmp = db_path.with_name(f".{db_path.name}.swap-{os.getpid()}.json")  # swept as the swap's link is
     tmp.write_text(json.dumps(state), encoding="utf-8")
     os.replace(tmp, path)
 
@@ -243,7 +243,7 @@ def _replay(con, behind: dict) -> None:
             raise
     else:
         raise Untrusted(f"unknown operation {op!r}")
-    undo.refresh_summaries(con, incremental=bool(behind["incremental"]))
+    undo.refresh_summaries(con, incremental=bool(behind["incremental"]), source="live")
     con.execute("BEGIN TRANSACTION")
     try:  # small tables, taken whole: the fingerprint the summaries wrote is the live file's too
         con.execute("DELETE FROM new.main.meta")

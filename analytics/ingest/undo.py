@@ -103,19 +103,24 @@ def changed(con, import_id: int, target: str) -> bool:
     return any(n in written for n in STRUCTURAL)
 
 
-def refresh_summaries(con, incremental: bool) -> None:
+def refresh_summaries(con, incremental: bool, source: str | None = None) -> None:
     """The summaries brought up to date after changed(): only the rows it touched when `incremental`
     (they were fresh before and no grid moved), else rebuilt; rebuilt too when the change is a large
     share of the ledger, where one pass over it is cheaper. Both give the same tables. con's default
-    catalogue is the target."""
-    changed_rows, ledger_rows = con.execute(
-        "SELECT (SELECT count(*) FROM changed_credit_events), (SELECT count(*) FROM credit_events)").fetchone()
-    if not incremental or changed_rows > REBUILD_SHARE * ledger_rows:
-        summary.refresh(con)
-        return
+    catalogue is the target. With `source`, a file that already took the same change (standby.py),
+    the rows are copied from it: those touched when `incremental`, else every one."""
+    if source is None:
+        changed_rows, ledger_rows = con.execute(
+            "SELECT (SELECT count(*) FROM changed_credit_events), (SELECT count(*) FROM credit_events)").fetchone()
+        if not incremental or changed_rows > REBUILD_SHARE * ledger_rows:
+            summary.refresh(con)
+            return
     con.execute("BEGIN TRANSACTION")
     try:
-        summary.update(con, "changed_credit_events", "changed_people", "changed_tickets")
+        if source is not None and not incremental:
+            summary.copy(con, source)
+        else:
+            summary.update(con, "changed_credit_events", "changed_people", "changed_tickets", source)
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
