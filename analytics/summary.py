@@ -283,9 +283,8 @@ def update(con, ledger: str, people: str, tickets: str, source: str | None = Non
 def copy(con, source: str) -> None:
     """Every summary table taken whole from the file attached as `source`, in the caller's transaction
     (the standby replaying a change after which the live file rebuilt its summaries)."""
-    for name in SUMMARIES:  # this module's constants
-        con.execute(f"DELETE FROM {name}")
-        con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM {source}.main.{name}")
+    for name in SUMMARIES:  # this module's constants; a file never refreshed has none of them yet
+        con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM {source}.main.{name}")
 
 
 # Whether the summaries of a read-only file are fresh cannot change while it is open: decided once

@@ -423,15 +423,7 @@ def undo_last(db_path=None, user: str | None = None) -> Result:
                     raise ValueError(f"第 {undoing} 次导入早于本版本,没有保存撤销所需的数据;"
                                      f"如确需撤销,请用 python -m analytics restore --from 指定该次导入之前的备份")
                 fresh = summary.is_fresh(con)
-                structural = undo.changed(con, undoing, "new")
-                con.execute("BEGIN TRANSACTION")
-                try:
-                    undo.revert(con, undoing, "new")
-                    con.execute("COMMIT")
-                except Exception:
-                    con.execute("ROLLBACK")
-                    raise
-                incremental = fresh and not structural
+                incremental = fresh and not undo.undo(con, undoing, "new")
                 undo.refresh_summaries(con, incremental=incremental)
                 message = f"已撤销第 {undoing} 次导入({last['file_name']}),数据恢复到该次导入之前"
                 import_id = load.next_import_id(con)

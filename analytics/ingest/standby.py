@@ -233,14 +233,7 @@ def _replay(con, behind: dict) -> None:
             raise
         undo.changed(con, import_id, "new")
     elif op == "undo":
-        undo.changed(con, import_id, "new")
-        con.execute("BEGIN TRANSACTION")
-        try:
-            undo.revert(con, import_id, "new")
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
+        undo.undo(con, import_id, "new")
     else:
         raise Untrusted(f"unknown operation {op!r}")
     undo.refresh_summaries(con, incremental=bool(behind["incremental"]), source="live")

@@ -136,3 +136,16 @@ def revert(con, import_id: int, target: str) -> None:
         con.execute(f"INSERT INTO {target}.main.{name} BY NAME SELECT * EXCLUDE (undo_import, undo_old) FROM {undo} "
                     "WHERE undo_import = $id AND undo_old", {"id": import_id})
         con.execute(f"DELETE FROM {undo} WHERE undo_import = $id", {"id": import_id})
+
+
+def undo(con, import_id: int, target: str) -> bool:
+    """changed(), then revert() in a transaction of its own; changed()'s answer."""
+    structural = changed(con, import_id, target)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        revert(con, import_id, target)
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return structural
