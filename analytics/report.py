@@ -30,6 +30,10 @@ TRUETYPE_FONTS = [("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", 0),
 MAX_SLIDE_ROWS = 15
 WITHHELD = "按导出人的角色,本材料不含涉及个人的名单。"
 HEADLINE = Table("headline", "总体情况", "", {"label": "指标", "value": "本期", "change": "变化"})
+# A community's ranking under its name: the award as the meeting decides it, 待核实 included.
+COMMUNITY_RANKING = Table("community_ranking", "", review.RANKING.metric_id,
+                          {k: review.RANKING.columns[k] for k in ("rank", "grid_name", "avg_credit", "rank_change",
+                                                                  "residents", "award_label")})
 
 
 def _width(value) -> float:
@@ -237,12 +241,12 @@ def write_pptx(con, rv: Review, out, images: dict[str, bytes | None] | None = No
         text(s, left, top + 1.5, 3.8, 0.5, row.change, 16, color=grey)
 
     # One slide per community: its ranking.
-    ranking = rv.tables["ranking"]
+    ranking = review.short_grid_names(rv.tables["ranking"])
+    spec = Table("r", "", COMMUNITY_RANKING.metric_id,
+                 {k: v for k, v in COMMUNITY_RANKING.columns.items() if k != "residents"})
     for community_id, name in rv.communities():
         rows = ranking[ranking["community_id"] == community_id]
         s = slide(f"{name} · 网格排名", review.RANKING.note + "金色为红旗网格。")
-        spec = Table("r", "", review.RANKING.metric_id, {k: v for k, v in review.RANKING.columns.items()
-                                                         if k not in ("community_name", "residents", "award_label")})
         table(s, rows, spec, 0.5, 1.3, 6.4, 13)
         picture(s, f"community:{community_id}", 7.2, 1.3, 5.7, 5.5)
 
@@ -612,14 +616,11 @@ def write_pdf(con, rv: Review, out, images: dict[str, bytes | None] | None = Non
         return [p.heading(findings, style="h1"), *p.beside(moved, red, 0.45), PageBreak()]
 
     def community(p: _Pages, community_id: str, name: str) -> list:
-        rows = ranking[ranking["community_id"] == community_id]
-        # 待核实 stands in the red-flag table and the findings: a community's page keeps to the figures.
-        spec = Table("r", "", review.RANKING.metric_id,
-                     {k: v for k, v in review.RANKING.columns.items() if k not in ("community_name", "award_label")})
+        rows = review.short_grid_names(ranking[ranking["community_id"] == community_id])
         half = p.height / 2 - 45  # two communities and their headings to a page, or one and a topic
         chart = p.image(images.get(f"community:{community_id}"), p.sides(0.48)[1], half)
         return p.charted(f"{name} · 网格排名", review.RANKING.note + "金色为红旗网格。",
-                         p.table(rows, spec, highlight=rows["red_flag"]), chart, 0.48)
+                         p.table(rows, COMMUNITY_RANKING, highlight=rows["red_flag"]), chart, 0.48)
 
     def charted(p: _Pages, key: str, spec: Table, chart: str, note: str = "") -> list:
         table = p.table(rv.tables[key], spec)

@@ -15,6 +15,7 @@ import sqlite3
 import openpyxl
 import pandas as pd
 import pytest
+from pypdf import PdfReader
 
 from analytics import access, appeals, audit, credit, db, ingest, report, review, workdays
 from analytics.period import month
@@ -185,9 +186,10 @@ def test_a_red_flag_grid_with_an_open_appeal_is_pending_on_every_surface(county)
     with db.connect(county) as con:
         appeals.add_appeal(con, raised_on=D(2026, 10, 9), reason="加分不实", event_id=2, raised_by="P3")
         rv = review.quarter_review(con, "2026Q3")
-        xlsx, pptx = io.BytesIO(), io.BytesIO()
+        xlsx, pptx, pdf = io.BytesIO(), io.BytesIO(), io.BytesIO()
         report.write_xlsx(con, rv, xlsx)
         report.write_pptx(con, rv, pptx, images={})
+        report.write_pdf(con, rv, pdf, images={})
     flags = rv.tables["red_flags"]
     assert flags[["grid_id", "red_flag", "award_label", "check_reason"]].values.tolist() == [
         ["G1", True, "红旗网格(待核实)", "异议申诉 A2026-0001 未处理完毕"]]
@@ -204,6 +206,12 @@ def test_a_red_flag_grid_with_an_open_appeal_is_pending_on_every_surface(county)
     text = [shape.text_frame.text if shape.has_text_frame else "\n".join(c.text for r in shape.table.rows for c in r.cells)
             for slide in Presentation(pptx).slides for shape in slide.shapes if shape.has_text_frame or shape.has_table]
     assert any("红旗网格(待核实)" in t and "异议申诉 A2026-0001" in t for t in text)
+    # The community's own slide and page mark it in its 评选结果 column, the grid named short.
+    assert [t for t in text if "一网格" in t and "二网格" in t] == ["\n".join([
+        "名次", "网格", "人均积分", "名次变化", "评选结果", "1", "一网格", "4.00", "—", "红旗网格(待核实)",
+        "2", "二网格", "2.00", "—", ""])]
+    page = next(p.extract_text() for p in PdfReader(pdf).pages if "宝发社区 · 网格排名" in p.extract_text())
+    assert "一网格 4.00 — 2 红旗网格(待核实)" in " ".join(page.split())
 
 
 def test_a_decided_appeal_no_longer_holds_the_award(county):
