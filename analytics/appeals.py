@@ -333,7 +333,7 @@ def decide_appeal(con, appeal_id: str, status: str, decided_on=None, decision_re
 
 
 @contextlib.contextmanager
-def _writable(db_path: Path):
+def writable(db_path: Path):
     """A writable copy of the database; on a clean exit its summaries are rebuilt and it replaces the
     file (readers keep the version they hold), as an import does."""
     from .ingest import load
@@ -355,7 +355,7 @@ def submit(db_path, user: access.User | None, **values) -> str:
     the user's places), audited. Returns the appeal's id."""
     db_path = Path(db_path or db.default_db_path())
     access.require(user, "appeals")
-    with _writable(db_path) as con:
+    with writable(db_path) as con:
         area = access.with_area(user, con).area if user is not None else None
         appeal_id = add_appeal(con, area=area, **values)
     audit.record("appeal", user.name if user else None, appeal_id, values.get("reason", ""),
@@ -368,7 +368,7 @@ def decide(db_path, user: access.User | None, appeal_id: str, status: str, **val
     upheld appeal's correcting ledger event is written with the decision. Returns that event's id."""
     db_path = Path(db_path or db.default_db_path())
     access.require(user, "appeals")
-    with _writable(db_path) as con:
+    with writable(db_path) as con:
         area = access.with_area(user, con).area if user is not None else None
         event = decide_appeal(con, appeal_id, status, area=area, recorded_by=user.name if user else "", **values)
     detail = STATUSES[status] + (f",更正记录 {event}" if event is not None else "")

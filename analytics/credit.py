@@ -385,7 +385,9 @@ def integrity_flags(con, period, scope: Scope = COUNTY, *, end_days: int = setti
     single_recorder (one recorder awarded more than recorder_share of them), above_history
     (avg credit above history_ratio times its mean over the four periods before, when that
     mean is positive). Columns: grid_id, grid_name, community_name, flag, flag_label, value,
-    threshold, reason. A grid's people are those registered in it on the period's last day.
+    threshold, reason, checked (marked 已核实: it no longer holds an award), check_label (已核实 or
+    待核实), checked_by, checked_at, check_note (why it is in order). A grid's people are those
+    registered in it on the period's last day.
     """
     period = parse_period(period)
     history, back = [], period
@@ -442,8 +444,12 @@ def integrity_flags(con, period, scope: Scope = COUNTY, *, end_days: int = setti
             ratio = s.avg_credit / s.past_avg
             rows.append((s, "above_history", ratio, history_ratio,
                          f"人均积分 {s.avg_credit:.2f} 分,是前四期平均 {s.past_avg:.2f} 分的 {ratio:.1f} 倍"))
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         [(s.grid_id, s.grid_name, s.community_name, flag, INTEGRITY_FLAGS[flag], value, threshold, reason)
          for s, flag, value, threshold, reason in rows],
         columns=["grid_id", "grid_name", "community_name", "flag", "flag_label", "value", "threshold", "reason"],
     )
+    frame = frame.merge(awards.flag_checks(con, period), on=["grid_id", "flag"], how="left")
+    frame["checked"] = frame["checked_by"].notna()
+    frame["check_label"] = frame["checked"].map({True: "已核实", False: "待核实"})
+    return frame

@@ -534,11 +534,11 @@ def movers(ranking: pd.DataFrame, n: int = 5) -> pd.DataFrame:
 
 
 def red_flag_checks(rv: Review) -> pd.DataFrame:
-    """The 红旗网格 with, for those whose credit records must be checked first (an integrity flag of
-    the quarter), "待核实" and what to check."""
-    flags = rv.tables["flags"].groupby("grid_id")["flag_label"].agg("、".join)
+    """The 红旗网格, and the grids withheld pending the check, with for those still to be checked
+    "待核实" (or "暂缓评定,待核实") and what: the check before the award (analytics.awards)."""
     out = rv.tables["red_flags"].copy()
-    out["check"] = ["待核实:" + flags[g] if g in flags.index else "" for g in out["grid_id"]]
+    out["check"] = [("待核实:" if named else "暂缓评定,待核实:") + str(why).replace(";", "、") if pending else ""
+                    for named, pending, why in zip(out["red_flag"], out["pending"], out["check_reason"])]
     return out
 
 
@@ -551,12 +551,21 @@ def decisions(rv: Review, found: dict[str, int] | None = None) -> list[str]:
         page = (found or {}).get(spec.title)
         return f"(见「{spec.title}」" + (f",第 {page} 页)" if page else ")")
 
-    pending = red_flag_checks(rv)["check"].ne("").sum()
-    items = [f"确认红旗网格 {len(t['red_flags'])} 个" + (f"(其中 {pending} 个待核实,核实后再确认)。" if pending else "。")]
+    checks = red_flag_checks(rv)
+    named = checks[checks["red_flag"]]
+    items = [f"确认红旗网格 {len(named)} 个" + (f"(其中 {named['pending'].sum()} 个待核实,核实后再确认)。"
+                                              if named["pending"].any() else "。")]
+    withheld = checks[checks["pending"] & ~checks["red_flag"]]
+    if len(withheld):
+        items.append(f"暂缓评定 {len(withheld)} 个,核实后再议:" + ";".join(
+            f"{g}({why.replace(';', '、')})" for g, why in zip(withheld["grid_name"], withheld["check_reason"])) + "。")
     if len(t["workers"]):
         items.append(f"确认优秀网格员 {len(t['workers'])} 名。")
-    if len(t["flags"]):
-        items.append(f"核实积分异常:{t['flags']['grid_id'].nunique()} 个网格,{len(t['flags'])} 条提示{see(review.FLAGS)}。")
+    open_flags = t["flags"][~t["flags"]["checked"]]
+    if len(open_flags):
+        done = len(t["flags"]) - len(open_flags)
+        items.append(f"核实积分异常:{open_flags['grid_id'].nunique()} 个网格,{len(open_flags)} 条提示"
+                     + (f"(另有 {done} 条已核实)" if done else "") + f"{see(review.FLAGS)}。")
     if len(t["fallers"]):
         items.append(f"名次下降 3 位及以上的网格 {len(t['fallers'])} 个:研究原因{see(review.FALLERS)}。")
     if len(t["overdue"]):

@@ -17,9 +17,9 @@ import pandas as pd
 import pytest
 from pypdf import PdfReader
 
-from analytics import access, appeals, audit, credit, db, ingest, report, review, workdays
+from analytics import access, appeals, audit, awards, credit, db, ingest, report, review, workdays
 from analytics.period import month
-from helpers import write
+from helpers import norm, write
 
 D = dt.date
 
@@ -250,6 +250,72 @@ def test_a_ledger_line_off_the_catalogue_holds_the_award(county):
         approved = credit.red_flag_grids(con, "2026Q3")
     assert checked["check_reason"].tolist() == ["与指标目录不符的积分记录 1 条(未标为调整)"]
     assert approved["award_label"].tolist() == ["红旗网格"]
+
+
+# -- 已核实 -------------------------------------------------------------------------------------
+
+# Ten lines of +5 for P1 on 28 September, recorded by W1: G1 then has 58 positive points (enough to be
+# judged), 50 of them (86 %) in the quarter's last 7 days and 50 of 58 from one recorder, so two flags.
+SPIKE = """INSERT INTO credit_events (event_id, subject_type, subject_id, indicator_code, points, occurred_at, recorded_by)
+           SELECT 10 + i, 'person', 'P1', 'I5', 5, TIMESTAMP '2026-09-28 09:00', 'W1' FROM range(10) t(i)"""
+# A line in 2026Q2: G1's history (5 / 4 quarters / 2 residents = 0.625) is below half its 29.0 now.
+HISTORY = """INSERT INTO credit_events (event_id, subject_type, subject_id, indicator_code, points, occurred_at)
+             VALUES (30, 'person', 'P2', 'I5', 5, '2026-05-10 09:00')"""
+LEADER = access.User("lead", "county_leader")
+
+
+@pytest.mark.parametrize("checked, later, label, reason", [
+    ((), "", "红旗网格(待核实)", "期末突击赋分;单人集中赋分"),
+    (("quarter_end_spike",), "", "红旗网格(待核实)", "单人集中赋分"),
+    (("quarter_end_spike", "single_recorder"), "", "红旗网格", None),
+    # A flag raised after the check (the history line recorded later) holds the award again.
+    (("quarter_end_spike", "single_recorder"), HISTORY, "红旗网格(待核实)", "积分远超历史水平"),
+])
+def test_a_flag_marked_checked_no_longer_holds_the_award(county, audit_file, checked, later, label, reason):
+    with db.connect(county) as con:
+        con.execute(SPIKE)
+    for flag in checked:
+        awards.verify(county, SECRETARY, "2026Q3", "G1", flag, "经入户核实,系重阳节集中志愿服务")
+    if later:
+        with db.connect(county) as con:
+            con.execute(later)
+    with db.connect(county, read_only=True) as con:
+        named = credit.red_flag_grids(con, "2026Q3")
+        flags = credit.integrity_flags(con, "2026Q3")
+    assert named[["grid_id", "award_label"]].values.tolist() == [["G1", label]]
+    assert norm([named["check_reason"]]) == norm([[reason]])
+    assert sorted(flags.loc[flags["checked"], "flag"]) == sorted(checked)
+    assert set(flags.loc[flags["checked"], "checked_by"]) <= {"sec"}
+    with sqlite3.connect(audit_file) as log:
+        assert not checked or log.execute("SELECT user_name, action, target, detail FROM audit ORDER BY id").fetchall() == [
+            ("sec", "flag_check", f"2026Q3 G1 {credit.INTEGRITY_FLAGS[f]}", "经入户核实,系重阳节集中志愿服务")
+            for f in checked]
+
+
+@pytest.mark.parametrize("user, grid, flag, reason, message", [
+    (SECRETARY, "G1", "quarter_end_spike", "  ", "请填写核实说明"),
+    (SECRETARY, "G1", "spike", "属实", "提示类型只能是"),
+    (SECRETARY, "G9", "quarter_end_spike", "属实", "网格 'G9' 不存在"),
+    (SECRETARY, "G1", "above_history", "属实", "一网格2026年第3季度没有「积分远超历史水平」提示,无需核实"),
+    (SECRETARY, "G2", "quarter_end_spike", "属实", "没有「期末突击赋分」提示"),
+    (access.User("sec2", "community_secretary", place="C2"), "G1", "quarter_end_spike", "属实", "不在您的管理范围"),
+    (access.User("ana", "analyst"), "G1", "quarter_end_spike", "属实", "无权核实积分异常提示"),
+])
+def test_a_bad_check_is_refused_in_chinese_and_nothing_is_written(county, audit_file, user, grid, flag, reason, message):
+    with db.connect(county) as con:
+        con.execute(SPIKE)
+    before = county.read_bytes()
+    with pytest.raises((ValueError, access.Denied), match=message):
+        awards.verify(county, user, "2026Q3", grid, flag, reason)
+    assert county.read_bytes() == before
+
+
+def test_a_flag_is_checked_once(county, audit_file):
+    with db.connect(county) as con:
+        con.execute(SPIKE)
+    awards.verify(county, LEADER, "2026Q3", "G1", "single_recorder", "属实")
+    with pytest.raises(ValueError, match="一网格2026年第3季度的「单人集中赋分」已于 .* 由 lead 核实"):
+        awards.verify(county, SECRETARY, "2026Q3", "G1", "single_recorder", "属实")
 
 
 # -- the import sheet -------------------------------------------------------------------------
