@@ -350,27 +350,30 @@ def writable(db_path: Path):
             load.discard(tmp)
 
 
-def submit(db_path, user: access.User | None, **values) -> str:
+def submit(db_path, user: access.User | None, *, by: str | None = None, **values) -> str:
     """Record an appeal in the database file on a user's behalf (permission "appeals", the grid within
-    the user's places), audited. Returns the appeal's id."""
+    the user's places), audited (under the user's name, else `by`: the operator). Returns the appeal's id."""
     db_path = Path(db_path or db.default_db_path())
     access.require(user, "appeals")
     with writable(db_path) as con:
         area = access.with_area(user, con).area if user is not None else None
         appeal_id = add_appeal(con, area=area, **values)
-    audit.record("appeal", user.name if user else None, appeal_id, values.get("reason", ""),
+    audit.record("appeal", user.name if user else by, appeal_id, values.get("reason", ""),
                  path=audit.default_path(db_path))
     return appeal_id
 
 
-def decide(db_path, user: access.User | None, appeal_id: str, status: str, **values) -> int | None:
-    """Decide an appeal in the database file on a user's behalf (permission "appeals"), audited; an
-    upheld appeal's correcting ledger event is written with the decision. Returns that event's id."""
+def decide(db_path, user: access.User | None, appeal_id: str, status: str, *, by: str | None = None,
+           **values) -> int | None:
+    """Decide an appeal in the database file on a user's behalf (permission "appeals"), audited (under the
+    user's name, else `by`: the operator); an upheld appeal's correcting ledger event is written with the
+    decision, recorded by `by` (default the user's name). Returns that event's id."""
     db_path = Path(db_path or db.default_db_path())
     access.require(user, "appeals")
     with writable(db_path) as con:
         area = access.with_area(user, con).area if user is not None else None
-        event = decide_appeal(con, appeal_id, status, area=area, recorded_by=user.name if user else "", **values)
+        event = decide_appeal(con, appeal_id, status, area=area, recorded_by=by or (user.name if user else ""), **values)
     detail = STATUSES[status] + (f",更正记录 {event}" if event is not None else "")
-    audit.record("appeal_decision", user.name if user else None, appeal_id, detail, path=audit.default_path(db_path))
+    audit.record("appeal_decision", user.name if user else by, appeal_id, detail,
+                 path=audit.default_path(db_path))
     return event

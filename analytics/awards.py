@@ -123,5 +123,5 @@ def verify(db_path, user: access.User | None, period, grid_id: str, flag: str, r
     with writable(db_path) as con:
         area = access.with_area(user, con).area if user is not None else None
         verify_flag(con, period, grid_id, flag, reason, checked_by=who, area=area)
-    audit.record("flag_check", user.name if user else None, f"{period.label} {grid_id} {INTEGRITY_FLAGS[flag]}",
+    audit.record("flag_check", user.name if user else who, f"{period.label} {grid_id} {INTEGRITY_FLAGS[flag]}",
                  reason, path=audit.default_path(db_path))

@@ -18,6 +18,7 @@ import pytest
 from pypdf import PdfReader
 
 from analytics import access, appeals, audit, awards, credit, db, ingest, report, review, workdays
+from analytics.__main__ import main
 from analytics.period import month
 from helpers import norm, write
 
@@ -316,6 +317,81 @@ def test_a_flag_is_checked_once(county, audit_file):
     awards.verify(county, LEADER, "2026Q3", "G1", "single_recorder", "属实")
     with pytest.raises(ValueError, match="一网格2026年第3季度的「单人集中赋分」已于 .* 由 lead 核实"):
         awards.verify(county, SECRETARY, "2026Q3", "G1", "single_recorder", "属实")
+
+
+# -- the command line ----------------------------------------------------------------------------
+
+@pytest.fixture
+def users(tmp_path):
+    path = tmp_path / "users.json"
+    store = access.UserStore(path)
+    store.add("sec", "community_secretary", "long enough password 1", place="C")
+    store.add("ana", "analyst", "long enough password 1")
+    return path
+
+
+def run(county, users, *argv):
+    return main([*argv, "--db", str(county), "--users", str(users)])
+
+
+ADD = ["--raised-on", "2026-10-09", "--reason", "加分不实"]
+
+
+@pytest.mark.parametrize("argv, code, message", [
+    (["--event", "2", "--raised-by", "P3", *ADD, "--user", "sec"], 0, "已登记异议申诉 A2026-0001,状态为待处理。"),
+    (["--quarter", "2026Q3", "--grid", "G2", "--raised-by-name", "王五", *ADD], 0, "已登记异议申诉 A2026-0001"),
+    (["--event", "99", "--raised-by", "P3", *ADD, "--user", "sec"], 2, "错误: 积分记录 99 不存在"),
+    (["--event", "2", "--raised-by", "P3", "--raised-on", "2026-13-01", "--reason", "x"], 2, "提出日期无法识别"),
+    (["--event", "2", "--raised-by", "P3", "--raised-on", "2026-10-09", "--reason", " "], 2, "请填写申诉理由"),
+    (["--quarter", "2026Q3", "--raised-by", "P3", *ADD], 2, "网格 None 不存在"),
+    (["--event", "2", "--raised-by", "P9", *ADD], 2, "提出人编号 P9 不在居民登记册中"),
+    (["--event", "2", "--raised-by", "P3", *ADD, "--user", "ana"], 3, "无权登记和处理异议申诉"),
+])
+def test_appeals_are_added_on_the_command_line_with_the_pages_checks(county, users, audit_file, capsys, argv, code,
+                                                                      message):
+    before = county.read_bytes()
+    assert run(county, users, "appeals", "add", *argv) == code
+    captured = capsys.readouterr()
+    assert message in (captured.out if code == 0 else captured.err)
+    if code:
+        assert county.read_bytes() == before
+
+
+def test_appeals_are_decided_and_listed_on_the_command_line_and_audited(county, users, audit_file, capsys):
+    assert run(county, users, "appeals", "add", "--event", "1", "--raised-by", "P1", *ADD, "--user", "sec") == 0
+    assert run(county, users, "appeals", "decide", "A2026-0001", "--status", "支持", "--decided-on", "2026-10-13",
+               "--user", "sec") == 2
+    assert "请填写处理理由" in capsys.readouterr().err
+    assert run(county, users, "appeals", "decide", "A2026-0001", "--status", "upheld", "--decided-on", "2026-10-13",
+               "--reason", "未参加该活动", "--corrected-points", "2", "--user", "sec") == 0
+    assert "异议申诉 A2026-0001 已支持。已在台账中写入更正记录 5。" in capsys.readouterr().out
+    assert g1_average(county) == 2.5  # line 1 corrected from 5 to 2: 5 points over 2 residents
+    assert run(county, users, "appeals", "list", "--period", "2026-10", "--user", "sec") == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert len(listed) == 2 and "A2026-0001" in listed[1] and "支持" in listed[1] and "张*明" in listed[1]
+    log = audit.read(path=audit_file)
+    assert log.sort_values("id")[["user_name", "action", "target"]].values.tolist()[:2] == [
+        ["sec", "appeal", "A2026-0001"], ["sec", "appeal_decision", "A2026-0001"]]
+
+
+@pytest.mark.parametrize("user, flag, reason, code, message", [
+    ("sec", "quarter_end_spike", "系集中志愿服务", 0, "已核实:一网格2026年第3季度的「期末突击赋分」(sec(命令行"),
+    (None, "quarter_end_spike", "系集中志愿服务", 0, "该网格仍待核实:单人集中赋分"),
+    ("sec", "above_history", "系集中志愿服务", 2, "没有「积分远超历史水平」提示,无需核实"),
+    ("sec", "quarter_end_spike", " ", 2, "请填写核实说明"),
+    ("ana", "quarter_end_spike", "系集中志愿服务", 3, "无权核实积分异常提示"),
+])
+def test_a_flag_is_checked_on_the_command_line(county, users, audit_file, capsys, user, flag, reason, code, message):
+    with db.connect(county) as con:
+        con.execute(SPIKE)
+    argv = ["verify", "--period", "2026Q3", "--grid", "G1", "--flag", flag, "--reason", reason]
+    assert run(county, users, *argv, *(["--user", user] if user else [])) == code
+    captured = capsys.readouterr()
+    assert message in (captured.out if code == 0 else captured.err)
+    if code == 0:
+        assert run(county, users, "verify", "--period", "2026Q3", "--grid", "G1", "--flag", "single_recorder",
+                   "--reason", "核实无误") == 0
+        assert "该网格评选结果:红旗网格" in capsys.readouterr().out
 
 
 # -- the import sheet -------------------------------------------------------------------------
