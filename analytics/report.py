@@ -555,10 +555,8 @@ def decisions(rv: Review, found: dict[str, int] | None = None) -> list[str]:
     named = checks[checks["red_flag"]]
     items = [f"确认红旗网格 {len(named)} 个" + (f"(其中 {named['pending'].sum()} 个待核实,核实后再确认)。"
                                               if named["pending"].any() else "。")]
-    withheld = checks[checks["pending"] & ~checks["red_flag"]]
-    if len(withheld):
-        items.append(f"暂缓评定 {len(withheld)} 个,核实后再议:" + ";".join(
-            f"{g}({why.replace(';', '、')})" for g, why in zip(withheld["grid_name"], withheld["check_reason"])) + "。")
+    if withheld := review.withheld(checks):
+        items.append(f"暂缓评定 {len(withheld)} 个,核实后再议:" + ";".join(withheld) + "。")
     if len(t["workers"]):
         items.append(f"确认优秀网格员 {len(t['workers'])} 名。")
     open_flags = t["flags"][~t["flags"]["checked"]]

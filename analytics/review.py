@@ -149,6 +149,12 @@ def short_grid_names(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def withheld(red_flags: pd.DataFrame) -> list[str]:
+    """The grids withheld pending the check (awards: mode withhold), each as "网格(what to check)"."""
+    rows = red_flags[red_flags["pending"] & ~red_flags["red_flag"]]
+    return [f"{g}({why.replace(';', '、')})" for g, why in zip(rows["grid_name"], rows["check_reason"])]
+
+
 def coverage_gaps(coverage: pd.DataFrame) -> pd.DataFrame:
     return coverage[coverage["household_share"] < 1].sort_values("household_share").reset_index(drop=True)
 

@@ -6,7 +6,7 @@ import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
-from analytics import access, audit, db, overview, review, tickets
+from analytics import access, audit, credit, db, overview, review, tickets
 from analytics.period import Scope
 from pages._widgets import styled
 
@@ -563,6 +563,39 @@ def test_an_analyst_sees_the_official_result_but_cannot_freeze(monkeypatch, writ
     app.switch_page("pages/review.py").run()
     assert not app.exception, app.exception
     assert not [b for b in app.button if b.key == "confirm_freeze"]
+
+
+def test_a_county_leader_marks_a_flag_checked_beside_the_list_to_check(monkeypatch, writable_demo, audit_log):
+    with db.connect(writable_demo, read_only=True) as con:
+        flags = credit.integrity_flags(con, "2026Q3")
+        ranking = credit.grid_credit_ranking(con, "2026Q3")
+        before = ranking[ranking["pending"]].iloc[0]  # a red-flag grid held by its flags
+        first = flags[flags["grid_id"] == before.grid_id].iloc[0]
+    app = launch(monkeypatch, writable_demo, query={"period": "2026Q3", "view": "待会议决定"})
+    app.switch_page("pages/review.py").run()
+    assert not app.exception, app.exception
+    app.selectbox(key="flag_choice").set_value((first.grid_id, first.flag))
+    app.button(key="confirm_flag_check").click().run()   # no reason given
+    assert any("请填写核实说明" in e.value for e in app.error)
+    app.selectbox(key="flag_choice").set_value((first.grid_id, first.flag))
+    app.text_area(key="flag_reason").set_value("经入户核实,系集中志愿服务")
+    app.button(key="confirm_flag_check").click().run()
+    assert not app.exception, app.exception
+    assert any("已核实:" in s.value for s in app.success)
+    with db.connect(writable_demo, read_only=True) as con:
+        checked = credit.integrity_flags(con, "2026Q3").set_index(["grid_id", "flag"]).loc[(first.grid_id, first.flag)]
+        after = credit.grid_credit_ranking(con, "2026Q3", credit.Scope(grids=(first.grid_id,))).iloc[0]
+    assert (checked["check_label"], checked["checked_by"], checked["check_note"]) == (
+        "已核实", LEADER.name, "经入户核实,系集中志愿服务")
+    assert first.flag_label in before.check_reason and first.flag_label not in str(after.check_reason)
+    assert audit.read(action="flag_check", path=audit_log)["user_name"].tolist() == [LEADER.name]
+
+
+def test_an_analyst_cannot_mark_a_flag_checked(monkeypatch, writable_demo):
+    app = launch(monkeypatch, writable_demo, user=as_role("analyst"), query={"period": "2026Q3", "view": "待会议决定"})
+    app.switch_page("pages/review.py").run()
+    assert not app.exception, app.exception
+    assert not [t for t in app.text_area if t.key == "flag_reason"]
 
 
 def test_a_list_too_long_to_style_takes_streamlits_formats_of_the_same_digits():
