@@ -79,7 +79,8 @@ def grid_credit_ranking(con, period, scope: Scope = COUNTY, *, red_flags: int = 
     of those people with occurred_at in the period, reversals included, 分); avg_credit (points /
     residents, 分/人); rank (RANK() within the community by avg_credit descending: ties share a
     rank, the next skips); prev_rank (the same in the period before, with its own residents);
-    rank_change (prev_rank - rank, positive = moved up); red_flag (rank <= red_flags, as
+    rank_change (prev_rank - rank, positive = moved up; against the official ranking when the previous
+    quarter is frozen); red_flag (rank <= red_flags, as
     awards.check_awards leaves it under pending_check); pending, check_reason, award_label (the
     check before the award). Grids without residents are not ranked and not listed. Ranks and
     awards are always decided over the whole community; the scope only filters the rows shown.
@@ -105,9 +106,24 @@ def grid_credit_ranking(con, period, scope: Scope = COUNTY, *, red_flags: int = 
               "label": period.label, "red_flags": red_flags, "has_prev": has_prev, **COUNTY.params(con)}
     if cutoff:
         params["cutoff"] = recorded_by
-    frame = _checked(con, period, con.execute(sql, params).df(), scope, red_flags, pending_check)
+    frame = _announced_previous(con, prev, con.execute(sql, params).df())
+    frame = _checked(con, period, frame, scope, red_flags, pending_check)
     for column in ("rank", "prev_rank", "rank_change"):
         frame[column] = frame[column].astype("Int64")
+    return frame
+
+
+def _announced_previous(con, prev: Period, frame: pd.DataFrame) -> pd.DataFrame:
+    """prev_rank and rank_change against the previous quarter's official ranking when it is frozen:
+    the rank announced then, not today's recomputation of it (a grid it did not rank has none)."""
+    from . import official
+
+    frozen = official.latest(con, prev)
+    if frozen is None:
+        return frame
+    announced = official.ranking(con, frozen).set_index("grid_id")["rank"]
+    frame["prev_rank"] = frame["grid_id"].map(announced).astype("Int64")
+    frame["rank_change"] = frame["prev_rank"] - frame["rank"].astype("Int64")
     return frame
 
 
