@@ -66,18 +66,27 @@ def _publication_month(event_at, quarter: str | None) -> Period:
 
 # -- reading ----------------------------------------------------------------------------------
 
-_APPEALS = f"""
+def line_grid(con, line: str = "e") -> str:
+    """SQL for the grid a ledger line (alias `line`) concerns: for a person, the grid registered in
+    on the line's day (analytics.residents), not today's; for an organisation, its grid."""
+    return f"""coalesce(
+        (SELECT min(s.grid_id) FROM {summary.relation(con, "summary_registrations")} s
+         WHERE {line}.subject_type = 'person' AND s.person_id = {line}.subject_id
+           AND (s.moved_in IS NULL OR s.moved_in <= CAST({line}.occurred_at AS DATE))
+           AND (s.moved_out IS NULL OR s.moved_out > CAST({line}.occurred_at AS DATE))),
+        (SELECT min(o.grid_id) FROM organizations o WHERE {line}.subject_type = 'org' AND o.org_id = {line}.subject_id))"""
+
+
+_APPEALS = """
     WITH ledger AS (
         SELECT * FROM credit_events QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY recorded_at, points) = 1
     ),
     a AS (
         SELECT a.*, e.occurred_at AS event_at, e.points::DOUBLE AS event_points, e.indicator_code,
-               coalesce(a.grid_id, p.grid_id, o.grid_id) AS appeal_grid,
+               coalesce(a.grid_id, {line_grid}) AS appeal_grid,
                coalesce(r.name, a.raised_by_name, a.raised_by) AS raiser
         FROM appeals a
         LEFT JOIN ledger e ON e.event_id = a.event_id
-        LEFT JOIN people p ON e.subject_type = 'person' AND p.person_id = e.subject_id
-        LEFT JOIN organizations o ON e.subject_type = 'org' AND o.org_id = e.subject_id
         LEFT JOIN people r ON r.person_id = a.raised_by
     ),
     final AS (
@@ -85,7 +94,7 @@ _APPEALS = f"""
                g.name AS grid_name, a.event_id, a.quarter, a.event_at, a.event_points, a.indicator_code, a.raiser,
                a.reason, a.status, a.decided_on, a.decision_reason, a.correcting_event_id
         FROM a LEFT JOIN grids g ON g.grid_id = a.appeal_grid LEFT JOIN communities c ON c.community_id = g.community_id
-        WHERE a.raised_on >= $start AND a.raised_on < $end AND {in_scope("a.appeal_grid")}
+        WHERE a.raised_on >= $start AND a.raised_on < $end AND {in_scope}
     )
     SELECT * FROM final ORDER BY raised_on, appeal_id
 """
@@ -108,7 +117,8 @@ def appeal_list(con, period, scope: Scope = COUNTY, *, days: int = settings.PUBL
     event that put an upheld appeal right).
     """
     period = parse_period(period)
-    frame = con.execute(_APPEALS, {"start": period.start, "end": period.end, **scope.params(con)}).df()
+    sql = _APPEALS.format(line_grid=line_grid(con), in_scope=in_scope("a.appeal_grid"))
+    frame = con.execute(sql, {"start": period.start, "end": period.end, **scope.params(con)}).df()
     cal = workdays.calendar(con)
     as_of = as_of or profile.as_of_date(con)
     ends, dues = [], []
@@ -173,12 +183,10 @@ def open_appeals(con, period) -> pd.DataFrame:
     """Appeals still open (待处理/已受理) that bear on a grid's figures for the period: on a ledger line
     that occurred in it, or on a ranking of a quarter overlapping it. Columns: grid_id, appeal_id."""
     period = parse_period(period)
-    return con.execute("""
-        SELECT DISTINCT coalesce(a.grid_id, p.grid_id, o.grid_id) AS grid_id, a.appeal_id
+    return con.execute(f"""
+        SELECT DISTINCT coalesce(a.grid_id, {line_grid(con)}) AS grid_id, a.appeal_id
         FROM appeals a
         LEFT JOIN credit_events e ON e.event_id = a.event_id
-        LEFT JOIN people p ON e.subject_type = 'person' AND p.person_id = e.subject_id
-        LEFT JOIN organizations o ON e.subject_type = 'org' AND o.org_id = e.subject_id
         WHERE a.status IN ('pending', 'accepted')
           AND ((a.quarter IS NOT NULL AND make_date(CAST(left(a.quarter, 4) AS INTEGER),
                                                     CAST(right(a.quarter, 1) AS INTEGER) * 3 - 2, 1) < $end
@@ -209,11 +217,8 @@ def _check_day(day: dt.date, what: str) -> dt.date:
 
 
 def _grid_of_event(con, event_id: int):
-    return con.execute("""
-        SELECT coalesce(p.grid_id, o.grid_id), e.occurred_at FROM credit_events e
-        LEFT JOIN people p ON e.subject_type = 'person' AND p.person_id = e.subject_id
-        LEFT JOIN organizations o ON e.subject_type = 'org' AND o.org_id = e.subject_id
-        WHERE e.event_id = $id LIMIT 1""", {"id": event_id}).fetchone()
+    return con.execute(f"SELECT {line_grid(con)}, e.occurred_at FROM credit_events e WHERE e.event_id = $id LIMIT 1",
+                       {"id": event_id}).fetchone()
 
 
 def _in_area(area, grid_id) -> None:

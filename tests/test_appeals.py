@@ -114,6 +114,27 @@ def test_appeals_are_listed_with_the_grid_of_their_line_or_ranking(county, grids
     assert set(rows["grid_id"]) == set(grids or ("G1", "G2"))
 
 
+# Line 2 (P2, 11 September). P2's registration decides the grid of an appeal on it, as of that day.
+@pytest.mark.parametrize("moves, today, grid", [
+    ("", "G1", "G1"),
+    # Moved to G2 on 1 October, after the line: still G1's line.
+    ("('P2', 'G1', '2020-01-01', '2026-10-01'), ('P2', 'G2', '2026-10-01', NULL)", "G2", "G1"),
+    # Lived in G2 until 15 September: the line was G2's although P2 is in G1 today.
+    ("('P2', 'G2', '2020-01-01', '2026-09-15'), ('P2', 'G1', '2026-09-15', NULL)", "G1", "G2"),
+])
+def test_an_appeal_on_a_line_belongs_to_the_grid_of_the_line_s_day(county, moves, today, grid):
+    with db.connect(county) as con:
+        if moves:
+            con.execute(f"INSERT INTO residence_history (person_id, grid_id, moved_in, moved_out) VALUES {moves}")
+            con.execute("UPDATE people SET grid_id = $g WHERE person_id = 'P2'", {"g": today})
+        appeals.add_appeal(con, raised_on=D(2026, 10, 9), reason="不属实", event_id=2, raised_by="P3")
+        listed = appeals.appeal_list(con, "2026-10")
+        held = appeals.open_appeals(con, "2026Q3")
+        in_grid = appeals.appeal_list(con, "2026-10", credit.Scope(grids=(grid,)))
+    assert listed["grid_id"].tolist() == [grid] and held["grid_id"].tolist() == [grid]
+    assert in_grid["appeal_id"].tolist() == ["A2026-0001"]
+
+
 def test_an_open_appeal_past_its_due_day_is_overdue(county):
     with db.connect(county) as con:
         appeals.add_appeal(con, raised_on=D(2026, 10, 9), reason="不属实", event_id=1, raised_by="P1")
