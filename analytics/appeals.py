@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import access, audit, clock, db, profile, settings, summary, vocab, workdays
-from .period import COUNTY, Period, Scope, in_scope, month, parse_period
+from .period import COUNTY, Period, Scope, in_scope, month, parse_period, quarter_of
 from .privacy import mask_names
 
 STATUSES = vocab.APPEAL_STATUSES
@@ -56,6 +56,35 @@ def publicity_dates(con, period, scope: Scope = COUNTY, days: int = settings.PUB
         first, last = publicity_period(cal, m, days)
         rows.append((m.label_zh, first, last, days, cal.missing(m.start, last)))
     return pd.DataFrame(rows, columns=["month", "first", "last", "workdays", "missing_years"])
+
+
+def _zh(day: dt.date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def publication_marks(con, published, scope: Scope = COUNTY, *, days: int = settings.PUBLICITY_WORKDAYS,
+                      as_of: dt.date | None = None) -> dict[str, str]:
+    """What a month's publication says it is, as of the data's date: publicity (its 公示期: not yet
+    begun, open and until when, or over) and official (the month's quarter frozen: the official
+    result's mark, as the ranking shows it, with its version and cut-off; else that it is not yet).
+    The calendar and the freeze are the county's: scope changes nothing."""
+    from . import official
+
+    published = parse_period(published)
+    first, last = publicity_period(workdays.calendar(con), published, days)
+    as_of = as_of or profile.as_of_date(con)
+    span = f"{_zh(first)}至{_zh(last)}({days}个工作日)"
+    if as_of < first:
+        publicity = f"公示期{span},尚未开始"
+    elif as_of <= last:
+        publicity = f"公示中:公示期至{_zh(last)}止({span});如有异议,请在此之前向所在网格提出"
+    else:
+        publicity = f"公示期{span}已结束"
+    quarter = quarter_of(published.start)
+    frozen = official.latest(con, quarter)
+    mark = (f"{quarter.label_zh}考评:{frozen.label},第 {frozen.version} 版,积分记录截至 {frozen.cutoff:%Y-%m-%d %H:%M}"
+            if frozen else f"{quarter.label_zh}考评结果尚未冻结公布(实时数据)")
+    return {"publicity": publicity, "official": mark}
 
 
 def _publication_month(event_at, quarter: str | None) -> Period:

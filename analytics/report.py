@@ -17,7 +17,7 @@ from xml.sax.saxutils import escape
 
 import pandas as pd
 
-from . import access, charts, clock, columns, db, export, review
+from . import access, appeals, charts, clock, columns, db, export, review
 from .review import Review, Table
 
 log = logging.getLogger(__name__)
@@ -705,11 +705,14 @@ def write_publication(con, month, out, scope=None, suffix: str | None = None, us
     month = parse_period(month)
     area = access.effective_scope(user, scope or COUNTY, con)
     lists = review.monthly_lists(con, month, area, user)
+    marks = appeals.publication_marks(con, month)
     scope_label = area.label
     suffix = "." + suffix if suffix else Path(out).suffix.lower()
     if suffix == ".xlsx":
+        about = pd.DataFrame({"项目": ["月份", "范围", "公示期", "考评结果"],
+                              "内容": [month.label_zh, scope_label, marks["publicity"], marks["official"]]})
         export.write_xlsx(out, {"一月一公示": _sheet(lists["publication"], review.PUBLICATION),
-                                "法人单位红灰榜": _sheet(lists["red_grey"], review.RED_GREY)})
+                                "法人单位红灰榜": _sheet(lists["red_grey"], review.RED_GREY), "公示说明": about})
         return
     if suffix != ".pdf":
         raise ValueError(f"公示文件须为 .xlsx 或 .pdf,收到: {suffix}")
@@ -719,7 +722,8 @@ def write_publication(con, month, out, scope=None, suffix: str | None = None, us
         from reportlab.platypus import PageBreak
 
         story = [p.text(heading, "h1"),
-                 p.text(f"范围:{scope_label}。一月一公示:本月积分有变动的居民,姓名已脱敏;如有异议,请向所在网格反映。")]
+                 p.text(f"范围:{scope_label}。一月一公示:本月积分有变动的居民,姓名已脱敏;如有异议,请向所在网格反映。"),
+                 p.text(f"{marks['publicity']}。{marks['official']}。")]
         publication = lists["publication"]
         for community, rows in publication.groupby("community_name", sort=True):
             story += [p.heading(str(community)), *p.table(rows, review.PUBLICATION), PageBreak()]

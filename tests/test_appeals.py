@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from pypdf import PdfReader
 
-from analytics import access, appeals, audit, awards, credit, db, ingest, report, review, workdays
+from analytics import access, appeals, audit, awards, clock, credit, db, ingest, official, report, review, workdays
 from analytics.__main__ import main
 from analytics.period import month
 from helpers import norm, write
@@ -79,6 +79,33 @@ def test_the_publicity_period_counts_working_days_of_the_official_calendar(count
         cal = workdays.calendar(con)
     year, m = map(int, published.split("-"))
     assert appeals.publicity_period(cal, month(year, m), 7) == (first, last)
+
+
+@pytest.mark.parametrize("published, as_of, frozen, publicity, mark", [
+    ("2026-09", D(2026, 10, 5), False, "公示期2026年10月8日至2026年10月15日(7个工作日),尚未开始",
+     "2026年第3季度考评结果尚未冻结公布(实时数据)"),
+    ("2026-09", D(2026, 10, 12), True, "公示中:公示期至2026年10月15日止(2026年10月8日至2026年10月15日(7个工作日))",
+     "2026年第3季度考评:正式公布结果(2026-12-01 冻结),第 1 版,积分记录截至 2026-10-08 18:00"),
+    ("2026-09", D(2026, 10, 16), True, "公示期2026年10月8日至2026年10月15日(7个工作日)已结束", "正式公布结果"),
+    # October belongs to 2026Q4, not frozen.
+    ("2026-10", D(2026, 11, 30), True, "公示期2026年11月2日至2026年11月10日(7个工作日)已结束",
+     "2026年第4季度考评结果尚未冻结公布(实时数据)"),
+])
+def test_the_publication_says_until_when_it_is_posted_and_whether_its_quarter_is_official(
+        county, monkeypatch, tmp_path, published, as_of, frozen, publicity, mark):
+    monkeypatch.setattr(clock, "now", lambda: dt.datetime(2026, 12, 1, 9, 30))
+    if frozen:
+        official.freeze(county, "2026Q3", cutoff=dt.datetime(2026, 10, 8, 18), user="lead")
+    with db.connect(county) as con:
+        con.execute("UPDATE meta SET value = $d WHERE key = 'as_of'", {"d": as_of.isoformat()})
+        marks = appeals.publication_marks(con, published)
+        report.write_publication(con, published, tmp_path / "p.pdf")
+        report.write_publication(con, published, tmp_path / "p.xlsx")
+    assert marks["publicity"].startswith(publicity) and mark in marks["official"]
+    said = f"{marks['publicity']}。{marks['official']}。"
+    assert "".join(said.split()) in "".join(PdfReader(tmp_path / "p.pdf").pages[0].extract_text().split())
+    about = list(openpyxl.load_workbook(tmp_path / "p.xlsx")["公示说明"].iter_rows(values_only=True))
+    assert about[3:] == [("公示期", marks["publicity"]), ("考评结果", marks["official"])]
 
 
 @pytest.mark.parametrize("raised, decided, due, in_time", [
