@@ -5,7 +5,7 @@ from pages._format import plain
 from pages._session import allowed, record
 from pages._figures import compute, metric, ticket_history
 from pages._filters import current_filters
-from pages._widgets import calendar_notice, downloads, figure, may_see_people, nothing, page_header, sections, table
+from pages._widgets import calendar_notice, downloads, drawn, figure, may_see_people, nothing, page_header, sections, table
 
 filters = current_filters()
 period, scope = filters.period, filters.scope
@@ -130,8 +130,9 @@ def show_search() -> None:
                    "filed_at": st.column_config.DatetimeColumn("提单时间", format="YYYY-MM-DD HH:mm"),
                    "published_at": st.column_config.DatetimeColumn("公开时间", format="YYYY-MM-DD HH:mm"),
                    "days": "用时(天)", "department_label": "约请部门"}
-        picked = st.dataframe(found, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
-                              placeholder="—", key="tickets_found", column_config=columns)
+        shown, config = drawn(found[list(columns)], "ticket-list", columns)
+        picked = st.dataframe(shown, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
+                              placeholder="—", key="tickets_found", column_config=config)
         downloads(found, "ticket-list", filters, columns=columns, key="ticket_list")
         rows = picked.selection.rows
         if rows:

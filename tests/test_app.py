@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from analytics import access, audit, credit, db, overview, review, tickets
 from analytics.period import Scope
-from pages._widgets import styled
+from pages._widgets import drawn
 
 PAGES = ["pages/overview.py", "pages/grid_map.py", "pages/review.py", "pages/tickets.py", "pages/credit.py",
          "pages/volunteers.py", "pages/service.py", "pages/definitions.py"]
@@ -136,16 +136,14 @@ def test_only_the_open_section_runs(monkeypatch, demo_path, view, present, absen
     assert present in keys and absent not in keys
 
 
-def test_numbers_are_drawn_as_the_dictionary_writes_them_and_still_sort_as_numbers():
+def test_numbers_are_drawn_in_the_dictionarys_format_and_still_sort_as_numbers():
     frame = pd.DataFrame({"name": ["甲", "乙", "丙"], "share": [0.0774, 0.04, float("nan")],
-                          "residents": [1234, 2, 3], "rank_change": [0, 2, -1]})
-    shown = styled(frame, "credit-levels")
-    assert shown.data["share"].tolist()[:2] == [0.0774, 0.04]
-    text = shown.to_string()
-    assert "7.7%" in text and "4.0%" in text and "—" in text and "0.0774" not in text
-    assert "1,234" in text and "±0" in text and "+2" in text
-    assert styled(frame[["name"]], "credit-levels") is not None
-
+                          "residents": [1234, 2, 3], "rank_change": [0, 2, -1], "flag": [True, False, True]})
+    rows, config = drawn(frame, "credit-levels", {"residents": "居民(人)"})
+    assert rows["share"].tolist()[:2] == pytest.approx([7.74, 4.0])  # numbers, in per cent
+    assert frame["share"].tolist()[:2] == [0.0774, 0.04]  # the caller's rows unchanged
+    assert {c: (v["label"], v["type_config"]["format"]) for c, v in config.items()} == {
+        "share": ("占比", "%.1f%%"), "residents": ("居民(人)", "%,.0f"), "rank_change": ("名次变化", "%+.0f")}
 
 def test_meeting_mode_steps_through_the_slides(app_on, demo_path, demo_con):
     app = app_on(demo_path)
@@ -596,17 +594,3 @@ def test_an_analyst_cannot_mark_a_flag_checked(monkeypatch, writable_demo):
     app.switch_page("pages/review.py").run()
     assert not app.exception, app.exception
     assert not [t for t in app.text_area if t.key == "flag_reason"]
-
-
-def test_a_list_too_long_to_style_takes_streamlits_formats_of_the_same_digits():
-    from pages._widgets import STYLED_ROWS, number_columns
-
-    rows = STYLED_ROWS + 1
-    frame = pd.DataFrame({"name": ["甲"] * rows, "points": [1.25] * rows, "balance": [3.0] * rows,
-                          "events": [2] * rows, "share": [0.5] * rows})
-    config = number_columns(frame, "monthly-publication", {"points": st.column_config.Column("本月积分")})
-    assert {c: (v["label"], v["type_config"]["format"]) for c, v in config.items()} == {
-        "points": ("本月积分", "%+.1f"), "balance": ("累计余额", "%.1f"), "events": ("记录数", "localized"),
-        "share": ("占比", "percent")}
-    assert number_columns(frame.head(10), "monthly-publication", {}) == {}
-    assert styled(frame, "monthly-publication") is frame
