@@ -250,7 +250,8 @@ def _grid_of_event(con, event_id: int):
                        {"id": event_id}).fetchone()
 
 
-def _in_area(area, grid_id) -> None:
+def in_area(area, grid_id) -> None:
+    """access.Denied unless the grid is within `area` (the user's places; None: no limit)."""
     if area is not None and area.grids is not None and grid_id not in area.grids:
         raise access.Denied(f"网格 {grid_id} 不在您的管理范围({area.label})内")
 
@@ -279,7 +280,7 @@ def add_appeal(con, *, raised_on, reason: str, event_id: int | None = None, quar
         if found is None:
             _fail(f"积分记录 {event_id} 不存在")
         grid_id = None
-        _in_area(area, found[0])
+        in_area(area, found[0])
         if raised_on < found[1].date():
             _fail(f"提出日期 {raised_on:%Y-%m-%d} 早于被申诉记录的发生日期 {found[1]:%Y-%m-%d}")
     else:
@@ -287,7 +288,7 @@ def add_appeal(con, *, raised_on, reason: str, event_id: int | None = None, quar
             _fail(f"季度应写作 2026Q3 的格式,收到: {quarter!r}")
         if not grid_id or not con.execute("SELECT count(*) FROM grids WHERE grid_id = $g", {"g": grid_id}).fetchone()[0]:
             _fail(f"网格 {grid_id!r} 不存在")
-        _in_area(area, grid_id)
+        in_area(area, grid_id)
     raised_by = (raised_by or "").strip() or None
     if raised_by and not con.execute("SELECT count(*) FROM people WHERE person_id = $p", {"p": raised_by}).fetchone()[0]:
         _fail(f"提出人编号 {raised_by} 不在居民登记册中;不是登记居民的,请只填姓名")
@@ -319,7 +320,7 @@ def decide_appeal(con, appeal_id: str, status: str, decided_on=None, decision_re
     current, raised_on, appealed, grid_id = row
     if current not in OPEN:
         _fail(f"异议申诉 {appeal_id} 已{STATUSES[current]},不能再次处理")
-    _in_area(area, grid_id if appealed is None else _grid_of_event(con, appealed)[0])
+    in_area(area, grid_id if appealed is None else _grid_of_event(con, appealed)[0])
     decision_reason = (decision_reason or "").strip()
     decided = None
     if status in DECIDED:

@@ -2,7 +2,6 @@
 are 待核实, and whether they are named pending the check. One decision, made on the ranking itself
 (credit.grid_credit_ranking), so that every page, meeting mode and file of the pack read the same."""
 
-import datetime as dt
 from pathlib import Path
 
 import pandas as pd
@@ -16,8 +15,9 @@ LABELS = {"awarded": "红旗网格", "pending": "红旗网格(待核实)", "with
 
 def open_checks(con, period: Period) -> pd.DataFrame:
     """What is still to be checked about each grid's figures for the period: its integrity flags not
-    marked 已核实 (verify_flag), its open appeals (analytics.appeals.open_appeals) and its ledger lines off the catalogue not approved
-    as adjustments. Columns: grid_id, check_reason (the items, ';'-separated)."""
+    marked 已核实 (verify_flag), its open appeals (analytics.appeals.open_appeals) and its ledger lines
+    off the catalogue not approved as adjustments. Columns: grid_id, check_reason (the items,
+    ';'-separated)."""
     from .appeals import open_appeals
     from .credit import integrity_flags
 
@@ -78,11 +78,11 @@ def flag_checks(con, period) -> pd.DataFrame:
     """, {"period": parse_period(period).label}).df()
 
 
-def verify_flag(con, period, grid_id: str, flag: str, reason: str, *, checked_by: str, area=None,
-                now: dt.datetime | None = None) -> None:
+def verify_flag(con, period, grid_id: str, flag: str, reason: str, *, checked_by: str, area=None) -> None:
     """Mark a grid's integrity flag of the period 已核实 on a writable connection: from then on it no
     longer holds the grid's award. Bad input raises ValueError in Chinese; a grid outside `area` (the
     user's places) raises access.Denied."""
+    from .appeals import in_area
     from .credit import INTEGRITY_FLAGS, integrity_flags
 
     period = parse_period(period)
@@ -94,8 +94,7 @@ def verify_flag(con, period, grid_id: str, flag: str, reason: str, *, checked_by
     name = con.execute("SELECT name FROM grids WHERE grid_id = $g", {"g": grid_id}).fetchone()
     if name is None:
         raise ValueError(f"网格 {grid_id!r} 不存在")
-    if area is not None and area.grids is not None and grid_id not in area.grids:
-        raise access.Denied(f"网格 {grid_id} 不在您的管理范围({area.label})内")
+    in_area(area, grid_id)
     raised = integrity_flags(con, period, Scope(grids=(grid_id,)))
     if flag not in set(raised["flag"]):
         raise ValueError(f"{name[0]}{period.label_zh}没有「{INTEGRITY_FLAGS[flag]}」提示,无需核实")
@@ -106,7 +105,7 @@ def verify_flag(con, period, grid_id: str, flag: str, reason: str, *, checked_by
                          f"由 {done[0]} 核实")
     con.execute("INSERT INTO flag_checks VALUES ($p, $g, $f, $by, $at, $why)",
                 {"p": period.label, "g": grid_id, "f": flag, "by": checked_by,
-                 "at": (now or clock.now()).replace(microsecond=0), "why": reason})
+                 "at": clock.now().replace(microsecond=0), "why": reason})
 
 
 def verify(db_path, user: access.User | None, period, grid_id: str, flag: str, reason: str, *,
