@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from analytics import access, audit, credit, db, overview, review, tickets
 from analytics.period import Scope
+from pages._format import plain
 from pages._widgets import drawn
 
 PAGES = ["pages/overview.py", "pages/grid_map.py", "pages/review.py", "pages/tickets.py", "pages/credit.py",
@@ -594,3 +595,16 @@ def test_an_analyst_cannot_mark_a_flag_checked(monkeypatch, writable_demo):
     app.switch_page("pages/review.py").run()
     assert not app.exception, app.exception
     assert not [t for t in app.text_area if t.key == "flag_reason"]
+
+
+def test_the_ticket_list_fits_the_screen_and_a_selected_ticket_shows_the_rest(monkeypatch, demo_path):
+    app = launch(monkeypatch, demo_path, query={"period": "2026Q3", "view": "工单查询"})
+    app.switch_page("pages/tickets.py").run()
+    listed = app.dataframe[0].value
+    assert list(listed.columns) == ["ticket_id", "title", "category_label", "grid_name", "status", "filed_at", "days"]
+    app.session_state["tickets_found"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    app.run()
+    assert not app.exception, app.exception
+    detail = [c.value for c in app.caption if "渠道:" in c.value]
+    assert len(detail) == 1 and "约请部门:" in detail[0] and ("结果公开" in detail[0] or "尚未公开" in detail[0])
+    assert any(f"{plain(listed['ticket_id'].iat[0])} 的办理过程" in m.value for m in app.markdown)
