@@ -167,7 +167,7 @@ def slide_table(key: str, spec: review.Table, part: slice | None = None, limit: 
     if "grid_name" in spec.columns and "community_name" in spec.columns:
         frame = review.short_grid_names(frame)
     shown = frame.iloc[part] if part is not None else frame.head(limit)
-    _meeting.table(review.shown(shown, spec))
+    _meeting.table(shown, spec)
     notes = [spec.note] if spec.note else []
     if limit and len(frame) > limit:
         notes.append(f"另有 {len(frame) - limit} 行,见会议材料。")
@@ -190,7 +190,7 @@ def slide_ranking(community_id: str) -> None:
         st.html(charts.bars_html(rows["grid_name"], rows["avg_credit"], highlight=rows["red_flag"], size=_meeting.TYPE,
                                  title="人均积分(分)"))
     with right:
-        _meeting.table(review.shown(rows, spec), rows["red_flag"])
+        _meeting.table(rows, spec, rows["red_flag"])
         st.caption("金色为红旗网格;名次按人均积分。")
 
 

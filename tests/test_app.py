@@ -1,3 +1,4 @@
+import re
 import shutil
 
 import pandas as pd
@@ -166,6 +167,31 @@ def test_meeting_mode_steps_through_the_slides(app_on, demo_path, demo_con):
     assert app.title[0].value.startswith("服务圈覆盖不足的网格")
     app.button(key="slide_exit").click().run()
     assert not app.session_state["meeting"] and app.title[0].value == "季度考评"
+
+
+def right_aligned(element) -> tuple[set, set]:
+    """The headers of a slide table's columns drawn right-aligned: (in the body, in the header row)."""
+    body, head = set(), set()
+    for selectors, props in re.findall(r"([^{}]+)\{([^}]*)\}", element.proto.arrow_data.styler.styles):
+        if "text-align: right" in props:
+            body |= {int(c) for c in re.findall(r"_row\d+_col(\d+)", selectors)}
+            head |= {int(c) for c in re.findall(r"th\.col(\d+)", selectors)}
+    columns = element.value.columns
+    return {columns[c] for c in body}, {columns[c] for c in head}
+
+
+@pytest.mark.parametrize("slide, numbers, text", [
+    ("slide_next", {"名次", "名次变化", "综合得分"}, {"网格"}),
+    ("slide_last", {"户数", "覆盖户数", "覆盖户数占比"}, {"社区", "网格"}),
+])
+def test_meeting_slides_right_align_number_columns(app_on, demo_path, slide, numbers, text):
+    app = app_on(demo_path)
+    app.switch_page("pages/review.py").run()
+    app.toggle(key="meeting").set_value(True).run()
+    app.button(key=slide).click().run()
+    table = app.table[0]
+    assert set(table.value.columns) == numbers | text
+    assert right_aligned(table) == (numbers, numbers)
 
 
 TICKET_CSV = ("工单编号,所在网格,诉求类别,提单渠道,标题,提单时间,接单时间,议单时间,定单时间,评单时间,结果公开时间\n"
