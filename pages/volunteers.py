@@ -59,14 +59,17 @@ if not summary["activities"]:
     st.stop()
 
 
+communities = metric("volunteers-by-community", filters.period, filters.scope)
+# One community (or grid) in scope: a per-community bar or table would repeat the figures above.
+several = len(communities) > 1
+
+
 def show_breakdown() -> None:
     measure = st.segmented_control("图中显示", list(MEASURES), format_func=lambda c: MEASURES[c][0], default="hours",
                                    key="vol_measure") or "hours"
     label, unit, number = MEASURES[measure]
     kinds = metric("volunteers-by-kind", filters.period, filters.scope)
-    communities = metric("volunteers-by-community", filters.period, filters.scope)
-    # One community (or grid) in scope: its bar would repeat the figures above under the community's name.
-    left, right = st.columns(2, gap="large") if len(communities) > 1 else (st.container(), None)
+    left, right = st.columns(2, gap="large") if several else (st.container(), None)
     with left:
         fig = charts.bar(kinds.sort_values(measure, ascending=False), "label", measure, horizontal=True,
                          title=f"按服务类型:{label}", x_title="服务类型", y_title=f"{label}({unit})",
@@ -84,8 +87,7 @@ def show_breakdown() -> None:
 
 
 def show_communities() -> None:
-    table(metric("volunteers-by-community", filters.period, filters.scope), "volunteers-by-community", filters,
-          columns={"label": "社区", **COUNTS}, key="vol_community")
+    table(communities, "volunteers-by-community", filters, columns={"label": "社区", **COUNTS}, key="vol_community")
 
 
 def show_teams() -> None:
@@ -93,4 +95,5 @@ def show_teams() -> None:
     table(teams, "volunteers-by-team", filters, columns={"label": "志愿服务队", **COUNTS}, height=460, key="vol_team")
 
 
-sections({"服务类型与社区": show_breakdown, "各社区": show_communities, "各志愿服务队": show_teams})
+sections({"服务类型与社区": show_breakdown, "各社区": show_communities, "各志愿服务队": show_teams} if several else
+         {"服务类型": show_breakdown, "各志愿服务队": show_teams})

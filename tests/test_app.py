@@ -295,6 +295,22 @@ def test_a_shared_link_to_another_community_shows_only_ones_own(monkeypatch, dem
     assert set(ranking["grid_name"]) == {f"兴旺社区第{i}网格" for i in range(1, 11)}
 
 
+ONE_PLACE, SEVERAL = ["服务类型", "各志愿服务队"], ["服务类型与社区", "各社区", "各志愿服务队"]
+
+
+@pytest.mark.parametrize("user, query, tabs", [
+    (LEADER, {}, SEVERAL),
+    (LEADER, {"comm": "201"}, ONE_PLACE),  # the filter bar narrowed to one community
+    (as_role("subdistrict_leader", "370321002"), {}, SEVERAL),  # 8 communities
+    (SECRETARY, {"view": "各社区"}, ONE_PLACE),  # a leader's link to the tab opens the first
+    (as_role("grid_worker", "101-01"), {}, ONE_PLACE),
+])
+def test_volunteers_offer_a_per_community_tab_only_over_several_communities(monkeypatch, demo_path, user, query, tabs):
+    app = launch(monkeypatch, demo_path, user=user, query=query)
+    app.switch_page("pages/volunteers.py").run()
+    assert not app.exception and not app.error, (app.exception, [e.value for e in app.error])
+    assert [t.label for t in app.tabs] == tabs
+
 @pytest.mark.parametrize("user, reachable, unreachable", [
     (LEADER, ["pages/credit.py", "pages/review.py"], ["pages/data.py", "pages/admin.py"]),
     (SECRETARY, ["pages/overview.py"], ["pages/data.py", "pages/admin.py"]),
