@@ -105,30 +105,39 @@ def number_columns(frame: pd.DataFrame, metric_id: str, config: dict) -> dict:
         return config
     out = dict(config)
     for c, spec in _specs(frame, metric_id).items():
+        if c in config and config[c] is None:  # hidden
+            continue
         label = config[c].get("label") if c in config else table_columns.column(c, metric_id).header
         out[c] = st.column_config.NumberColumn(label, format=_printf(spec))
     return out
 
 def table(frame: pd.DataFrame, metric_id: str, filters: Filters, *, columns: dict | None = None,
           height: int | None = None, key: str | None = None, note: str = "", period: Period | None = None,
-          place: str | None = None) -> None:
+          place: str | None = None, select: str | None = None, selected: int | None = None) -> int | None:
     """A table exactly as filtered, with its definition and CSV/XLSX downloads of the same rows.
-    columns maps column names to Chinese headers (or column configs); others are hidden.
-    period and place: what the rows cover when the page narrows the filters (a month, one community)."""
+    columns maps column names to Chinese headers (or column configs; None: in the download only); others
+    are hidden. period and place: what the rows cover when the page narrows the filters (a month, one
+    community). select: the key of a table whose rows can be clicked, one at a time, first with the
+    row at position selected; returns the position of the row chosen, None for none."""
     if frame.empty:
         nothing()
-        return
+        return None
     shown = frame[list(columns)] if columns else frame
     config = {c: (v if not isinstance(v, str) else st.column_config.Column(v)) for c, v in (columns or {}).items()}
+    choice = {} if select is None else {
+        "key": select, "on_select": "rerun", "selection_mode": "single-row",
+        "selection_default": None if selected is None else {"selection": {"rows": [selected]}}}
     # A dash for a missing value: Streamlit's own placeholder is the English "None".
-    st.dataframe(styled(shown, metric_id), hide_index=True, width="stretch",
-                 column_config=number_columns(shown, metric_id, config),
-                 height=height or "auto", placeholder="—")
+    state = st.dataframe(styled(shown, metric_id), hide_index=True, width="stretch",
+                         column_config=number_columns(shown, metric_id, config),
+                         height=height or "auto", placeholder="—", **choice)
     downloads(shown, metric_id, filters, columns=columns, key=key, note=note, period=period, place=place)
+    rows = state.selection.rows if select is not None else []
+    return rows[0] if rows else None
 
 def _headers(columns: dict | None) -> dict:
     """The headers a table's columns show, for its download (numbers as the dictionary formats them)."""
-    return {name: c if isinstance(c, str) else c.get("label") or "" for name, c in (columns or {}).items()}
+    return {name: c if isinstance(c, str) else (c or {}).get("label") or "" for name, c in (columns or {}).items()}
 
 def downloads(frame: pd.DataFrame, metric_id: str, filters: Filters, *, columns: dict | None = None,
               key: str | None = None, note: str = "", period: Period | None = None, place: str | None = None) -> None:

@@ -90,9 +90,13 @@ def show_ranking() -> None:
     ranked = review.short_grid_names(rv.tables["ranked"])
     rows = ranked[ranked["community_id"] == chosen]
     # Every grid of the community without a scroll bar (35 px a row, the header included).
-    table(rows, review.RANKED.metric_id, filters, columns=columns(review.RANKED), key="review_ranked", period=quarter,
-          place=communities[chosen], height=35 * (len(rows) + 1) + 3)
-    st.caption(review.RANKED.note + "红旗网格:" + plain("、".join(rows.loc[rows["red_flag"], "grid_name"])) + "。")
+    picked = table(rows, review.RANKED.metric_id, filters, columns=columns(review.RANKED), key="review_ranked",
+                   period=quarter, place=communities[chosen], height=35 * (len(rows) + 1) + 3, select="review_pick")
+    if picked is not None:  # drill down: the grid's ledger on the credit page, its address naming the grid
+        st.session_state["credit_ledger"] = rows["grid_id"].iat[picked]
+        st.switch_page("pages/credit.py", query_params={"ledger": rows["grid_id"].iat[picked]})
+    st.caption(review.RANKED.note + "点选一个网格查看其积分明细。红旗网格:"
+               + plain("、".join(rows.loc[rows["red_flag"], "grid_name"])) + "。")
     with st.expander("综合考评各项得分(看一个网格为什么得这个分)"):
         table(rows, review.EVALUATION.metric_id, filters, columns=columns(review.EVALUATION), key="review_evaluation",
               period=quarter, place=communities[chosen])
