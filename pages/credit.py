@@ -41,8 +41,10 @@ def show_ranking() -> None:
     communities = dict(zip(ranking["community_id"], ranking["community_name"]))
     if grid_id := ledger_grid():  # its community first: the ranking shows the grid
         st.session_state["credit_community"] = ranking.loc[ranking["grid_id"] == grid_id, "community_id"].iat[0]
+    # One community (a secretary's): no box offering it alone, as on 季度考评.
     chosen = st.selectbox("社区", list(communities), format_func=communities.get, key="credit_community",
-                          on_change=lambda: st.session_state.update(credit_ledger=None))
+                          on_change=lambda: st.session_state.update(credit_ledger=None)) \
+        if len(communities) > 1 else next(iter(communities))
     rows = review.short_grid_names(ranking[ranking["community_id"] == chosen].reset_index(drop=True))
     left, right = st.columns([2, 3], gap="medium")
     left.plotly_chart(charts.bar(rows, "grid_name", "avg_credit", horizontal=True, y_title="人均积分(分)",
