@@ -103,8 +103,9 @@ def table(frame: pd.DataFrame, spec: review.Table, highlight: pd.Series | None =
     styles = pd.DataFrame("", index=shown.index, columns=shown.columns)
     if highlight is not None:
         styles[list(highlight)] = "background-color: #FBEFC5; font-weight: 600;"
-    numbers = [spec.columns[c] for c in spec.formats]
-    styles[numbers] += "text-align: right;"
+    # !important: st.table aligns every cell inline by its type, and a formatted number is text.
+    numbers, right = [spec.columns[c] for c in spec.formats], "text-align: right !important;"
+    styles[numbers] += right
     styler = shown.style.apply(lambda _: styles, axis=None).set_table_styles(
-        {h: [{"selector": "th", "props": "text-align: right"}] for h in numbers}, overwrite=False)
+        {h: [{"selector": "th", "props": right}] for h in numbers}, overwrite=False)
     st.table(styler, hide_index=True, border="horizontal")

@@ -171,10 +171,11 @@ def test_meeting_mode_steps_through_the_slides(app_on, demo_path, demo_con):
 
 
 def right_aligned(element) -> tuple[set, set]:
-    """The headers of a slide table's columns drawn right-aligned: (in the body, in the header row)."""
+    """The headers of a slide table's columns drawn right-aligned: (in the body, in the header row).
+    st.table aligns each cell inline by its type (left for text), so only !important wins."""
     body, head = set(), set()
     for selectors, props in re.findall(r"([^{}]+)\{([^}]*)\}", element.proto.arrow_data.styler.styles):
-        if "text-align: right" in props:
+        if "text-align: right !important" in props:
             body |= {int(c) for c in re.findall(r"_row\d+_col(\d+)", selectors)}
             head |= {int(c) for c in re.findall(r"th\.col(\d+)", selectors)}
     columns = element.value.columns
