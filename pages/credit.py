@@ -68,7 +68,7 @@ def show_ranking() -> None:
         st.query_params["ledger"] = grid_id
     else:
         st.query_params.pop("ledger", None)
-        st.caption("点选排名中的一个网格,查看其积分明细和待核实事项。")
+        st.caption("点选排名中的一个网格,查看其" + ("积分明细和" if may_see("grid-ledger") else "") + "待核实事项。")
         return
     row, place = rows.iloc[picked], ranking.loc[ranking["grid_id"] == grid_id, "grid_name"].iat[0]
     with st.container(horizontal=True, vertical_alignment="bottom"):
