@@ -223,10 +223,11 @@ def show_official() -> None:
             st.markdown("今日重算与正式公布结果一致,没有公布后更正。")
         else:
             st.markdown(f"**公布后更正:名次、人均积分或居民数有变化的网格({len(grids)} 个)**")
-            st.dataframe(*drawn(grids[list(CHANGE_COLUMNS)], None, CHANGE_COLUMNS), hide_index=True, width="stretch",
-                         placeholder="—")
+            changed, config = drawn(grids[list(CHANGE_COLUMNS)], None, CHANGE_COLUMNS)
+            st.dataframe(changed, column_config=config, hide_index=True, width="stretch", placeholder="—")
             st.markdown(f"**引起变化的积分记录({len(lines)} 条)**:截止后补录、分值更正、删除或居住登记变更")
-            st.dataframe(*drawn(lines[list(LINE_COLUMNS)], None, LINE_COLUMNS), hide_index=True, width="stretch",
+            behind, config = drawn(lines[list(LINE_COLUMNS)], None, LINE_COLUMNS)
+            st.dataframe(behind, column_config=config, hide_index=True, width="stretch",
                          height=min(420, 38 + 35 * len(lines)), placeholder="—")
     if allowed("freeze"):
         freeze_form(frozen)
