@@ -90,9 +90,13 @@ def show_ranking() -> None:
     ranked = review.short_grid_names(rv.tables["ranked"])
     rows = ranked[ranked["community_id"] == chosen]
     # Every grid of the community without a scroll bar (35 px a row, the header included).
-    table(rows, review.RANKED.metric_id, filters, columns=columns(review.RANKED), key="review_ranked", period=quarter,
-          place=communities[chosen], height=35 * (len(rows) + 1) + 3)
-    st.caption(review.RANKED.note + "红旗网格:" + plain("、".join(rows.loc[rows["red_flag"], "grid_name"])) + "。")
+    picked = table(rows, review.RANKED.metric_id, filters, columns=columns(review.RANKED), key="review_ranked",
+                   period=quarter, place=communities[chosen], height=35 * (len(rows) + 1) + 3, select="review_pick")
+    if picked is not None:  # drill down: the grid's ledger on the credit page, its address naming the grid
+        st.session_state["credit_ledger"] = rows["grid_id"].iat[picked]
+        st.switch_page("pages/credit.py", query_params={"ledger": rows["grid_id"].iat[picked]})
+    st.caption(review.RANKED.note + "点选一个网格查看其积分明细。红旗网格:"
+               + plain("、".join(rows.loc[rows["red_flag"], "grid_name"])) + "。")
     with st.expander("综合考评各项得分(看一个网格为什么得这个分)"):
         table(rows, review.EVALUATION.metric_id, filters, columns=columns(review.EVALUATION), key="review_evaluation",
               period=quarter, place=communities[chosen])
@@ -197,7 +201,7 @@ def slide_table(key: str, spec: review.Table, part: slice | None = None, limit: 
     if "grid_name" in spec.columns and "community_name" in spec.columns:
         frame = review.short_grid_names(frame)
     shown = frame.iloc[part] if part is not None else frame.head(limit)
-    _meeting.table(review.shown(shown, spec))
+    _meeting.table(shown, spec)
     notes = [spec.note] if spec.note else []
     if limit and len(frame) > limit:
         notes.append(f"另有 {len(frame) - limit} 行,见会议材料。")
@@ -220,7 +224,7 @@ def slide_ranking(community_id: str) -> None:
         st.html(charts.bars_html(rows["grid_name"], rows["avg_credit"], highlight=rows["red_flag"], size=_meeting.TYPE,
                                  title="人均积分(分)"))
     with right:
-        _meeting.table(review.shown(rows, spec), rows["red_flag"])
+        _meeting.table(rows, spec, rows["red_flag"])
         st.caption("金色为红旗网格;名次按人均积分。")
 
 
