@@ -80,7 +80,7 @@ EVALUATION = Table("evaluation", "综合考评各项得分", "grid-evaluation",
 # sees why a grid scored as it did. 红旗网格 stay on credit (settings.EVALUATION_WEIGHTS).
 RANKED = Table("ranked", "网格排名与综合考评", "grid-evaluation",
                {"rank": "名次", "grid_name": "网格", "award_label": "评选结果", "avg_credit": "人均积分",
-                "rank_change": "名次变化", "red_flag": "红旗网格", "composite": "综合得分", "composite_rank": "综合名次",
+                "rank_change": "名次变化", "composite": "综合得分", "composite_rank": "综合名次",
                 "on_time_share": "按时办结率", "rework_share": "返工率", "mean_score": "评单均分"},
                note="名次按居民人均信用积分(红旗网格据此评定),名次变化正数为上升;综合得分按信用、按时、返工、满意四项加权。")
 APPEALS = Table("appeals", "异议申诉处理情况", "appeal-summary",
