@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
+from analytics import review
 from pages._format import plain
 
 STAGE = (1280, 720)
@@ -95,9 +96,16 @@ def parts(rows: int, per: int = ROWS) -> list[slice]:
     return [slice(i * size, (i + 1) * size) for i in range(count)]
 
 
-def table(shown: pd.DataFrame, highlight: pd.Series | None = None) -> None:
-    """A table as printed (review.shown), its rows in gold where highlight is true."""
+def table(frame: pd.DataFrame, spec: review.Table, highlight: pd.Series | None = None) -> None:
+    """The spec's columns as printed (review.shown), numbers right-aligned so a column's figures read
+    down it, its rows in gold where highlight is true."""
+    shown = review.shown(frame, spec)
     styles = pd.DataFrame("", index=shown.index, columns=shown.columns)
     if highlight is not None:
-        styles[list(highlight)] = "background-color: #FBEFC5; font-weight: 600"
-    st.table(shown.style.apply(lambda _: styles, axis=None), hide_index=True, border="horizontal")
+        styles[list(highlight)] = "background-color: #FBEFC5; font-weight: 600;"
+    # !important: st.table aligns every cell inline by its type, and a formatted number is text.
+    numbers, right = [spec.columns[c] for c in spec.formats], "text-align: right !important;"
+    styles[numbers] += right
+    styler = shown.style.apply(lambda _: styles, axis=None).set_table_styles(
+        {h: [{"selector": "th", "props": right}] for h in numbers}, overwrite=False)
+    st.table(styler, hide_index=True, border="horizontal")

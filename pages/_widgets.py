@@ -75,7 +75,8 @@ def drawn(frame: pd.DataFrame, metric_id: str | None, config: dict) -> tuple[pd.
     still sorts by its numbers), a share in per cent."""
     out = {c: st.column_config.Column(v) if isinstance(v, str) else v for c, v in config.items()}
     for c in frame.columns:
-        if not pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c]):
+        if not pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c]) \
+                or (c in out and out[c] is None):  # hidden: in the download only
             continue
         spec = table_columns.column(c, metric_id).format
         pattern = table_columns.printf(spec)
@@ -90,22 +91,30 @@ def drawn(frame: pd.DataFrame, metric_id: str | None, config: dict) -> tuple[pd.
 
 def table(frame: pd.DataFrame, metric_id: str, filters: Filters, *, columns: dict | None = None,
           height: int | None = None, key: str | None = None, note: str = "", period: Period | None = None,
-          place: str | None = None) -> None:
+          place: str | None = None, select: str | None = None, selected: int | None = None) -> int | None:
     """A table exactly as filtered, with its definition and CSV/XLSX downloads of the same rows.
-    columns maps column names to Chinese headers (or column configs); others are hidden.
-    period and place: what the rows cover when the page narrows the filters (a month, one community)."""
+    columns maps column names to Chinese headers (or column configs; None: in the download only); others
+    are hidden. period and place: what the rows cover when the page narrows the filters (a month, one
+    community). select: the key of a table whose rows can be clicked, one at a time, first with the
+    row at position selected; returns the position of the row chosen, None for none."""
     if frame.empty:
         nothing()
-        return
+        return None
     shown = frame[list(columns)] if columns else frame
     rows, config = drawn(shown, metric_id, columns or {})
+    choice = {} if select is None else {
+        "key": select, "on_select": "rerun", "selection_mode": "single-row",
+        "selection_default": None if selected is None else {"selection": {"rows": [selected]}}}
     # A dash for a missing value: Streamlit's own placeholder is the English "None".
-    st.dataframe(rows, hide_index=True, width="stretch", column_config=config, height=height or "auto", placeholder="—")
+    state = st.dataframe(rows, hide_index=True, width="stretch", column_config=config, height=height or "auto",
+                         placeholder="—", **choice)
     downloads(shown, metric_id, filters, columns=columns, key=key, note=note, period=period, place=place)
+    picked = state.selection.rows if select is not None else []
+    return picked[0] if picked else None
 
 def _headers(columns: dict | None) -> dict:
     """The headers a table's columns show, for its download (numbers as the dictionary formats them)."""
-    return {name: c if isinstance(c, str) else c.get("label") or "" for name, c in (columns or {}).items()}
+    return {name: c if isinstance(c, str) else (c or {}).get("label") or "" for name, c in (columns or {}).items()}
 
 def downloads(frame: pd.DataFrame, metric_id: str, filters: Filters, *, columns: dict | None = None,
               key: str | None = None, note: str = "", period: Period | None = None, place: str | None = None) -> None:

@@ -1,9 +1,10 @@
 import streamlit as st
 
-from analytics import access, appeals, charts, clock, db, official
+from analytics import access, appeals, charts, clock, db, official, review
 from analytics.ingest import Busy
 from analytics.period import Area, quarter_of
-from pages._session import allowed, record, signed_in
+from pages._format import plain
+from pages._session import allowed, may_see, record, signed_in
 from pages._figures import compute, metric
 from pages._filters import current_filters
 from pages._widgets import figure, may_see_people, nothing, page_header, sections, table
@@ -23,44 +24,69 @@ figure("红旗网格", int(ranking["red_flag"].sum()), "个", "red-flag-grids", 
 figure("积分异常提示", len(flags), "项", "integrity-flags", container=cols[3])
 
 
+def ledger_grid() -> str | None:
+    """The grid whose ledger is open: clicked in a ranking (here or on 季度考评), or named by the
+    address (?ledger=) on the page's first run in the session; None once the filters leave it out."""
+    if "credit_ledger" not in st.session_state:
+        st.session_state["credit_ledger"] = st.query_params.get("ledger")
+    if st.session_state["credit_ledger"] not in set(ranking["grid_id"]):
+        st.session_state["credit_ledger"] = None
+    return st.session_state["credit_ledger"]
+
+
 def show_ranking() -> None:
     if ranking.empty:
         nothing("所选范围内没有可排名的网格(没有登记居民)。")
+        return
+    communities = dict(zip(ranking["community_id"], ranking["community_name"]))
+    if grid_id := ledger_grid():  # its community first: the ranking shows the grid
+        st.session_state["credit_community"] = ranking.loc[ranking["grid_id"] == grid_id, "community_id"].iat[0]
+    # One community (a secretary's): no box offering it alone, as on 季度考评.
+    chosen = st.selectbox("社区", list(communities), format_func=communities.get, key="credit_community",
+                          on_change=lambda: st.session_state.update(credit_ledger=None)) \
+        if len(communities) > 1 else next(iter(communities))
+    rows = review.short_grid_names(ranking[ranking["community_id"] == chosen].reset_index(drop=True))
+    left, right = st.columns([2, 3], gap="medium")
+    left.plotly_chart(charts.bar(rows, "grid_name", "avg_credit", horizontal=True, y_title="人均积分(分)",
+                                 highlight=rows["red_flag"], text_format=".2f", height=max(300, 42 * len(rows))),
+                      width="stretch", config=CHART)
+    status = compute(official.status, period, scope)
+    left.caption("金色为红旗网格。" + (f"{status};今日重算与公布后更正见“季度考评”。" if status else ""))
+    at = rows.index[rows["grid_id"] == grid_id]
+    with right:
+        # Keyed by the rows: another community or period gets a table of its own, opened on the grid.
+        picked = table(rows, "grid-credit-ranking", filters, key="ranking", place=communities[chosen],
+                       select=f"credit_pick_{hash(tuple(rows['grid_id']))}", selected=int(at[0]) if len(at) else None,
+                       columns={"rank": st.column_config.NumberColumn("名次", width=40), "grid_name": "网格",
+                                "award_label": st.column_config.TextColumn("评选结果", width=140),
+                                "avg_credit": "人均积分",
+                                "rank_change": st.column_config.Column("名次变化", help="正数为上升"),
+                                "residents": "居民", "check_reason": None})  # 待核实事项: below, on selection
+    grid_id = None if picked is None else rows["grid_id"].iat[picked]
+    st.session_state["credit_ledger"] = grid_id
+    if grid_id:
+        st.query_params["ledger"] = grid_id
     else:
-        communities = dict(zip(ranking["community_id"], ranking["community_name"]))
-        chosen = st.selectbox("社区", list(communities), format_func=communities.get, key="credit_community")
-        rows = ranking[ranking["community_id"] == chosen]
-        left, right = st.columns(2, gap="large")
-        left.plotly_chart(charts.bar(rows, "grid_name", "avg_credit", horizontal=True, y_title="人均积分(分)",
-                                     highlight=rows["red_flag"], text_format=".2f", height=max(300, 42 * len(rows))),
-                          width="stretch", config=CHART)
-        status = compute(official.status, period, scope)
-        left.caption("金色为红旗网格。" + (f"{status};今日重算与公布后更正见“季度考评”。" if status else ""))
-        with right:
-            table(rows, "grid-credit-ranking", filters, key="ranking", place=communities[chosen], columns={
-                "rank": "名次",
-                "grid_name": "网格", "award_label": st.column_config.TextColumn("评选结果", width="medium"),
-                "avg_credit": "人均积分",
-                "rank_change": st.column_config.Column("名次变化", help="正数为上升"),
-                "residents": "居民",
-                "check_reason": "待核实事项"})
-
-        st.subheader("排名背后的积分明细")
-        if not may_see_people("grid-ledger"):
-            return
-        grids = dict(zip(rows["grid_id"], rows["grid_name"]))
-        with st.container(horizontal=True, vertical_alignment="bottom"):
-            grid_id = st.selectbox("网格", list(grids), format_func=grids.get, key="credit_ledger_grid")
-            names = allowed("names") and st.toggle(
-                "显示完整姓名", key="ledger_names", on_change=lambda: st.session_state["ledger_names"] and record(
-                    "names", f"网格积分明细 {st.session_state['credit_ledger_grid']}", period.label),
-                help="仅在本明细中显示完整姓名,打开即记入审计日志;导出的文件同样含完整姓名,请妥善保管。")
-        table(metric("grid-ledger", period, scope, grid_id=grid_id, names=names), "grid-ledger", filters, key="ledger",
-              height=320, note="含完整姓名" if names else "", place=grids[grid_id],
-              columns={"occurred_at": st.column_config.DatetimeColumn("发生时间", format="YYYY-MM-DD HH:mm"),
-                       "name": "居民", "indicator_name": "指标", "category_label": "类别",
-                       "points": "积分",
-                       "recorded_by_name": "记录人", "note": "备注"})
+        st.query_params.pop("ledger", None)
+        st.caption("点选排名中的一个网格,查看其" + ("积分明细和" if may_see("grid-ledger") else "") + "待核实事项。")
+        return
+    row, place = rows.iloc[picked], ranking.loc[ranking["grid_id"] == grid_id, "grid_name"].iat[0]
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        st.subheader(f"{plain(place)}的积分明细", width="stretch")
+        names = allowed("names") and may_see("grid-ledger") and st.toggle(
+            "显示完整姓名", key="ledger_names", on_change=lambda: st.session_state["ledger_names"] and record(
+                "names", f"网格积分明细 {grid_id}", period.label),
+            help="仅在本明细中显示完整姓名,打开即记入审计日志;导出的文件同样含完整姓名,请妥善保管。")
+    if isinstance(row["check_reason"], str):
+        st.warning(f"{row['award_label']}。待核实事项:{plain(row['check_reason'])}", icon=":material/fact_check:")
+    if not may_see_people("grid-ledger"):
+        return
+    table(metric("grid-ledger", period, scope, grid_id=grid_id, names=names), "grid-ledger", filters, key="ledger",
+          height=320, note="含完整姓名" if names else "", place=place,
+          columns={"occurred_at": st.column_config.DatetimeColumn("发生时间", format="YYYY-MM-DD HH:mm"),
+                   "name": "居民", "indicator_name": "指标", "category_label": "类别",
+                   "points": "积分",
+                   "recorded_by_name": "记录人", "note": "备注"})
 
 
 def show_awards() -> None:
@@ -103,6 +129,8 @@ def show_publication() -> None:
     months = {m.label: m for m in period.months()}
     month = months[st.selectbox("公示月份", list(months), index=len(months) - 1, format_func=lambda v: months[v].label_zh,
                                 key="credit_month")]
+    marks = compute(appeals.publication_marks, month, scope)
+    st.caption(f"{marks['publicity']}。{marks['official']}。")
     tab_pub, tab_list = st.tabs(["一月一公示(姓名已脱敏)", "法人单位红灰榜"])
     with tab_pub:
         if may_see_people("monthly-publication"):

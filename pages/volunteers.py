@@ -47,9 +47,11 @@ if not trend["activities"].any():
 else:
     left, right = st.columns(2, gap="large")
     # Whole numbers with separators on the axes: plotly's default "35k" is not Chinese.
+    # 280 px: the tabs below still start on the first screen at 1280×720.
     people = charts.line(trend, "month", {"active_volunteers": "参与人数"}, title="每月参与志愿服务人数", y_title="人",
-                         y_format=",.0f")
-    hours = charts.line(trend, "month", {"hours": "服务时长"}, title="每月服务时长", y_title="小时", y_format=",.0f")
+                         y_format=",.0f", height=280)
+    hours = charts.line(trend, "month", {"hours": "服务时长"}, title="每月服务时长", y_title="小时", y_format=",.0f",
+                        height=280)
     left.plotly_chart(people, width="stretch", config=CHART)
     right.plotly_chart(hours, width="stretch", config=CHART)
     st.caption("每年3月学雷锋月为集中服务期。" + definition("volunteers-by-month"))
@@ -59,14 +61,17 @@ if not summary["activities"]:
     st.stop()
 
 
+communities = metric("volunteers-by-community", filters.period, filters.scope)
+# One community (or grid) in scope: a per-community bar or table would repeat the figures above.
+several = len(communities) > 1
+
+
 def show_breakdown() -> None:
     measure = st.segmented_control("图中显示", list(MEASURES), format_func=lambda c: MEASURES[c][0], default="hours",
                                    key="vol_measure") or "hours"
     label, unit, number = MEASURES[measure]
     kinds = metric("volunteers-by-kind", filters.period, filters.scope)
-    communities = metric("volunteers-by-community", filters.period, filters.scope)
-    # One community (or grid) in scope: its bar would repeat the figures above under the community's name.
-    left, right = st.columns(2, gap="large") if len(communities) > 1 else (st.container(), None)
+    left, right = st.columns(2, gap="large") if several else (st.container(), None)
     with left:
         fig = charts.bar(kinds.sort_values(measure, ascending=False), "label", measure, horizontal=True,
                          title=f"按服务类型:{label}", x_title="服务类型", y_title=f"{label}({unit})",
@@ -84,13 +89,15 @@ def show_breakdown() -> None:
 
 
 def show_communities() -> None:
-    table(metric("volunteers-by-community", filters.period, filters.scope), "volunteers-by-community", filters,
-          columns={"label": "社区", **COUNTS}, key="vol_community")
+    table(communities, "volunteers-by-community", filters, columns={"label": "社区", **COUNTS}, key="vol_community")
 
 
 def show_teams() -> None:
     teams = metric("volunteers-by-team", filters.period, filters.scope).sort_values("hours", ascending=False)
-    table(teams, "volunteers-by-team", filters, columns={"label": "志愿服务队", **COUNTS}, height=460, key="vol_team")
+    # No blank rows under a community's dozen teams (35 px a row, the header included).
+    table(teams, "volunteers-by-team", filters, columns={"label": "志愿服务队", **COUNTS}, key="vol_team",
+          height=min(460, 35 * (len(teams) + 1) + 3))
 
 
-sections({"服务类型与社区": show_breakdown, "各社区": show_communities, "各志愿服务队": show_teams})
+sections({"服务类型与社区": show_breakdown, "各社区": show_communities, "各志愿服务队": show_teams} if several else
+         {"服务类型": show_breakdown, "各志愿服务队": show_teams})

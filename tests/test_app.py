@@ -1,3 +1,5 @@
+import json
+import re
 import shutil
 
 import pandas as pd
@@ -6,7 +8,7 @@ import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
-from analytics import access, audit, db, overview, review, tickets
+from analytics import access, audit, credit, db, metrics, overview, review, tickets
 from analytics.period import Scope
 from pages._format import plain
 from pages._widgets import drawn
@@ -167,6 +169,32 @@ def test_meeting_mode_steps_through_the_slides(app_on, demo_path, demo_con):
     assert not app.session_state["meeting"] and app.title[0].value == "季度考评"
 
 
+def right_aligned(element) -> tuple[set, set]:
+    """The headers of a slide table's columns drawn right-aligned: (in the body, in the header row).
+    st.table aligns each cell inline by its type (left for text), so only !important wins."""
+    body, head = set(), set()
+    for selectors, props in re.findall(r"([^{}]+)\{([^}]*)\}", element.proto.arrow_data.styler.styles):
+        if "text-align: right !important" in props:
+            body |= {int(c) for c in re.findall(r"_row\d+_col(\d+)", selectors)}
+            head |= {int(c) for c in re.findall(r"th\.col(\d+)", selectors)}
+    columns = element.value.columns
+    return {columns[c] for c in body}, {columns[c] for c in head}
+
+
+@pytest.mark.parametrize("slide, numbers, text", [
+    ("slide_next", {"名次", "名次变化", "综合得分"}, {"网格"}),
+    ("slide_last", {"户数", "覆盖户数", "覆盖户数占比"}, {"社区", "网格"}),
+])
+def test_meeting_slides_right_align_number_columns(app_on, demo_path, slide, numbers, text):
+    app = app_on(demo_path)
+    app.switch_page("pages/review.py").run()
+    app.toggle(key="meeting").set_value(True).run()
+    app.button(key=slide).click().run()
+    table = app.table[0]
+    assert set(table.value.columns) == numbers | text
+    assert right_aligned(table) == (numbers, numbers)
+
+
 TICKET_CSV = ("工单编号,所在网格,诉求类别,提单渠道,标题,提单时间,接单时间,议单时间,定单时间,评单时间,结果公开时间\n"
               "T2026-90001,201-01,停车充电,网格随手拍,楼下电动车充电难,2026-09-01 08:30,2026-09-01 10:00,"
               "2026-09-03 19:00,2026-09-05 09:00,2026-09-15 16:00,2026-09-16 09:00\n"
@@ -264,9 +292,25 @@ def test_a_shared_link_to_another_community_shows_only_ones_own(monkeypatch, dem
     assert figures["办结工单"] == f"{own.loc['tickets', 'value']:,.0f} 单"
     assert any("兴旺社区" in c.value for c in app.caption)
     app.switch_page("pages/credit.py").run()
-    ranking = app.dataframe[0].value
-    assert set(ranking["grid_name"]) == {f"兴旺社区第{i}网格" for i in range(1, 11)}
+    ranking = app.dataframe[0].value  # one community's grids, named without it
+    assert set(ranking["grid_name"]) == {f"第{i}网格" for i in range(1, 11)}
 
+
+ONE_PLACE, SEVERAL = ["服务类型", "各志愿服务队"], ["服务类型与社区", "各社区", "各志愿服务队"]
+
+
+@pytest.mark.parametrize("user, query, tabs", [
+    (LEADER, {}, SEVERAL),
+    (LEADER, {"comm": "201"}, ONE_PLACE),  # the filter bar narrowed to one community
+    (as_role("subdistrict_leader", "370321002"), {}, SEVERAL),  # 8 communities
+    (SECRETARY, {"view": "各社区"}, ONE_PLACE),  # a leader's link to the tab opens the first
+    (as_role("grid_worker", "101-01"), {}, ONE_PLACE),
+])
+def test_volunteers_offer_a_per_community_tab_only_over_several_communities(monkeypatch, demo_path, user, query, tabs):
+    app = launch(monkeypatch, demo_path, user=user, query=query)
+    app.switch_page("pages/volunteers.py").run()
+    assert not app.exception and not app.error, (app.exception, [e.value for e in app.error])
+    assert [t.label for t in app.tabs] == tabs
 
 @pytest.mark.parametrize("user, reachable, unreachable", [
     (LEADER, ["pages/credit.py", "pages/review.py"], ["pages/data.py", "pages/admin.py"]),
@@ -285,7 +329,7 @@ def test_each_role_is_offered_its_own_pages(monkeypatch, demo_path, user, reacha
 
 
 def test_a_clerk_sees_figures_but_no_list_of_people(monkeypatch, demo_path):
-    app = launch(monkeypatch, demo_path, user=CLERK)
+    app = launch(monkeypatch, demo_path, user=CLERK, query={"ledger": "101-02"})  # a grid's ledger open
     app.switch_page("pages/credit.py").run()
     for view in ("网格排名", "评选依据", "公示与红灰榜"):
         app.session_state["view"] = view
@@ -297,15 +341,13 @@ def test_a_clerk_sees_figures_but_no_list_of_people(monkeypatch, demo_path):
 
 def test_full_names_in_the_ledger_only_for_a_role_that_needs_them_and_audited(monkeypatch, demo_path, demo_con,
                                                                               audit_log):
-    from analytics import credit
-
-    app = launch(monkeypatch, demo_path, user=LEADER)
+    grid = "101-02"
+    app = launch(monkeypatch, demo_path, user=LEADER, query={"ledger": grid})
     app.switch_page("pages/credit.py").run()
-    assert "ledger_names" not in {t.key for t in app.toggle}
-    app = launch(monkeypatch, demo_path, user=SECRETARY)
+    assert app.subheader and "ledger_names" not in {t.key for t in app.toggle}
+    app = launch(monkeypatch, demo_path, user=SECRETARY, query={"ledger": grid})
     app.switch_page("pages/credit.py").run()
     ledger = app.dataframe[-1].value
-    grid = app.selectbox(key="credit_ledger_grid").value
     masked = credit.grid_ledger(demo_con, grid, "2026Q3")
     assert ledger["name"].tolist() == masked["name"].tolist() and ledger["name"].str.contains(r"\*").all()
     app.toggle(key="ledger_names").set_value(True).run()
@@ -534,6 +576,73 @@ def test_a_grid_card_outside_ones_scope_is_not_opened(monkeypatch, demo_path):
     assert app.selectbox(key="map_grid").value is None and not app.subheader
 
 
+def click_row(app, prefix: str, grid_name: str | None) -> None:
+    """A click on the row of the grid in the table whose key starts with prefix; None: a click on the
+    selected row, which clears the selection."""
+    table = next(d for d in app.dataframe if d.key and d.key.startswith(prefix))
+    rows = [] if grid_name is None else [table.value["grid_name"].tolist().index(grid_name)]
+    app.session_state[table.key] = {"selection": {"rows": rows, "columns": []}}
+    app.run()
+
+
+@pytest.mark.parametrize("user, query, steps, grid", [
+    (LEADER, {"ledger": "201-03"}, [], "201-03"),  # a shared link or a reload: the grid, its community chosen
+    (LEADER, {}, [("comm", "201"), ("row", "第5网格")], "201-05"),
+    (LEADER, {"ledger": "201-03"}, [("row", "第5网格")], "201-05"),
+    (LEADER, {"ledger": "201-03"}, [("row", None)], None),  # clicked again: closed
+    (LEADER, {"ledger": "201-03"}, [("comm", "101")], None),  # another community: its grids, none open
+    (LEADER, {"ledger": "201-03", "comm": "101"}, [], None),  # the filters leave the grid out
+    (LEADER, {"ledger": "999-99"}, [], None),
+    (SECRETARY, {"ledger": "201-03"}, [], None),  # not the secretary's community
+    (SECRETARY, {}, [("row", "第2网格")], "101-02"),
+])
+def test_a_click_on_a_ranking_row_opens_its_grids_ledger_kept_in_the_address(monkeypatch, demo_path, demo_con,
+                                                                             user, query, steps, grid):
+    app = launch(monkeypatch, demo_path, user=user, query=query)
+    app.switch_page("pages/credit.py").run()
+    for kind, value in steps:
+        if kind == "comm":
+            app.selectbox(key="credit_community").set_value(value).run()
+        else:
+            click_row(app, "credit_pick_", value)
+    assert not app.exception and not app.error, (app.exception, [e.value for e in app.error])
+    headings = [s.value for s in app.subheader]
+    if grid is None:
+        assert "ledger" not in app.query_params and not headings
+        assert any(c.value.startswith("点选排名中的一个网格") for c in app.caption)
+        return
+    name = demo_con.execute("SELECT name FROM grids WHERE grid_id = ?", [grid]).fetchone()[0]
+    boxes = {b.key: b.value for b in app.selectbox}
+    assert app.query_params["ledger"] == grid and boxes.get("credit_community", grid[:3]) == grid[:3]
+    assert ("credit_community" in boxes) == (user is LEADER)  # a secretary's one community is not offered alone
+    assert headings == [f"{name}的积分明细"]
+    assert len(app.dataframe[-1].value) == len(credit.grid_ledger(demo_con, grid, "2026Q3")) > 0
+
+
+def test_a_grid_to_be_checked_shows_what_under_its_ranking_row(monkeypatch, demo_path, demo_con):
+    ranking = credit.grid_credit_ranking(demo_con, "2026Q3")
+    pending = ranking[ranking["check_reason"].notna()].iloc[0]
+    app = launch(monkeypatch, demo_path, query={"ledger": pending["grid_id"]})
+    app.switch_page("pages/credit.py").run()
+    shown = [w.value.replace("\\", "") for w in app.warning]
+    assert shown == [f"{pending['award_label']}。待核实事项:{pending['check_reason']}"]
+    # The ranking's columns fit 1,280 px: 待核实事项 is in the download only.
+    table = next(d for d in app.dataframe if d.key.startswith("credit_pick_"))
+    assert json.loads(table.proto.columns)["check_reason"] == {"hidden": True}
+
+
+@pytest.mark.parametrize("grid_name, grid", [("第1网格", "201-01"), ("第5网格", "201-05")])
+def test_a_click_on_the_reviews_ranking_opens_the_grids_ledger(monkeypatch, demo_path, demo_con, grid_name, grid):
+    app = launch(monkeypatch, demo_path)
+    app.switch_page("pages/review.py").run()
+    app.selectbox(key="review_community").set_value("201").run()
+    click_row(app, "review_pick", grid_name)
+    assert not app.exception and not app.error, (app.exception, [e.value for e in app.error])
+    name = demo_con.execute("SELECT name FROM grids WHERE grid_id = ?", [grid]).fetchone()[0]
+    assert app.query_params["ledger"] == grid
+    assert [s.value for s in app.subheader] == [f"{name}的积分明细"]
+
+
 # -- official results --------------------------------------------------------------------------
 
 def test_a_county_leader_freezes_the_quarter_on_the_review_page(monkeypatch, writable_demo, audit_log):
@@ -564,6 +673,37 @@ def test_an_analyst_sees_the_official_result_but_cannot_freeze(monkeypatch, writ
     assert not [b for b in app.button if b.key == "confirm_freeze"]
 
 
+def test_a_county_leader_marks_a_flag_checked_beside_the_list_to_check(monkeypatch, writable_demo, audit_log):
+    with db.connect(writable_demo, read_only=True) as con:
+        flags = credit.integrity_flags(con, "2026Q3")
+        ranking = credit.grid_credit_ranking(con, "2026Q3")
+        before = ranking[ranking["pending"]].iloc[0]  # a red-flag grid held by its flags
+        first = flags[flags["grid_id"] == before.grid_id].iloc[0]
+    app = launch(monkeypatch, writable_demo, query={"period": "2026Q3", "view": "待会议决定"})
+    app.switch_page("pages/review.py").run()
+    assert not app.exception, app.exception
+    app.selectbox(key="flag_choice").set_value((first.grid_id, first.flag))
+    app.button(key="confirm_flag_check").click().run()   # no reason given
+    assert any("请填写核实说明" in e.value for e in app.error)
+    app.selectbox(key="flag_choice").set_value((first.grid_id, first.flag))
+    app.text_area(key="flag_reason").set_value("经入户核实,系集中志愿服务")
+    app.button(key="confirm_flag_check").click().run()
+    assert not app.exception, app.exception
+    assert any("已核实:" in s.value for s in app.success)
+    with db.connect(writable_demo, read_only=True) as con:
+        checked = credit.integrity_flags(con, "2026Q3").set_index(["grid_id", "flag"]).loc[(first.grid_id, first.flag)]
+        after = credit.grid_credit_ranking(con, "2026Q3", credit.Scope(grids=(first.grid_id,))).iloc[0]
+    assert (checked["check_label"], checked["checked_by"], checked["check_note"]) == (
+        "已核实", LEADER.name, "经入户核实,系集中志愿服务")
+    assert first.flag_label in before.check_reason and first.flag_label not in str(after.check_reason)
+    assert audit.read(action="flag_check", path=audit_log)["user_name"].tolist() == [LEADER.name]
+
+
+def test_an_analyst_cannot_mark_a_flag_checked(monkeypatch, writable_demo):
+    app = launch(monkeypatch, writable_demo, user=as_role("analyst"), query={"period": "2026Q3", "view": "待会议决定"})
+    app.switch_page("pages/review.py").run()
+    assert not app.exception, app.exception
+    assert not [t for t in app.text_area if t.key == "flag_reason"]
 
 
 def test_the_ticket_list_fits_the_screen_and_a_selected_ticket_shows_the_rest(monkeypatch, demo_path):
@@ -577,3 +717,39 @@ def test_the_ticket_list_fits_the_screen_and_a_selected_ticket_shows_the_rest(mo
     detail = [c.value for c in app.caption if "渠道:" in c.value]
     assert len(detail) == 1 and "约请部门:" in detail[0] and ("结果公开" in detail[0] or "尚未公开" in detail[0])
     assert any(f"{plain(listed['ticket_id'].iat[0])} 的办理过程" in m.value for m in app.markdown)
+
+
+def test_corrections_after_the_announcement_are_listed_in_the_dictionarys_formats(monkeypatch, writable_demo):
+    from analytics import official
+
+    official.freeze(writable_demo, "2026Q3", user=LEADER.name)
+    with db.connect(writable_demo) as con:  # a line of 2026Q3 recorded after the freeze
+        person, grid = con.execute("SELECT person_id, grid_id FROM people WHERE grid_id IS NOT NULL "
+                                   "ORDER BY person_id LIMIT 1").fetchone()
+        indicator = con.execute("SELECT indicator_code FROM credit_indicators WHERE points > 0 AND subject_type = 'person' "
+                                "ORDER BY indicator_code LIMIT 1").fetchone()[0]
+        con.execute("""INSERT INTO credit_events (event_id, subject_type, subject_id, indicator_code, points, occurred_at,
+                           recorded_at, recorded_by) SELECT max(event_id) + 1, 'person', ?, ?, 50, '2026-09-20 10:00',
+                           now()::TIMESTAMP, ? FROM credit_events""", [person, indicator, person])
+    app = launch(monkeypatch, writable_demo, query={"period": "2026Q3", "view": "正式公布"})
+    app.switch_page("pages/review.py").run()
+    app.toggle(key="official_live").set_value(True).run()
+    assert not app.exception, app.exception
+    grids, lines = (t.value for t in app.dataframe[:2])
+    assert len(grids) >= 1
+    assert lines["live_points"].tolist() == [50] and pd.isna(lines["official_points"].iat[0])
+    drawn_as = {name: (c.get("label"), c.get("type_config", {}).get("format"))
+                for name, c in json.loads(app.dataframe[0].proto.columns).items()}
+    assert {k: drawn_as.get(k) for k in ("official_avg", "avg_change", "official_residents")} == {
+        "official_avg": ("公布人均积分", "%.2f"), "avg_change": ("变化", "%+.2f"), "official_residents": ("公布居民数", "%,.0f")}, drawn_as
+
+
+def test_a_grids_card_lists_its_open_tickets_in_the_dictionarys_format(monkeypatch, demo_path, demo_con):
+    grid = metrics.get("open-tickets").compute(demo_con, "2026Q3")["grid_id"].min()
+    app = launch(monkeypatch, demo_path, query={"period": "2026Q3"})
+    app.query_params["grid_card"] = grid  # as a shared link to the card
+    app.switch_page("pages/grid_map.py").run()
+    assert not app.exception, app.exception
+    backlog = [d for d in app.dataframe if "age_days" in d.value.columns]
+    assert len(backlog) == 1 and 1 <= len(backlog[0].value) <= 5
+    assert json.loads(backlog[0].proto.columns)["age_days"]["type_config"]["format"] == "%.1f"

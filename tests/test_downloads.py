@@ -112,8 +112,7 @@ def visit_every_section(app) -> None:
 
 def test_every_page_download_of_hostile_names_is_safe_and_named_by_its_scope(monkeypatch, hostile, downloads):
     app = launch(monkeypatch, hostile, LEADER, query={"period": "2026Q3"})
-    app.session_state["credit_community"] = "201"
-    app.session_state["credit_ledger_grid"] = "201-01"
+    app.session_state["credit_ledger"] = "201-01"  # as a click on its row in the ranking
     visit_every_section(app)
     names = [name for name, _ in downloads]
     assert len(names) >= 60, names
