@@ -224,3 +224,44 @@ def test_profiles_side_by_side_are_each_countys_own(town, con):
         with db.connect(county.path, read_only=True) as own:
             alone = profile.county_profile(own, as_of=parse_period(PERIOD).last_day)
         assert {k: wide.loc[county.code, k] for k in alone["key"]} == dict(zip(alone["key"], alone["value"]))
+
+
+# Coordinates are checked against the outline of the county the database records (meta county_code, or
+# the outline the demo recorded for a generated county): Huantai's spans 117.822–118.192 E (widened by
+# 0.01°), the generated 张店区's is Huantai's moved 0.1° east, 117.922–118.292 E. 118.25 E lies in 张店区's
+# urban area only; 117.85 E in Huantai's west only.
+@pytest.mark.parametrize("code, lon, refused", [
+    ("370303", 118.25, None),
+    ("370303", 117.85, "经度不在张店区范围内(应在 117.922–118.292 之间)"),
+    ("370321", 117.85, None),
+    ("370321", 118.25, "经度不在桓台县范围内(应在 117.822–118.192 之间)"),
+], ids=["generated-inside", "generated-outside", "huantai-inside", "huantai-outside"])
+def test_an_import_into_a_county_checks_coordinates_against_its_own_outline(town, tmp_path, code, lon, refused):
+    from analytics import ingest
+
+    path = tmp_path / f"{code}.duckdb"
+    path.write_bytes(town.county(code).path.read_bytes())
+    with db.connect(path, read_only=True) as own:
+        grid = own.execute("SELECT min(grid_id) FROM grids").fetchone()[0]
+    file = tmp_path / "buildings.csv"
+    file.write_text(f"楼栋编号,所在网格,楼栋名称,纬度,经度,户数,单元数\nNEW-B1,{grid},新楼1号楼,36.96,{lon},10,2\n",
+                    encoding="utf-8")
+    result = ingest.import_file(file, path, table="buildings")
+    with db.connect(path, read_only=True) as own:
+        stored = own.execute("SELECT lon FROM buildings WHERE building_id = 'NEW-B1'").fetchall()
+    if refused is None:
+        assert (result.status, stored) == ("imported", [(lon,)])
+    else:
+        assert (result.status, stored, list(result.problems["问题"])) == ("rejected", [], [refused])
+
+
+def test_an_import_into_a_county_without_a_known_outline_is_refused_in_chinese(tiny, tmp_path):
+    from analytics import ingest
+
+    with db.connect(tiny) as own:
+        own.execute("INSERT INTO meta VALUES ('county_code', '370305'), ('county_name', '临淄区')")
+    file = tmp_path / "buildings.csv"
+    file.write_text("楼栋编号,所在网格,楼栋名称,纬度,经度\nNEW-B1,101-01,新楼1号楼,36.96,118.3\n", encoding="utf-8")
+    result = ingest.import_file(file, tiny, table="buildings")
+    assert result.status == "rejected"
+    assert "没有县区 370305 的边界" in result.problems["问题"].iat[0]
