@@ -7,7 +7,7 @@ import json
 import pytest
 from pandas.testing import assert_frame_equal
 
-from analytics import access, city, credit, db, overview, profile, tickets, volunteers
+from analytics import access, city, columns, credit, db, metrics, overview, profile, tickets, volunteers
 from analytics.period import parse_period
 from analytics.__main__ import main
 
@@ -265,3 +265,107 @@ def test_an_import_into_a_county_without_a_known_outline_is_refused_in_chinese(t
     result = ingest.import_file(file, tiny, table="buildings")
     assert result.status == "rejected"
     assert "没有县区 370305 的边界" in result.problems["问题"].iat[0]
+
+
+# Who may import into which county's database: (user's role, user's county, the database's county, a city?)
+# -> None when allowed, else the start of the refusal.
+@pytest.mark.parametrize("role, held, code, in_city, refused", [
+    ("clerk", "", "370321", False, None),                  # one county: a clerk of the county
+    ("clerk", "", None, False, None),                      # a file that records no county yet
+    ("clerk", "", "370321", True, "用户 u(数据录入员)未指定所属县区"),
+    ("clerk", "370303", "370303", True, None),
+    ("clerk", "370303", "370321", True, "用户 u 属于县区 370303,不能向县区 370321 的数据库导入"),
+    ("clerk", "370303", None, False, "用户 u 属于县区 370303,不能向未登记县区的数据库导入"),
+    ("county_leader", "370303", "370303", True, "用户 u(县级领导)无权"),
+])
+def test_an_import_goes_to_the_users_own_county_only(role, held, code, in_city, refused):
+    user = access.User("u", role, county=held)
+    if refused is None:
+        access.require_import(user, code, in_city)
+    else:
+        with pytest.raises(access.Denied, match=refused.replace("(", r"\(").replace(")", r"\)")):
+            access.require_import(user, code, in_city)
+    access.require_import(None, code, in_city)  # the operator on the server imports anywhere
+
+
+def _add_user(tmp_path, monkeypatch, *args) -> int:
+    import io
+    import sys
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("secret-123\n"))
+    return main(["users", "add", *args, "--password-stdin", "--users", str(tmp_path / "users.json")])
+
+
+# The hand-built city: grids a1, a2 in 桓台县 (370321), b1, b2 in 张店区 (370303). A place is checked in the
+# database of the county given, found through the city's manifest (GRIDGOV_CITY) or --db.
+@pytest.mark.parametrize("args, city_set, code, message", [
+    (["--role", "grid_worker", "--place", "b1", "--county", "370303"], True, 0, "已创建用户"),
+    (["--role", "grid_worker", "--place", "b1", "--county", "370321"], True, 2, "数据库中没有网格编号 b1"),
+    (["--role", "grid_worker", "--place", "a1", "--county", "370399"], True, 2, "淄博市没有县区代码 370399"),
+    (["--role", "county_leader", "--county", "370303"], True, 0, "已创建用户"),
+    (["--role", "grid_worker", "--place", "b1", "--county", "370303", "--db", "370303.duckdb"], False, 0, "已创建用户"),
+    (["--role", "grid_worker", "--place", "b1", "--county", "370303", "--db", "370321.duckdb"], False, 2,
+     "记录的是县区 370321(桓台县),不是 --county 370303"),
+    (["--role", "grid_worker", "--place", "b1", "--county", "370303", "--db", "missing.duckdb"], False, 2,
+     "县区 370303 的数据库"),
+], ids=["in-county", "other-county", "not-in-city", "county-role", "db-in-county", "db-of-other-county", "no-db"])
+def test_users_add_checks_the_place_in_the_county_given(hand_city, tmp_path, monkeypatch, capsys, args, city_set,
+                                                       code, message):
+    args = [str(tmp_path / a) if a.endswith(".duckdb") else a for a in args]
+    if city_set:
+        monkeypatch.setenv("GRIDGOV_CITY", str(tmp_path / "city.json"))
+    else:
+        monkeypatch.delenv("GRIDGOV_CITY", raising=False)
+    assert _add_user(tmp_path, monkeypatch, "u1", *args) == code
+    out = capsys.readouterr()
+    assert message in (out.out if code == 0 else out.err)
+    assert [u.name for u in access.UserStore(tmp_path / "users.json").all()] == (["u1"] if code == 0 else [])
+
+
+def test_a_clerk_imports_by_command_only_into_their_own_county(hand_city, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("GRIDGOV_CITY", str(tmp_path / "city.json"))
+    store = access.UserStore(tmp_path / "users.json")
+    store.add("zd-clerk", "clerk", "secret-123", county="370303")
+    store.add("any-clerk", "clerk", "secret-123")
+    file = tmp_path / "grids.csv"
+    file.write_text("网格编号,所属社区,网格名称\nnew1,101,新网格\n", encoding="utf-8")
+
+    def imported(user, code):
+        status = main(["import", str(file), "--db", str(tmp_path / f"{code}.duckdb"), "--user", user,
+                       "--users", str(store.path)])
+        with db.connect(tmp_path / f"{code}.duckdb", read_only=True) as own:
+            return status, own.execute("SELECT count(*) FROM grids WHERE grid_id = 'new1'").fetchone()[0]
+
+    assert imported("zd-clerk", "370321") == (3, 0)
+    assert imported("any-clerk", "370303") == (3, 0)
+    assert "未指定所属县区" in capsys.readouterr().err
+    assert imported("zd-clerk", "370303") == (0, 1)
+
+
+CITY_FIGURES = {"county-headlines": city.county_headlines, "county-profiles": city.county_profiles,
+                "city-grid-ranking": city.grid_ranking, "city-community-ranking": city.community_ranking}
+
+
+def test_the_city_figures_are_in_the_metric_dictionary_and_the_command_lines_list(capsys):
+    assert {m.id: m.function for m in metrics.CITY_REGISTRY} == CITY_FIGURES
+    listed = metrics.dictionary("县区对比")
+    assert list(listed["id"]) == list(CITY_FIGURES)
+    assert main(["metric", "--list"]) == 0
+    out = capsys.readouterr().out
+    for m in metrics.CITY_REGISTRY:
+        assert m.city and len(m.definition) > 30 and m.unit
+        assert f"{m.id}" in out and m.name in out
+        assert list(listed.loc[listed["id"] == m.id, "definition"]) == [m.definition]
+
+
+def test_a_city_figure_asked_of_one_county_is_refused_in_chinese(town, capsys):
+    assert main(["metric", "city-grid-ranking", "--period", PERIOD, "--db", str(town.counties[0].path)]) == 2
+    assert "是全市指标,请用 python -m analytics city metric city-grid-ranking" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("metric_id", list(CITY_FIGURES))
+def test_every_city_figure_runs_its_registered_function_with_chinese_headers(town, con, metric_id):
+    wanted, frame = city.metric(con, town, metric_id, PERIOD)
+    assert_frame_equal(frame, CITY_FIGURES[metric_id](con, town, PERIOD))
+    assert len(frame) > 0
+    assert [c for c in frame.columns if columns.column(c, metric_id).header == c] == []

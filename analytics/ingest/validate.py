@@ -287,27 +287,32 @@ class _Check:
 
 @dataclass(frozen=True)
 class County:
-    """The county a database holds, as its meta records it: its name and the bounds of its outline."""
+    """The county a database holds, as its meta records it (nothing: Huantai)."""
     name: str
-    bounds: tuple
+    code: str | None = None
+    outline: str | None = None  # WKT, when the database records its own (the demo's generated counties)
+
+    @property
+    def bounds(self) -> tuple:
+        """The bounds of the county's outline (geo.outline), asked only of a file with coordinates."""
+        try:
+            return spec.county_bounds(self.code, self.outline)
+        except ValueError as exc:
+            raise FileError(str(exc)) from None
 
 
 def county(con, live: str | None, live_tables: set) -> County:
-    """The county of the database attached as live (Huantai for none, or one that records no county):
-    coordinates are checked against its own outline (geo.outline)."""
+    """The county of the database attached as live: coordinates are checked against its own outline."""
     meta = {}
     if live and "meta" in live_tables:
         meta = dict(con.execute(f"SELECT key, value FROM {live}.main.meta WHERE key IN "
                                 "('county_code', 'county_name', 'county_outline')").fetchall())
-    try:
-        bounds = spec.county_bounds(meta.get("county_code"), meta.get("county_outline"))
-    except ValueError as exc:
-        raise FileError(str(exc)) from None
-    return County(meta.get("county_name") or "桓台县", bounds)
+    return County(meta.get("county_name") or "桓台县", meta.get("county_code"), meta.get("county_outline"))
 
 
 def _checks(table: spec.Table, staged: Staged, files: dict, live: str | None, place: County) -> list[_Check]:
-    table = spec.located(table, place.bounds)
+    if {"lat", "lon"} & set(staged.present):
+        table = spec.located(table, place.bounds)
     t = f"memory.main.typ_{table.name}"
     present = staged.present
     out = []
