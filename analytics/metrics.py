@@ -295,10 +295,11 @@ def render_markdown() -> str:
 
 
 def dictionary(search: str = "") -> pd.DataFrame:
-    """The registry as a table (area, name, id, definition, unit, function), filtered to the
-    metrics whose name, id, area or definition contains `search`."""
-    rows = [(m.area, m.name, m.id, m.definition, m.unit, m.function_name) for m in REGISTRY + CITY_REGISTRY]
-    frame = pd.DataFrame(rows, columns=["area", "name", "id", "definition", "unit", "function"])
+    """The registry as a table (area, name, id, definition, unit, function, command: the command line
+    that computes it), filtered to the metrics whose name, id, area or definition contains `search`."""
+    rows = [(m.area, m.name, m.id, m.definition, m.unit, m.function_name,
+             f"python -m analytics {'city ' if m.city else ''}metric {m.id} --period 2026Q3") for m in REGISTRY + CITY_REGISTRY]
+    frame = pd.DataFrame(rows, columns=["area", "name", "id", "definition", "unit", "function", "command"])
     text = search.strip().lower()
     if text:
         hit = frame[["area", "name", "id", "definition"]].apply(lambda c: c.str.lower().str.contains(text, regex=False))

@@ -356,6 +356,7 @@ def test_the_city_figures_are_in_the_metric_dictionary_and_the_command_lines_lis
         assert m.city and len(m.definition) > 30 and m.unit
         assert f"{m.id}" in out and m.name in out
         assert list(listed.loc[listed["id"] == m.id, "definition"]) == [m.definition]
+        assert list(listed.loc[listed["id"] == m.id, "command"]) == [f"python -m analytics city metric {m.id} --period 2026Q3"]
 
 
 def test_a_city_figure_asked_of_one_county_is_refused_in_chinese(town, capsys):
