@@ -4,11 +4,12 @@ definition; a county-scoped user sees only their county."""
 
 import json
 
+import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
 from analytics import access, city, columns, credit, db, metrics, overview, profile, tickets, volunteers
-from analytics.period import parse_period
+from analytics.period import Scope, parse_period
 from analytics.__main__ import main
 
 PERIOD = "2026Q3"
@@ -75,14 +76,29 @@ def test_each_countys_figures_in_the_city_equal_its_own(town, con, function, kwa
         assert_frame_equal(mine.reset_index(drop=True), alone.reset_index(drop=True))
 
 
-def test_headlines_side_by_side_are_each_countys_overview(town, con):
-    wide = city.county_headlines(con, town, PERIOD)
-    assert list(wide["county_name"]) == ["桓台县", "张店区"]
-    for county, row in zip(town.counties, wide.itertuples()):
+def test_every_city_figure_equals_each_countys_own_figures_value_by_value(town, con):
+    """What the 县区对比 page shows, against each county's own database read alone: the headlines as its
+    总览 computes them, its grids' rows of the city ranking as its own ranking, and each community of the
+    city's community ranking as the county's 居民人均信用积分 of that community."""
+    headlines = city.county_headlines(con, town, PERIOD).set_index("county_code")
+    grids, communities = city.grid_ranking(con, town, PERIOD), city.community_ranking(con, town, PERIOD)
+    compared = 0
+    for county in town.counties:
         with db.connect(county.path, read_only=True) as own:
             alone = overview.headline(own, PERIOD).set_index("key")["value"]
-        for key in alone.index:
-            assert getattr(row, key) == pytest.approx(alone[key], nan_ok=True)
+            for key, value in alone.items():
+                shown = headlines.loc[county.code, key]
+                assert shown == value or (pd.isna(shown) and pd.isna(value)), (county.name, key)
+            ranking = credit.grid_credit_ranking(own, PERIOD).sort_values("grid_id").reset_index(drop=True)
+            mine = grids[grids["county_code"] == county.code].drop(columns=[*city.COUNTY_COLUMNS, "city_rank"])
+            assert_frame_equal(mine.sort_values("grid_id").reset_index(drop=True), ranking)
+            rows = communities[communities["county_code"] == county.code]
+            assert len(rows) == own.execute("SELECT count(DISTINCT community_id) FROM grids").fetchone()[0]
+            for row in rows.itertuples():
+                summary = metrics.get("credit-summary").compute(own, PERIOD, Scope(communities=(row.community_id,)))
+                assert (row.residents, row.points, row.avg_credit) == pytest.approx(tuple(summary.iloc[0]), rel=1e-12)
+            compared += len(alone) + ranking.size + 3 * len(rows)
+    assert compared > 1000
 
 
 def test_the_grid_ranking_across_counties_holds_both_ordered_by_average_credit(town, con):
