@@ -12,7 +12,7 @@ import pandas as pd
 import shapely
 
 from . import credit, geo, roads, settings, vocab
-from .db import query
+from .db import get_meta, query
 from .period import COUNTY, Scope, bind, in_scope, parse_period, quarter_of
 from .privacy import mask_names
 
@@ -197,9 +197,13 @@ def _outlines(shape) -> list:
     return rings
 
 
-def county_outline() -> list:
-    """The county's outline (WGS-84) as paths [[[lon, lat], ...], ...]."""
-    return _outlines(geo.county_outline_wgs84())
+def county_outline(con) -> list:
+    """The outline (WGS-84) of the county the database holds (geo.outline) as paths [[[lon, lat], ...], ...];
+    none for a county whose outline is nowhere."""
+    try:
+        return _outlines(geo.outline(get_meta(con, "county_code"), get_meta(con, "county_outline")))
+    except ValueError:
+        return []
 
 
 # -- basemaps ------------------------------------------------------------------------------

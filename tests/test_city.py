@@ -271,6 +271,25 @@ def test_an_import_into_a_county_checks_coordinates_against_its_own_outline(town
         assert (result.status, stored, list(result.problems["问题"])) == ("rejected", [], [refused])
 
 
+# The map draws the county's own outline: Huantai's (WGS-84) spans 117.832–118.182 E, the generated
+# 张店区's the same moved 0.1° east; a county whose outline is nowhere gets none.
+@pytest.mark.parametrize("code, west, east", [("370321", 117.832, 118.182), ("370303", 117.932, 118.282)])
+def test_the_map_draws_each_countys_own_outline(town, code, west, east):
+    from analytics import maps
+
+    with db.connect(town.county(code).path, read_only=True) as own:
+        points = [xy for ring in maps.county_outline(own) for xy in ring]
+    assert (round(min(x for x, _ in points), 3), round(max(x for x, _ in points), 3)) == (west, east)
+
+
+def test_a_county_without_a_known_outline_has_none_on_the_map(tiny):
+    from analytics import maps
+
+    with db.connect(tiny) as own:
+        own.execute("INSERT INTO meta VALUES ('county_code', '370305')")
+        assert maps.county_outline(own) == []
+
+
 def test_an_import_into_a_county_without_a_known_outline_is_refused_in_chinese(tiny, tmp_path):
     from analytics import ingest
 
