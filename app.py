@@ -66,7 +66,7 @@ page = st.navigation(pages)
 ensure_database(database_path())
 st.logo(str(db.ROOT / "data" / ("logo-city.svg" if CITY else "logo.svg")), size="large")
 # The city page sets counties side by side: it takes the period, not one county's places.
-st.session_state["filters"] = filter_bar(places=page.url_path != CITY_PAGE.url_path) if user.can(FIGURES) else None
+st.session_state["filters"] = filter_bar(places=page is not CITY_PAGE) if user.can(FIGURES) else None
 user_box(user)
 return_to_requested_page([p for group in pages.values() for p in group])
 try:
