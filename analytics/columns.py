@@ -8,6 +8,7 @@ headers, times to the minute and days without a time.
 
 import re
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
 
@@ -66,7 +67,11 @@ COLUMNS: dict[str, Column] = {
     "filed_at": _C("提单时间"), "published_at": _C("公开时间"), "days": _C("用时(天)", ".1f"), "status": _C("状态"),
     "since": _C("起算时间"), "allowed_workdays": _C("时限(工作日)", ".1f"), "used_workdays": _C("已用(工作日)", ".1f"),
     "share_used": _C("时限已用", ".1%"), "overdue_multiple": _C("超期倍数", ".2f"), "due_at": _C("应完成时间"),
-    "age_days": _C("已历时(天)", ".1f"), "steps_completed": _C("完成步骤数", ",d"), "on_time": _C("按时完成", ",d"),
+    "age_days": _C("已历时(天)", ".1f"),
+    # 公布后更正: the frozen result beside today's recomputation
+    "official_rank": _C("公布名次", "d"), "live_rank": _C("今日名次", "d"), "official_avg": _C("公布人均积分", ".2f"),
+    "live_avg": _C("今日人均积分", ".2f"), "avg_change": _C("变化", "+.2f"), "official_residents": _C("公布居民数", ",d"),
+    "live_residents": _C("今日居民数", ",d"), "official_points": _C("公布时积分", "+.1f"), "live_points": _C("今日积分", "+.1f"), "steps_completed": _C("完成步骤数", ",d"), "on_time": _C("按时完成", ",d"),
     "on_time_share": _C("按时办结率", ".1%"), "median_used_workdays": _C("用时中位数(工作日)", ".1f"),
     "reworked": _C("返工单数", ",d"), "rework_share": _C("返工率", ".1%"),
     # evaluation
@@ -132,28 +137,53 @@ BY_METRIC: dict[str, dict[str, Column]] = {
 
 
 def text(value, spec: str) -> str:
-    """One value as every table, slide and page writes it: "—" when missing, a signed zero as "±0"."""
+    """One value as every table, slide and page writes it: "—" when missing; rounded half away from
+    zero on the value's exact binary form, as the browser's toFixed draws a table's numbers."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return "—"
-    if not spec or isinstance(value, str) or _digits(spec) is None:
+    layout = None if isinstance(value, str) else _layout(spec)
+    if layout is None:
         return str(value)
-    number = int(round(value)) if spec.endswith("d") else float(value)
-    shown = format(number, spec)
-    if spec.startswith("+") and float(shown.rstrip("%").replace(",", "")) == 0:
-        return "±" + shown[1:]
-    return shown
+    decimals, share = _digits(spec)
+    return format(_rounded(value, decimals, share), layout) + "%" * share
+
+
+def _rounded(value, decimals: int, share: bool) -> Decimal:
+    """The value (times 100 when a share) rounded half away from zero on its exact binary form."""
+    return Decimal(float(value) * 100 if share else float(value)).quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP)
+
+
+def printf(spec: str) -> str | None:
+    """The same format as a printf pattern (Streamlit's number columns), for a value times 100 when it
+    is a share: ",d" -> "%,.0f", "+.1f" -> "%+.1f", ".1%" -> "%.1f%%"."""
+    layout = _layout(spec)
+    return None if layout is None else "%" + layout + "%%" * _digits(spec)[1]
+
+
+def _layout(spec: str) -> str | None:
+    """A spec as the fixed-point layout both writers use: ",d" -> ",.0f", ".1%" -> ".1f"."""
+    digits = _digits(spec)
+    if digits is None:
+        return None
+    return f"{'+' if spec.startswith('+') else ''}{',' if ',' in spec else ''}.{digits[0]}f"
+
+
+def _signed(change, spec: str) -> str:
+    """A change as shown, signed: "±0" when it rounds to nothing."""
+    shown = text(change, "+" + spec.lstrip("+"))
+    return "±" + shown[1:] if shown != "—" and float(shown.replace(",", "")) == 0 else shown
 
 
 def change_text(change, unit: str, spec: str) -> str:
     """A headline's change in the unit shown: "+42 单", "±0 单", a share's in percentage points."""
     if unit == "%":
-        return text(None if change is None else change * 100, "+" + spec.lstrip("+")) + " 个百分点"
-    return f"{text(change, '+' + spec.lstrip('+'))} {unit}".strip()
+        return _signed(None if change is None else change * 100, spec) + " 个百分点"
+    return f"{_signed(change, spec)} {unit}".strip()
 
 
 def change_tone(change, spec: str, higher_is_better: bool) -> str:
     """better, worse or same: whether a change, as rounded for display, is good news."""
-    if change is None or pd.isna(change) or text(change, "+" + spec.lstrip("+")).startswith("±"):
+    if change is None or pd.isna(change) or _signed(change, spec).startswith("±"):
         return "same"
     return "better" if (change > 0) == higher_is_better else "worse"
 
@@ -197,8 +227,8 @@ def formatted(frame: pd.DataFrame, headers: dict[str, str] | None = None, format
             values = values.dt.date if (values.dropna() == values.dropna().dt.normalize()).all() else values.dt.floor("min")
         elif spec is not None and pd.api.types.is_numeric_dtype(values):
             decimals, share = spec
-            values = values.astype("Float64") * (100 if share else 1)
-            values = values.round(decimals).astype("Int64") if decimals == 0 else values.round(decimals)
+            values = pd.array([None if pd.isna(v) else float(_rounded(v, decimals, share)) for v in values], dtype="Float64")
+            values = values.astype("Int64") if decimals == 0 else values
             if share and "%" not in header:
                 header += "(%)"
         out[header] = values

@@ -134,9 +134,10 @@ def table_counts(con) -> dict[str, int]:
 
 
 def query(con, sql: str, params: dict):
-    """Run sql with only the parameters it names bound (DuckDB rejects unused ones); a DataFrame."""
-    used = set(re.findall(r"\$(\w+)", sql))
-    return con.execute(sql, {k: v for k, v in params.items() if k in used}).df()
+    """Run sql with the parameters it names bound, as DuckDB's own parser reads its names (the usual
+    parameters of a metric, period and scope, go to every query, and DuckDB refuses unused ones); a DataFrame."""
+    (statement,) = duckdb.extract_statements(sql)
+    return con.execute(sql, {k: v for k, v in params.items() if k in statement.named_parameters}).df()
 
 
 def get_meta(con, key: str, default: str | None = None) -> str | None:

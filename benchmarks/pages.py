@@ -28,6 +28,8 @@ import time
 from pathlib import Path
 
 from streamlit.runtime.pages_manager import PagesManager
+from streamlit.runtime.scriptrunner.script_cache import ScriptCache
+from streamlit.testing.v1 import local_script_runner
 from streamlit.testing.v1 import AppTest
 
 from analytics import access
@@ -38,21 +40,26 @@ PAGES = {
     "overview": [None], "grid_map": [None], "definitions": [None],
     "volunteers": [None, "各社区", "各志愿服务队"],
     "tickets": [None, "办结用时", "评单与约请", "办理时限", "数据质量", "工单查询"],
-    "credit": [None, "评选依据", "积分构成", "公示与红灰榜", "积分兑换"],
+    "credit": [None, "评选依据", "积分构成", "公示与红灰榜", "异议申诉", "积分兑换"],
     "service": [None, "阵地分布", "充电供给与需求", "物业三评两公示", "微心愿"],
+    "review": [None, "红旗网格与优秀网格员", "待会议决定", "议事、志愿、兑换与覆盖", "总体情况", "正式公布", "会议材料"],
 }
 CITY_PAGES = {"city": [None, "全市社区排名", "组织体系与服务力量"], "overview": [None]}
 
 
 def _through_app_py() -> None:
-    """Rerun through app.py, as the server does once st.navigation has run (see tests/test_app.py)."""
+    """Rerun through app.py, as the server does once st.navigation has run (see tests/test_app.py),
+    with the scripts compiled once: AppTest compiles them again on every run (about 35 ms with
+    Streamlit's magic), which a server, holding one script cache, does not."""
     init = PagesManager.__init__
+    shared = ScriptCache()
 
-    def patched(self, *args, **kwargs):
-        init(self, *args, **kwargs)
+    def patched(self, main_script_path, script_cache=None, **kwargs):
+        init(self, main_script_path, shared, **kwargs)
         PagesManager.uses_pages_directory = False
 
     PagesManager.__init__ = patched
+    local_script_runner.ScriptCache = lambda: shared
 
 
 def timed(app: AppTest) -> float:

@@ -69,45 +69,24 @@ def may_see_people(metric_id: str) -> bool:
     st.info("您的角色不查看涉及个人的名单(如需查看,请联系系统管理员调整角色)。", icon=":material/lock:")
     return False
 
-# A Styler formats every cell in Python on each rerun (1.4 s for a month's publication list at scale 1):
-# longer lists take Streamlit's own number formats, the same digits and sign without the separators.
-STYLED_ROWS = 2000
-
-
-def _specs(frame: pd.DataFrame, metric_id: str) -> dict[str, str]:
-    specs = {c: table_columns.column(c, metric_id).format for c in frame.columns
-             if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])}
-    return {c: spec for c, spec in specs.items() if spec}
-
-
-def styled(frame: pd.DataFrame, metric_id: str):
-    """The numbers drawn as the column dictionary writes them (the same text as the pack and the
-    downloads). A Styler changes only what is drawn: a column still sorts by its numbers."""
-    specs = _specs(frame, metric_id)
-    if not specs or len(frame) > STYLED_ROWS:
-        return frame
-    return frame.style.format({c: (lambda v, spec=spec: table_columns.text(v, spec)) for c, spec in specs.items()})
-
-
-def _printf(spec: str) -> str:
-    """Streamlit's format for a dictionary spec: ".1%" -> "percent", "+.2f" -> "%+.2f", ",d" -> "localized"."""
-    decimals, share = table_columns._digits(spec)
-    if share:
-        return "percent"
-    if spec.startswith(","):
-        return "localized" if decimals == 0 else f"%.{decimals}f"
-    return f"%{'+' if spec.startswith('+') else ''}.{decimals}f"
-
-
-def number_columns(frame: pd.DataFrame, metric_id: str, config: dict) -> dict:
-    """For a list too long to style: each number column's header with Streamlit's format for its spec."""
-    if len(frame) <= STYLED_ROWS:
-        return config
-    out = dict(config)
-    for c, spec in _specs(frame, metric_id).items():
-        label = config[c].get("label") if c in config else table_columns.column(c, metric_id).header
-        out[c] = st.column_config.NumberColumn(label, format=_printf(spec))
-    return out
+def drawn(frame: pd.DataFrame, metric_id: str | None, config: dict) -> tuple[pd.DataFrame, dict]:
+    """The rows as a table draws them: each number column in the dictionary's format, as Streamlit's
+    own number format (the same text as the pack and the downloads, no cost per cell, and a column
+    still sorts by its numbers), a share in per cent."""
+    out = {c: st.column_config.Column(v) if isinstance(v, str) else v for c, v in config.items()}
+    for c in frame.columns:
+        if not pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c]):
+            continue
+        spec = table_columns.column(c, metric_id).format
+        pattern = table_columns.printf(spec)
+        if pattern is None:
+            continue
+        if spec.endswith("%"):
+            frame = frame.assign(**{c: frame[c] * 100})
+        given = out.get(c) or {}
+        out[c] = st.column_config.NumberColumn(given.get("label") or table_columns.column(c, metric_id).header,
+                                               format=pattern, width=given.get("width"), help=given.get("help"))
+    return frame, out
 
 def table(frame: pd.DataFrame, metric_id: str, filters: Filters, *, columns: dict | None = None,
           height: int | None = None, key: str | None = None, note: str = "", period: Period | None = None,
@@ -119,11 +98,9 @@ def table(frame: pd.DataFrame, metric_id: str, filters: Filters, *, columns: dic
         nothing()
         return
     shown = frame[list(columns)] if columns else frame
-    config = {c: (v if not isinstance(v, str) else st.column_config.Column(v)) for c, v in (columns or {}).items()}
+    rows, config = drawn(shown, metric_id, columns or {})
     # A dash for a missing value: Streamlit's own placeholder is the English "None".
-    st.dataframe(styled(shown, metric_id), hide_index=True, width="stretch",
-                 column_config=number_columns(shown, metric_id, config),
-                 height=height or "auto", placeholder="—")
+    st.dataframe(rows, hide_index=True, width="stretch", column_config=config, height=height or "auto", placeholder="—")
     downloads(shown, metric_id, filters, columns=columns, key=key, note=note, period=period, place=place)
 
 def _headers(columns: dict | None) -> dict:

@@ -6,7 +6,7 @@ from pages._database import county_outline
 from pages._format import definition, plain
 from pages._figures import compute, metric
 from pages._filters import current_filters
-from pages._widgets import may_see_people, nothing, page_header, table
+from pages._widgets import drawn, may_see_people, nothing, page_header, table
 
 filters = current_filters()
 period, scope = filters.period, filters.scope
@@ -115,10 +115,8 @@ with right:
         backlog = metric("open-tickets", period, Scope(grids=(grid_id,)))
         st.markdown(f"**在办工单**({len(backlog)} 单,统计期末尚未结果公开)")
         if len(backlog):
-            st.dataframe(backlog.head(5), hide_index=True, width="stretch", column_config={
-                "ticket_id": "编号", "category_label": "类别", "step_label": "当前环节",
-                "age_days": "已历时(天)"},
-                column_order=["ticket_id", "category_label", "step_label", "age_days"])
+            columns = {"ticket_id": "编号", "category_label": "类别", "step_label": "当前环节", "age_days": "已历时(天)"}
+            st.dataframe(*drawn(backlog.head(5)[list(columns)], "open-tickets", columns), hide_index=True, width="stretch")
         with st.expander("网格服务团队(姓名已脱敏)", expanded=False):
             if may_see_people("grid-team"):
                 table(metric("grid-team", period, scope, grid_id=grid_id), "grid-team", filters, key="team",

@@ -18,11 +18,13 @@ with left:
     if trend["tickets"].sum() == 0 and trend["volunteers"].fillna(0).sum() == 0:
         nothing()
     else:
-        tabs = st.tabs(["办结工单", "办结用时", "人均积分", "志愿服务人数"])
+        # Only the open tab's chart is drawn: a rerun builds one figure, not four.
+        tabs = st.tabs(["办结工单", "办结用时", "人均积分", "志愿服务人数"], key="trend", on_change="rerun")
         for tab, (column, label, unit) in zip(tabs, [("tickets", "办结工单", "单"), ("median_days", "办结用时中位数", "天"),
                                                      ("avg_credit", "人均积分", "分"), ("volunteers", "志愿服务人数", "人")]):
-            tab.plotly_chart(charts.line(trend, "month", {column: label}, y_title=unit), width="stretch",
-                             config={"displayModeBar": False})
+            if tab.open:
+                tab.plotly_chart(charts.line(trend, "month", {column: label}, y_title=unit), width="stretch",
+                                 config={"displayModeBar": False})
 with right:
     st.subheader("需要关注")
     calendar_notice(filters.period, filters.scope)

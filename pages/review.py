@@ -12,7 +12,7 @@ from pages._database import cursor
 from pages._session import allowed, current_user, may_see, record
 from pages._figures import compute
 from pages._filters import current_filters
-from pages._widgets import exported, headline_figures, may_see_people, nothing, page_header, sections, table
+from pages._widgets import drawn, exported, headline_figures, may_see_people, nothing, page_header, sections, table
 
 CHART = {"displayModeBar": False}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -196,16 +196,13 @@ def slide_ranking(community_id: str) -> None:
 
 CHANGE_COLUMNS = {
     "community_name": "社区", "grid_name": "网格", "official_rank": "公布名次", "live_rank": "今日名次",
-    "official_avg": st.column_config.NumberColumn("公布人均积分", format="%.2f"),
-    "live_avg": st.column_config.NumberColumn("今日人均积分", format="%.2f"),
-    "avg_change": st.column_config.NumberColumn("变化", format="%+.2f"),
+    "official_avg": "公布人均积分", "live_avg": "今日人均积分", "avg_change": "变化",
     "official_residents": "公布居民数", "live_residents": "今日居民数"}
 LINE_COLUMNS = {
     "event_id": "记录编号", "grid_name": "网格", "change_label": "更正类型",
     "occurred_at": st.column_config.DatetimeColumn("发生时间", format="YYYY-MM-DD HH:mm"),
     "recorded_at": st.column_config.DatetimeColumn("记录时间", format="YYYY-MM-DD HH:mm"),
-    "official_points": st.column_config.NumberColumn("公布时积分", format="%+.1f"),
-    "live_points": st.column_config.NumberColumn("今日积分", format="%+.1f"), "reverses_event_id": "冲正记录"}
+    "official_points": "公布时积分", "live_points": "今日积分", "reverses_event_id": "冲正记录"}
 
 
 def show_official() -> None:
@@ -222,11 +219,11 @@ def show_official() -> None:
             st.markdown("今日重算与正式公布结果一致,没有公布后更正。")
         else:
             st.markdown(f"**公布后更正:名次、人均积分或居民数有变化的网格({len(grids)} 个)**")
-            st.dataframe(grids, column_order=list(CHANGE_COLUMNS), column_config=CHANGE_COLUMNS, hide_index=True,
-                         width="stretch", placeholder="—")
+            st.dataframe(*drawn(grids[list(CHANGE_COLUMNS)], None, CHANGE_COLUMNS), hide_index=True, width="stretch",
+                         placeholder="—")
             st.markdown(f"**引起变化的积分记录({len(lines)} 条)**:截止后补录、分值更正、删除或居住登记变更")
-            st.dataframe(lines, column_order=list(LINE_COLUMNS), column_config=LINE_COLUMNS, hide_index=True,
-                         width="stretch", height=min(420, 38 + 35 * len(lines)), placeholder="—")
+            st.dataframe(*drawn(lines[list(LINE_COLUMNS)], None, LINE_COLUMNS), hide_index=True, width="stretch",
+                         height=min(420, 38 + 35 * len(lines)), placeholder="—")
     if allowed("freeze"):
         freeze_form(frozen)
 

@@ -5,7 +5,7 @@ from pages._format import plain
 from pages._session import allowed, record
 from pages._figures import compute, metric, ticket_history
 from pages._filters import current_filters
-from pages._widgets import calendar_notice, downloads, figure, may_see_people, nothing, page_header, sections, table
+from pages._widgets import calendar_notice, downloads, drawn, figure, may_see_people, nothing, page_header, sections, table
 
 filters = current_filters()
 period, scope = filters.period, filters.scope
@@ -130,17 +130,26 @@ def show_search() -> None:
                    "filed_at": st.column_config.DatetimeColumn("提单时间", format="YYYY-MM-DD HH:mm"),
                    "published_at": st.column_config.DatetimeColumn("公开时间", format="YYYY-MM-DD HH:mm"),
                    "days": "用时(天)", "department_label": "约请部门"}
-        picked = st.dataframe(found, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
-                              placeholder="—", key="tickets_found", column_config=columns)
+        # The list fits a 1,280 px screen; channel, community, publication and department are in the
+        # selected ticket's detail and in the downloads.
+        listed = {c: columns[c] for c in ("ticket_id", "title", "category_label", "grid_name", "status", "filed_at", "days")}
+        shown, config = drawn(found[list(listed)], "ticket-list", listed)
+        picked = st.dataframe(shown, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
+                              placeholder="—", key="tickets_found", column_config=config)
         downloads(found, "ticket-list", filters, columns=columns, key="ticket_list")
         rows = picked.selection.rows
         if rows:
-            ticket_id = found["ticket_id"].iat[rows[0]]
+            ticket = found.iloc[rows[0]]
+            ticket_id = ticket["ticket_id"]
             with st.container(horizontal=True, vertical_alignment="center"):
                 st.markdown(f"**{plain(ticket_id)} 的办理过程**", width="stretch")
                 names = allowed("names") and st.toggle(
                     "显示办理人完整姓名", key="history_names", help="仅在本明细中显示完整姓名,打开即记入审计日志。",
                     on_change=lambda t=ticket_id: st.session_state["history_names"] and record("names", f"工单办理过程 {t}"))
+            missing = ticket.isna()
+            published = "尚未公开" if missing["published_at"] else f"{ticket['published_at']:%Y-%m-%d %H:%M} 结果公开"
+            department = "无" if missing["department_label"] else ticket["department_label"]
+            st.caption(plain(f"{ticket['community_name']} · 渠道:{ticket['channel_label']} · 约请部门:{department} · {published}"))
             history = ticket_history(ticket_id, scope, names=names)
             st.dataframe(history, hide_index=True, width="stretch", placeholder="—", column_config={
                 "step": None, "step_label": "环节", "occurred_at": st.column_config.DatetimeColumn("时间", format="YYYY-MM-DD HH:mm"),

@@ -8,7 +8,8 @@ from streamlit.testing.v1 import AppTest
 
 from analytics import access, audit, db, overview, review, tickets
 from analytics.period import Scope
-from pages._widgets import styled
+from pages._format import plain
+from pages._widgets import drawn
 
 PAGES = ["pages/overview.py", "pages/grid_map.py", "pages/review.py", "pages/tickets.py", "pages/credit.py",
          "pages/volunteers.py", "pages/service.py", "pages/definitions.py"]
@@ -136,16 +137,14 @@ def test_only_the_open_section_runs(monkeypatch, demo_path, view, present, absen
     assert present in keys and absent not in keys
 
 
-def test_numbers_are_drawn_as_the_dictionary_writes_them_and_still_sort_as_numbers():
+def test_numbers_are_drawn_in_the_dictionarys_format_and_still_sort_as_numbers():
     frame = pd.DataFrame({"name": ["甲", "乙", "丙"], "share": [0.0774, 0.04, float("nan")],
-                          "residents": [1234, 2, 3], "rank_change": [0, 2, -1]})
-    shown = styled(frame, "credit-levels")
-    assert shown.data["share"].tolist()[:2] == [0.0774, 0.04]
-    text = shown.to_string()
-    assert "7.7%" in text and "4.0%" in text and "—" in text and "0.0774" not in text
-    assert "1,234" in text and "±0" in text and "+2" in text
-    assert styled(frame[["name"]], "credit-levels") is not None
-
+                          "residents": [1234, 2, 3], "rank_change": [0, 2, -1], "flag": [True, False, True]})
+    rows, config = drawn(frame, "credit-levels", {"residents": "居民(人)"})
+    assert rows["share"].tolist()[:2] == pytest.approx([7.74, 4.0])  # numbers, in per cent
+    assert frame["share"].tolist()[:2] == [0.0774, 0.04]  # the caller's rows unchanged
+    assert {c: (v["label"], v["type_config"]["format"]) for c, v in config.items()} == {
+        "share": ("占比", "%.1f%%"), "residents": ("居民(人)", "%,.0f"), "rank_change": ("名次变化", "%+.0f")}
 
 def test_meeting_mode_steps_through_the_slides(app_on, demo_path, demo_con):
     app = app_on(demo_path)
@@ -565,15 +564,16 @@ def test_an_analyst_sees_the_official_result_but_cannot_freeze(monkeypatch, writ
     assert not [b for b in app.button if b.key == "confirm_freeze"]
 
 
-def test_a_list_too_long_to_style_takes_streamlits_formats_of_the_same_digits():
-    from pages._widgets import STYLED_ROWS, number_columns
 
-    rows = STYLED_ROWS + 1
-    frame = pd.DataFrame({"name": ["甲"] * rows, "points": [1.25] * rows, "balance": [3.0] * rows,
-                          "events": [2] * rows, "share": [0.5] * rows})
-    config = number_columns(frame, "monthly-publication", {"points": st.column_config.Column("本月积分")})
-    assert {c: (v["label"], v["type_config"]["format"]) for c, v in config.items()} == {
-        "points": ("本月积分", "%+.1f"), "balance": ("累计余额", "%.1f"), "events": ("记录数", "localized"),
-        "share": ("占比", "percent")}
-    assert number_columns(frame.head(10), "monthly-publication", {}) == {}
-    assert styled(frame, "monthly-publication") is frame
+
+def test_the_ticket_list_fits_the_screen_and_a_selected_ticket_shows_the_rest(monkeypatch, demo_path):
+    app = launch(monkeypatch, demo_path, query={"period": "2026Q3", "view": "工单查询"})
+    app.switch_page("pages/tickets.py").run()
+    listed = app.dataframe[0].value
+    assert list(listed.columns) == ["ticket_id", "title", "category_label", "grid_name", "status", "filed_at", "days"]
+    app.session_state["tickets_found"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    app.run()
+    assert not app.exception, app.exception
+    detail = [c.value for c in app.caption if "渠道:" in c.value]
+    assert len(detail) == 1 and "约请部门:" in detail[0] and ("结果公开" in detail[0] or "尚未公开" in detail[0])
+    assert any(f"{plain(listed['ticket_id'].iat[0])} 的办理过程" in m.value for m in app.markdown)

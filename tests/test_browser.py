@@ -11,12 +11,14 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
+import streamlit
 from PIL import Image
 from playwright.sync_api import expect, sync_playwright
 
-from analytics import audit, db
+from analytics import audit, columns, db
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -273,6 +275,21 @@ def test_opening_a_section_writes_it_into_the_address(server, page):
     assert not problem, problem + server.log_tail()
     expect(page.locator("[data-testid=stMain]")).to_contain_text("公示月份", timeout=10 * MS)
     assert "period=" in page.url
+
+
+def test_a_tables_numbers_read_as_the_pack_and_the_download_write_them(server, page):
+    """A table is drawn on a canvas, so Streamlit's own number formatter, as the server sends it to
+    the browser, is asked to write each value of the dictionary's table with the page's format."""
+    from tests.test_export import WRITTEN
+
+    script = next((Path(streamlit.__file__).parent / "static" / "static" / "js").glob("formatNumber.*.js"))
+    cases = [[value * 100 if spec.endswith("%") else value, columns.printf(spec)] for value, spec, _ in WRITTEN]
+    page.goto(server.url + "/")
+    written = page.evaluate("""async ([path, cases]) => {
+        const formatNumber = (await import(path)).n;
+        return cases.map(([value, format]) => formatNumber(value, format));
+    }""", [f"/static/js/{script.name}", cases])
+    assert written == [expected for _, _, expected in WRITTEN]
 
 
 def test_a_table_downloads_as_chinese_csv(server, page, tmp_path):

@@ -178,3 +178,14 @@ def test_summary_freshness_is_decided_once_per_read_only_file_version(small_path
         con.execute("INSERT INTO people (person_id, name) VALUES ('PX', '新')")
         assert not summary.is_fresh(con)
     assert len(calls) == 3
+
+
+@pytest.mark.parametrize("sql, row", [
+    ("SELECT $start AS a", (1,)),
+    ("SELECT $start AS a, '$end' AS b", (1, "$end")),  # a dollar inside a string is no parameter
+    ("SELECT $start AS a -- and $end\n, $end AS b", (1, 2)),  # nor inside a comment
+    ("SELECT 3 AS a", (3,)),
+])
+def test_a_query_binds_the_parameters_it_names_and_no_others(sql, row):
+    con = duckdb.connect()
+    assert tuple(db.query(con, sql, {"start": 1, "end": 2, "unused": 9}).iloc[0]) == row
