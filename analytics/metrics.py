@@ -238,21 +238,20 @@ REGISTRY: list[Metric] = [
 _CITY = "县区对比"
 CITY_REGISTRY: list[Metric] = [
     _M("county-headlines", _CITY, "各县区主要指标",
-       "每个县区一行,列出该县区“总览”的主要指标:办结工单、办结用时中位数、居民人均信用积分、参与志愿服务、积分兑换、"
-       "10分钟服务圈覆盖户数。每个数由该县区自己的数据库、以本县“总览”的同一函数和同一统计期计算,与该县区单独查看时完全相同;"
-       "各县区不相加、不平均。", "单、天、分/人、人、人次、%", city.county_headlines, city=True),
+       "每个县区一行:该县区“总览”的主要指标(办结工单、办结用时中位数、居民人均信用积分、参与志愿服务、积分兑换、10分钟服务圈覆盖户数),"
+       "由该县区自己的数据库以“总览”的同一函数、同一统计期计算,与单独查看该县区时完全相同;各县区不相加、不平均。",
+       "单、天、分/人、人、人次、%", city.county_headlines, city=True),
     _M("county-profiles", _CITY, "各县区治理架构与服务力量",
        "每个县区一行,列出该县区的“治理架构与服务力量”(社区、网格党支部、红色楼长、红色单元长、志愿服务队等的数量,"
-       "统计期末日在任、已建成),定义同指标 county-profile,由该县区自己的数据库计算。", "个/名/支/人/单/处/人次",
-       city.county_profiles, city=True),
+       "统计期末日在任、已建成),定义同指标 county-profile,由该县区自己的数据库计算。", "个/名/支/人/单/处/人次", city.county_profiles, city=True),
     _M("city-grid-ranking", _CITY, "全市网格人均信用积分排名",
        "各县区的全部网格放在一起,按居民人均信用积分从高到低排出全市名次(人均积分先取 9 位小数,并列同名次,下一名次跳过)。"
        "每个网格的居民数、积分、人均积分、社区内名次和红旗网格与该县区的“网格信用积分排名”(grid-credit-ranking)完全相同:"
        "社区内名次和红旗网格仍在本社区内评定。", "分/人", city.grid_ranking, city=True),
     _M("city-community-ranking", _CITY, "全市社区人均信用积分排名",
        "社区人均积分=社区各网格居民在统计期内的个人积分净和之和÷这些网格的登记居民数之和,与“居民人均信用积分”"
-       "(credit-summary)同一口径;各县区的全部社区放在一起,按社区人均积分从高到低排出全市名次(并列同名次,下一名次跳过)。",
-       "分/人", city.community_ranking, city=True),
+       "(credit-summary)同一口径;各县区的全部社区放在一起,按社区人均积分从高到低排出全市名次(并列同名次,下一名次跳过)。", "分/人",
+       city.community_ranking, city=True),
 ]
 
 BY_ID = {m.id: m for m in REGISTRY + CITY_REGISTRY}
