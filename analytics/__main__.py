@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from . import access, audit, db, demo, roads, summary
+from . import access, audit, city, db, demo, roads, summary
 from .period import parse_period, parse_scope
 
 
@@ -89,7 +89,7 @@ def cmd_demo(args) -> int:
         print(f"演示数据已写入 {args.db}: {counts['people']:,} 名居民, {counts['credit_events']:,} 条积分记录, "
               f"{counts['tickets']:,} 张工单")
         return 0
-    from . import city, names
+    from . import names
     from .demo.city import places
 
     out = Path(args.out)
@@ -246,12 +246,16 @@ def _operator() -> str:
 
 
 def _users_path(args) -> Path:
-    """--users, else where the dashboard finds the users of this database."""
-    return Path(args.users) if getattr(args, "users", None) else access.default_users_path(args.db)
+    """--users, else where the dashboard finds the users of this database (in a city deployment,
+    GRIDGOV_CITY, those of the whole city, beside its manifest, whichever county's file --db names)."""
+    if getattr(args, "users", None):
+        return Path(args.users)
+    return access.default_users_path(None if city.manifest_path() else args.db)
 
 
 def _audit_path(args) -> Path:
-    return audit.default_path(args.db)
+    """Where the dashboard records what is done to this database (a city's log beside its manifest)."""
+    return audit.default_path(None if city.manifest_path() else args.db)
 
 
 def _asked(period, args) -> str:
@@ -313,7 +317,7 @@ def cmd_metric(args) -> int:
 
 
 def cmd_city(args) -> int:
-    from . import city, metrics
+    from . import metrics
 
     manifest = args.city or city.manifest_path()
     if manifest is None:
@@ -415,8 +419,6 @@ def _importer(args, target: str) -> tuple[str, str]:
     user allowed to import, recorded with the operator beside it; without it, the operator."""
     if not args.user:
         return _operator(), _operator()
-    from . import city
-
     with _on_behalf(args, target, "导入或撤销导入") as user:
         access.require_import(user, _county_code(args.db), city.manifest_path() is not None)
     return user.name, f"{user.name}({_operator()})"
@@ -555,8 +557,6 @@ def _database(args):
 def _county_database(args):
     """users add --county: a read-only connection to that county's own database, where the places
     given are checked: the city's (GRIDGOV_CITY) for the code, else --db, which must record the code."""
-    from . import city
-
     manifest = city.manifest_path()
     path = city.load(manifest).county(args.county).path if manifest else Path(args.db)
     if not path.exists():

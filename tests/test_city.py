@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
-from analytics import access, city, columns, credit, db, metrics, overview, profile, tickets, volunteers
+from analytics import access, audit, city, columns, credit, db, metrics, overview, profile, tickets, volunteers
 from analytics.period import Scope, parse_period
 from analytics.__main__ import main
 
@@ -405,3 +405,29 @@ def test_every_city_figure_runs_its_registered_function_with_chinese_headers(tow
     assert_frame_equal(frame, CITY_FIGURES[metric_id](con, town, PERIOD))
     assert len(frame) > 0
     assert [c for c in frame.columns if columns.column(c, metric_id).header == c] == []
+
+
+def test_in_a_city_the_command_line_keeps_users_and_audit_beside_the_manifest(hand_city, tmp_path, monkeypatch):
+    """As the dashboard of the city does: whichever county's file --db names, the city's users file and
+    audit log are those beside its manifest (here in a folder of its own, apart from the counties' files)."""
+    import io
+    import sys
+
+    home = tmp_path / "city"
+    home.mkdir()
+    (home / "city.json").write_text(json.dumps({"code": "370300", "name": "淄博市", "counties": [
+        {"code": c.code, "name": c.name, "db": f"../{c.path.name}"} for c in hand_city[0].counties]}), encoding="utf-8")
+    for name in ("GRIDGOV_USERS", "GRIDGOV_AUDIT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GRIDGOV_CITY", str(home / "city.json"))
+    monkeypatch.setattr(sys, "stdin", io.StringIO("secret-123\n"))
+    county_db = str(tmp_path / "370303.duckdb")
+    assert main(["users", "add", "zd-clerk", "--role", "clerk", "--county", "370303", "--password-stdin",
+                 "--db", county_db]) == 0
+    assert [u.county for u in access.UserStore(home / "users.json").all()] == ["370303"]
+    assert not (tmp_path / "users.json").exists()
+    file = tmp_path / "grids.csv"
+    file.write_text("网格编号,所属社区,网格名称\nnew1,101,新网格\n", encoding="utf-8")
+    assert main(["import", str(file), "--db", county_db, "--user", "zd-clerk"]) == 0
+    logged = audit.read(path=home / "audit.sqlite")
+    assert list(logged["action"]) == ["import", "user_add"] and not (tmp_path / "audit.sqlite").exists()
