@@ -13,6 +13,8 @@ import numpy as np
 import shapely
 from shapely.geometry import MultiPoint, Polygon, shape
 
+from .db import get_meta
+
 # Mean earth radius (IUGG), for great-circle distances.
 EARTH_RADIUS_METRES = 6_371_008.8
 
@@ -66,6 +68,11 @@ def outline(code: str | None = None, wkt_text: str | None = None):
                          f"文件名以 _{code}.geojson 结尾")
     data = json.loads(files[0].read_text(encoding="utf-8"))
     return _to_wgs84(shape(data["features"][0]["geometry"]))
+
+
+def outline_of(con):
+    """The outline (WGS-84) of the county con's database records holding (see outline)."""
+    return outline(get_meta(con, "county_code"), get_meta(con, "county_outline"))
 
 
 def metres_between(lon1, lat1, lon2, lat2):

@@ -12,7 +12,7 @@ import pandas as pd
 import shapely
 
 from . import credit, geo, roads, settings, vocab
-from .db import get_meta, query
+from .db import query
 from .period import COUNTY, Scope, bind, in_scope, parse_period, quarter_of
 from .privacy import mask_names
 
@@ -201,7 +201,7 @@ def county_outline(con) -> list:
     """The outline (WGS-84) of the county the database holds (geo.outline) as paths [[[lon, lat], ...], ...];
     none for a county whose outline is nowhere."""
     try:
-        return _outlines(geo.outline(get_meta(con, "county_code"), get_meta(con, "county_outline")))
+        return _outlines(geo.outline_of(con))
     except ValueError:
         return []
 

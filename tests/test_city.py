@@ -431,3 +431,23 @@ def test_in_a_city_the_command_line_keeps_users_and_audit_beside_the_manifest(ha
     assert main(["import", str(file), "--db", county_db, "--user", "zd-clerk"]) == 0
     logged = audit.read(path=home / "audit.sqlite")
     assert list(logged["action"]) == ["import", "user_add"] and not (tmp_path / "audit.sqlite").exists()
+
+
+# A road network at 118.26–118.27 E lies inside 张店区's outline (to 118.282 E, with 0.05° to spare) and
+# beyond Huantai's (to 118.182 E + 0.05°).
+@pytest.mark.parametrize("code, refused", [("370303", None), ("370321", "超出本县区边界(经度 117.832–118.182")])
+def test_a_road_network_is_checked_against_the_countys_own_outline(town, tmp_path, code, refused):
+    from analytics import roads
+
+    path = tmp_path / f"{code}.duckdb"
+    path.write_bytes(town.county(code).path.read_bytes())
+    source = tmp_path / "roads.geojson"
+    source.write_text(json.dumps({"type": "LineString", "coordinates": [[118.26, 36.95], [118.27, 36.95]]}),
+                      encoding="utf-8")
+    if refused is None:
+        assert roads.import_roads(source, path).graph.number_of_edges() == 1
+        assert roads.path_for(path).exists()
+    else:
+        with pytest.raises(ValueError, match=refused.replace("(", r"\(")):
+            roads.import_roads(source, path)
+        assert not roads.path_for(path).exists()
