@@ -112,8 +112,6 @@ def _lon(zh="经度", **kw):
 
 def located(table: "Table", bounds: tuple[float, float, float, float]) -> "Table":
     """The table with its coordinates checked against another county's bounds (county_bounds)."""
-    if not any(f.name in ("lat", "lon") for f in table.fields):
-        return table
     lon_lo, lat_lo, lon_hi, lat_hi = bounds
     within = {"lat": (lat_lo, lat_hi), "lon": (lon_lo, lon_hi)}
     return replace(table, fields=tuple(replace(f, lo=within[f.name][0], hi=within[f.name][1]) if f.name in within else f
