@@ -12,8 +12,9 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from . import access, audit, city, db, demo, roads, summary
-from .period import parse_period, parse_scope
+from . import access, audit, city, db, demo, roads, summary, vocab
+from .credit import INTEGRITY_FLAGS
+from .period import Scope, parse_period, parse_scope
 
 
 def _date(text: str) -> dt.date:
@@ -216,6 +217,57 @@ def cmd_freeze(args) -> int:
     print(f"已冻结{quarter.label_zh}考评结果,{frozen.label}:{frozen.detail}")
     print(f"指纹 SHA-256: {frozen.fingerprint}")
     print(f"参与排名网格 {len(ranking)} 个,红旗网格 {len(red)} 个:" + "、".join(red["grid_name"]))
+    return 0
+
+
+@contextlib.contextmanager
+def _acting(args, target: str, asked: str):
+    """The user named by --user and the name the change is recorded under: the user's (with the
+    operator on the server), or the operator's. A refusal is audited (_on_behalf)."""
+    with _on_behalf(args, target, asked) as user:
+        yield user, f"{user.name}({_operator()})" if user else _operator()
+
+
+def cmd_verify(args) -> int:
+    from . import awards, credit
+
+    period = parse_period(args.period)
+    target = f"{period.label} {args.grid} {INTEGRITY_FLAGS[args.flag]}"
+    with _acting(args, target, "核实积分异常提示") as (user, who):
+        awards.verify(args.db, user, period, args.grid, args.flag, args.reason, checked_by=who)
+    with db.connect(args.db, read_only=True) as con:
+        row = credit.grid_credit_ranking(con, period, Scope(grids=(args.grid,))).iloc[0]
+    print(f"已核实:{row.grid_name}{period.label_zh}的「{INTEGRITY_FLAGS[args.flag]}」({who})")
+    if row.pending:
+        print(f"该网格仍待核实:{row.check_reason.replace(';', '、')}")
+    elif row.award_label:
+        print(f"该网格评选结果:{row.award_label}")
+    return 0
+
+
+APPEAL_STATUSES = {**{code: code for code in ("accepted", "upheld", "rejected")},
+                   **{label: code for code, label in vocab.APPEAL_STATUSES.items() if code != "pending"}}
+
+
+def cmd_appeals(args) -> int:
+    from . import appeals
+
+    if args.action == "list":
+        args.name = "appeals"
+        return cmd_metric(args)
+    target = args.appeal_id if args.action == "decide" else "异议申诉"
+    with _acting(args, target, "登记和处理异议申诉") as (user, who):
+        if args.action == "add":
+            appeal_id = appeals.submit(args.db, user, by=who, raised_on=args.raised_on, reason=args.reason,
+                                       event_id=args.event, quarter=args.quarter, grid_id=args.grid,
+                                       raised_by=args.raised_by, raised_by_name=args.raised_by_name)
+            print(f"已登记异议申诉 {appeal_id},状态为待处理。")
+            return 0
+        status = APPEAL_STATUSES[args.status]
+        event = appeals.decide(args.db, user, args.appeal_id, status, by=who, decided_on=args.decided_on,
+                               decision_reason=args.reason, corrected_points=args.corrected_points, event_id=args.event)
+    print(f"异议申诉 {args.appeal_id} 已{vocab.APPEAL_STATUSES[status]}。"
+          + (f"已在台账中写入更正记录 {event}。" if event is not None else ""))
     return 0
 
 
@@ -741,6 +793,43 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reason", help="重新冻结的理由(已冻结的季度必填,原版本保留)")
     p.add_argument("--user", help="操作人:须为有冻结权限的已有用户(县级领导、系统管理员)")
     p.set_defaults(func=cmd_freeze)
+
+    acting = argparse.ArgumentParser(add_help=False, parents=[database, users_file])
+    acting.add_argument("--user", help="操作人:须为有相应权限的已有用户,与服务器上的执行人一并记入审计日志")
+
+    p = sub.add_parser("verify", parents=[acting], help="核实积分异常提示(评选前):已核实的提示不再使红旗网格待核实")
+    p.add_argument("--period", required=True, help="统计期,如 2026Q3")
+    p.add_argument("--grid", required=True, help="网格编号")
+    p.add_argument("--flag", required=True, choices=list(INTEGRITY_FLAGS),
+                   help="提示类型: " + "、".join(f"{k}({v})" for k, v in INTEGRITY_FLAGS.items()))
+    p.add_argument("--reason", required=True, help="核实说明:为什么这条提示不影响评选(必填)")
+    p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("appeals", help="异议申诉:add 登记、decide 处理、list 列出")
+    actions = p.add_subparsers(dest="action", required=True, metavar="操作")
+    q = actions.add_parser("add", parents=[acting], help="登记异议申诉(对一条积分记录,或对某季度某网格的排名)")
+    q.add_argument("--event", type=int, help="被申诉的积分记录编号")
+    q.add_argument("--quarter", help="被申诉排名的季度,如 2026Q3(与 --grid 一同给出)")
+    q.add_argument("--grid", help="被申诉排名的网格编号")
+    q.add_argument("--raised-on", required=True, help="提出日期 YYYY-MM-DD")
+    q.add_argument("--raised-by", help="提出人编号(登记居民)")
+    q.add_argument("--raised-by-name", help="提出人姓名(非登记居民)")
+    q.add_argument("--reason", required=True, help="申诉理由")
+    q.set_defaults(func=cmd_appeals)
+    q = actions.add_parser("decide", parents=[acting], help="处理异议申诉:已受理、支持(写入更正记录)或驳回")
+    q.add_argument("appeal_id", help="申诉编号,如 A2026-0001")
+    q.add_argument("--status", required=True, choices=list(APPEAL_STATUSES),
+                   help="处理结果: accepted(已受理)、upheld(支持)、rejected(驳回),中文亦可")
+    q.add_argument("--decided-on", help="处理日期 YYYY-MM-DD,默认今天")
+    q.add_argument("--reason", default="", help="处理理由(支持或驳回时必填)")
+    q.add_argument("--corrected-points", type=float, help="更正后的分值(支持时;不写则整条冲正)")
+    q.add_argument("--event", type=int, help="更正的积分记录编号(对排名的申诉支持时)")
+    q.set_defaults(func=cmd_appeals)
+    q = actions.add_parser("list", parents=[database, scope, behalf], help="列出某统计期内提出的异议申诉(姓名脱敏)")
+    q.add_argument("--period", required=True, help="统计期: 2026Q4、2026-10 或 2026-10-01..2026-10-31")
+    q.add_argument("--format", choices=["csv", "xlsx", "json"], default="csv", help="输出格式,默认 csv")
+    q.add_argument("--out", type=Path, help="输出文件,默认打印到屏幕(xlsx 必须指定)")
+    q.set_defaults(func=cmd_appeals, grid=None, live=False, docs=None, list=False)
 
     p = sub.add_parser("report", parents=[database, scope, behalf], help="季度考评会议材料:PPTX、PDF 或 XLSX")
     p.add_argument("--quarter", required=True, help="季度,如 2026Q3")

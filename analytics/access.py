@@ -27,7 +27,8 @@ from .period import COUNTY, Area, Scope
 # Permissions: figures (aggregate numbers, rankings of grids), personal_lists (lists that name people,
 # masked), names (unmasked names in a detail view), import (imports, undo and templates), appeals (record and
 # decide 异议申诉, within the role's places), admin (users, audit), freeze (a quarter's official results,
-# announced by the county).
+# announced by the county), verify (mark an integrity flag 已核实 before an award: the roles that decide
+# appeals or freeze).
 PERMISSIONS = {
     "figures": "查看统计数字与网格排名",
     "personal_lists": "查看涉及个人的名单(姓名脱敏)",
@@ -36,6 +37,7 @@ PERMISSIONS = {
     "appeals": "登记和处理异议申诉",
     "admin": "管理用户、查看审计日志",
     "freeze": "冻结季度考评结果(正式公布)",
+    "verify": "核实积分异常提示(评选前)",
 }
 
 
@@ -48,13 +50,13 @@ class Role:
 
 
 ROLES = {r.id: r for r in (
-    Role("county_leader", "县级领导", "county", frozenset({"figures", "personal_lists", "freeze"})),
+    Role("county_leader", "县级领导", "county", frozenset({"figures", "personal_lists", "freeze", "verify"})),
     Role("analyst", "数据分析员", "county", frozenset({"figures", "personal_lists"})),
     Role("subdistrict_leader", "街道领导", "subdistrict", frozenset({"figures", "personal_lists"})),
-    Role("community_secretary", "社区书记", "community", frozenset({"figures", "personal_lists", "names", "appeals"})),
+    Role("community_secretary", "社区书记", "community", frozenset({"figures", "personal_lists", "names", "appeals", "verify"})),
     Role("grid_worker", "网格员", "grid", frozenset({"figures", "personal_lists", "names"})),
-    Role("clerk", "数据录入员", "county", frozenset({"figures", "import", "appeals"})),
-    Role("admin", "系统管理员", "county", frozenset({"admin", "freeze"})),
+    Role("clerk", "数据录入员", "county", frozenset({"figures", "import", "appeals", "verify"})),
+    Role("admin", "系统管理员", "county", frozenset({"admin", "freeze", "verify"})),
 )}
 _LEVEL_LABEL = {"subdistrict": "街道", "community": "社区", "grid": "网格"}
 _NAME = re.compile(r"[A-Za-z0-9_.\-@]{2,64}")

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import access, audit, clock, db, profile, settings, summary, vocab, workdays
-from .period import COUNTY, Period, Scope, in_scope, month, parse_period
+from .period import COUNTY, Period, Scope, in_scope, month, parse_period, quarter_of
 from .privacy import mask_names
 
 STATUSES = vocab.APPEAL_STATUSES
@@ -58,6 +58,35 @@ def publicity_dates(con, period, scope: Scope = COUNTY, days: int = settings.PUB
     return pd.DataFrame(rows, columns=["month", "first", "last", "workdays", "missing_years"])
 
 
+def _zh(day: dt.date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def publication_marks(con, published, scope: Scope = COUNTY, *, days: int = settings.PUBLICITY_WORKDAYS,
+                      as_of: dt.date | None = None) -> dict[str, str]:
+    """What a month's publication says it is, as of the data's date: publicity (its 公示期: not yet
+    begun, open and until when, or over) and official (the month's quarter frozen: the official
+    result's mark, as the ranking shows it, with its version and cut-off; else that it is not yet).
+    The calendar and the freeze are the county's: scope changes nothing."""
+    from . import official
+
+    published = parse_period(published)
+    first, last = publicity_period(workdays.calendar(con), published, days)
+    as_of = as_of or profile.as_of_date(con)
+    span = f"{_zh(first)}至{_zh(last)}({days}个工作日)"
+    if as_of < first:
+        publicity = f"公示期{span},尚未开始"
+    elif as_of <= last:
+        publicity = f"公示中:公示期至{_zh(last)}止({span});如有异议,请在此之前向所在网格提出"
+    else:
+        publicity = f"公示期{span}已结束"
+    quarter = quarter_of(published.start)
+    frozen = official.latest(con, quarter)
+    mark = (f"{quarter.label_zh}考评:{frozen.label},第 {frozen.version} 版,积分记录截至 {frozen.cutoff:%Y-%m-%d %H:%M}"
+            if frozen else f"{quarter.label_zh}考评结果尚未冻结公布(实时数据)")
+    return {"publicity": publicity, "official": mark}
+
+
 def _publication_month(event_at, quarter: str | None) -> Period:
     if quarter:
         return parse_period(quarter).months()[-1]
@@ -66,18 +95,27 @@ def _publication_month(event_at, quarter: str | None) -> Period:
 
 # -- reading ----------------------------------------------------------------------------------
 
-_APPEALS = f"""
+def line_grid(con, line: str = "e") -> str:
+    """SQL for the grid a ledger line (alias `line`) concerns: for a person, the grid registered in
+    on the line's day (analytics.residents), not today's; for an organisation, its grid."""
+    return f"""coalesce(
+        (SELECT min(s.grid_id) FROM {summary.relation(con, "summary_registrations")} s
+         WHERE {line}.subject_type = 'person' AND s.person_id = {line}.subject_id
+           AND (s.moved_in IS NULL OR s.moved_in <= CAST({line}.occurred_at AS DATE))
+           AND (s.moved_out IS NULL OR s.moved_out > CAST({line}.occurred_at AS DATE))),
+        (SELECT min(o.grid_id) FROM organizations o WHERE {line}.subject_type = 'org' AND o.org_id = {line}.subject_id))"""
+
+
+_APPEALS = """
     WITH ledger AS (
         SELECT * FROM credit_events QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY recorded_at, points) = 1
     ),
     a AS (
         SELECT a.*, e.occurred_at AS event_at, e.points::DOUBLE AS event_points, e.indicator_code,
-               coalesce(a.grid_id, p.grid_id, o.grid_id) AS appeal_grid,
+               coalesce(a.grid_id, {line_grid}) AS appeal_grid,
                coalesce(r.name, a.raised_by_name, a.raised_by) AS raiser
         FROM appeals a
         LEFT JOIN ledger e ON e.event_id = a.event_id
-        LEFT JOIN people p ON e.subject_type = 'person' AND p.person_id = e.subject_id
-        LEFT JOIN organizations o ON e.subject_type = 'org' AND o.org_id = e.subject_id
         LEFT JOIN people r ON r.person_id = a.raised_by
     ),
     final AS (
@@ -85,7 +123,7 @@ _APPEALS = f"""
                g.name AS grid_name, a.event_id, a.quarter, a.event_at, a.event_points, a.indicator_code, a.raiser,
                a.reason, a.status, a.decided_on, a.decision_reason, a.correcting_event_id
         FROM a LEFT JOIN grids g ON g.grid_id = a.appeal_grid LEFT JOIN communities c ON c.community_id = g.community_id
-        WHERE a.raised_on >= $start AND a.raised_on < $end AND {in_scope("a.appeal_grid")}
+        WHERE a.raised_on >= $start AND a.raised_on < $end AND {in_scope}
     )
     SELECT * FROM final ORDER BY raised_on, appeal_id
 """
@@ -108,7 +146,8 @@ def appeal_list(con, period, scope: Scope = COUNTY, *, days: int = settings.PUBL
     event that put an upheld appeal right).
     """
     period = parse_period(period)
-    frame = con.execute(_APPEALS, {"start": period.start, "end": period.end, **scope.params(con)}).df()
+    sql = _APPEALS.format(line_grid=line_grid(con), in_scope=in_scope("a.appeal_grid"))
+    frame = con.execute(sql, {"start": period.start, "end": period.end, **scope.params(con)}).df()
     cal = workdays.calendar(con)
     as_of = as_of or profile.as_of_date(con)
     ends, dues = [], []
@@ -173,12 +212,10 @@ def open_appeals(con, period) -> pd.DataFrame:
     """Appeals still open (待处理/已受理) that bear on a grid's figures for the period: on a ledger line
     that occurred in it, or on a ranking of a quarter overlapping it. Columns: grid_id, appeal_id."""
     period = parse_period(period)
-    return con.execute("""
-        SELECT DISTINCT coalesce(a.grid_id, p.grid_id, o.grid_id) AS grid_id, a.appeal_id
+    return con.execute(f"""
+        SELECT DISTINCT coalesce(a.grid_id, {line_grid(con)}) AS grid_id, a.appeal_id
         FROM appeals a
         LEFT JOIN credit_events e ON e.event_id = a.event_id
-        LEFT JOIN people p ON e.subject_type = 'person' AND p.person_id = e.subject_id
-        LEFT JOIN organizations o ON e.subject_type = 'org' AND o.org_id = e.subject_id
         WHERE a.status IN ('pending', 'accepted')
           AND ((a.quarter IS NOT NULL AND make_date(CAST(left(a.quarter, 4) AS INTEGER),
                                                     CAST(right(a.quarter, 1) AS INTEGER) * 3 - 2, 1) < $end
@@ -209,14 +246,12 @@ def _check_day(day: dt.date, what: str) -> dt.date:
 
 
 def _grid_of_event(con, event_id: int):
-    return con.execute("""
-        SELECT coalesce(p.grid_id, o.grid_id), e.occurred_at FROM credit_events e
-        LEFT JOIN people p ON e.subject_type = 'person' AND p.person_id = e.subject_id
-        LEFT JOIN organizations o ON e.subject_type = 'org' AND o.org_id = e.subject_id
-        WHERE e.event_id = $id LIMIT 1""", {"id": event_id}).fetchone()
+    return con.execute(f"SELECT {line_grid(con)}, e.occurred_at FROM credit_events e WHERE e.event_id = $id LIMIT 1",
+                       {"id": event_id}).fetchone()
 
 
-def _in_area(area, grid_id) -> None:
+def in_area(area, grid_id) -> None:
+    """access.Denied unless the grid is within `area` (the user's places; None: no limit)."""
     if area is not None and area.grids is not None and grid_id not in area.grids:
         raise access.Denied(f"网格 {grid_id} 不在您的管理范围({area.label})内")
 
@@ -245,7 +280,7 @@ def add_appeal(con, *, raised_on, reason: str, event_id: int | None = None, quar
         if found is None:
             _fail(f"积分记录 {event_id} 不存在")
         grid_id = None
-        _in_area(area, found[0])
+        in_area(area, found[0])
         if raised_on < found[1].date():
             _fail(f"提出日期 {raised_on:%Y-%m-%d} 早于被申诉记录的发生日期 {found[1]:%Y-%m-%d}")
     else:
@@ -253,7 +288,7 @@ def add_appeal(con, *, raised_on, reason: str, event_id: int | None = None, quar
             _fail(f"季度应写作 2026Q3 的格式,收到: {quarter!r}")
         if not grid_id or not con.execute("SELECT count(*) FROM grids WHERE grid_id = $g", {"g": grid_id}).fetchone()[0]:
             _fail(f"网格 {grid_id!r} 不存在")
-        _in_area(area, grid_id)
+        in_area(area, grid_id)
     raised_by = (raised_by or "").strip() or None
     if raised_by and not con.execute("SELECT count(*) FROM people WHERE person_id = $p", {"p": raised_by}).fetchone()[0]:
         _fail(f"提出人编号 {raised_by} 不在居民登记册中;不是登记居民的,请只填姓名")
@@ -285,7 +320,7 @@ def decide_appeal(con, appeal_id: str, status: str, decided_on=None, decision_re
     current, raised_on, appealed, grid_id = row
     if current not in OPEN:
         _fail(f"异议申诉 {appeal_id} 已{STATUSES[current]},不能再次处理")
-    _in_area(area, grid_id if appealed is None else _grid_of_event(con, appealed)[0])
+    in_area(area, grid_id if appealed is None else _grid_of_event(con, appealed)[0])
     decision_reason = (decision_reason or "").strip()
     decided = None
     if status in DECIDED:
@@ -333,7 +368,7 @@ def decide_appeal(con, appeal_id: str, status: str, decided_on=None, decision_re
 
 
 @contextlib.contextmanager
-def _writable(db_path: Path):
+def writable(db_path: Path):
     """A writable copy of the database; on a clean exit its summaries are rebuilt and it replaces the
     file (readers keep the version they hold), as an import does."""
     from .ingest import load
@@ -350,27 +385,30 @@ def _writable(db_path: Path):
             load.discard(tmp)
 
 
-def submit(db_path, user: access.User | None, **values) -> str:
+def submit(db_path, user: access.User | None, *, by: str | None = None, **values) -> str:
     """Record an appeal in the database file on a user's behalf (permission "appeals", the grid within
-    the user's places), audited. Returns the appeal's id."""
+    the user's places), audited (under the user's name, else `by`: the operator). Returns the appeal's id."""
     db_path = Path(db_path or db.default_db_path())
     access.require(user, "appeals")
-    with _writable(db_path) as con:
+    with writable(db_path) as con:
         area = access.with_area(user, con).area if user is not None else None
         appeal_id = add_appeal(con, area=area, **values)
-    audit.record("appeal", user.name if user else None, appeal_id, values.get("reason", ""),
+    audit.record("appeal", user.name if user else by, appeal_id, values.get("reason", ""),
                  path=audit.default_path(db_path))
     return appeal_id
 
 
-def decide(db_path, user: access.User | None, appeal_id: str, status: str, **values) -> int | None:
-    """Decide an appeal in the database file on a user's behalf (permission "appeals"), audited; an
-    upheld appeal's correcting ledger event is written with the decision. Returns that event's id."""
+def decide(db_path, user: access.User | None, appeal_id: str, status: str, *, by: str | None = None,
+           **values) -> int | None:
+    """Decide an appeal in the database file on a user's behalf (permission "appeals"), audited (under the
+    user's name, else `by`: the operator); an upheld appeal's correcting ledger event is written with the
+    decision, recorded by `by` (default the user's name). Returns that event's id."""
     db_path = Path(db_path or db.default_db_path())
     access.require(user, "appeals")
-    with _writable(db_path) as con:
+    with writable(db_path) as con:
         area = access.with_area(user, con).area if user is not None else None
-        event = decide_appeal(con, appeal_id, status, area=area, recorded_by=user.name if user else "", **values)
+        event = decide_appeal(con, appeal_id, status, area=area, recorded_by=by or (user.name if user else ""), **values)
     detail = STATUSES[status] + (f",更正记录 {event}" if event is not None else "")
-    audit.record("appeal_decision", user.name if user else None, appeal_id, detail, path=audit.default_path(db_path))
+    audit.record("appeal_decision", user.name if user else by, appeal_id, detail,
+                 path=audit.default_path(db_path))
     return event

@@ -19,7 +19,7 @@ ACTIONS = {
     "login": "登录", "login_failed": "登录失败", "logout": "退出", "timeout": "超时退出",
     "export": "导出", "names": "查看完整姓名", "denied": "越权访问被拒", "import": "导入", "undo": "撤销导入", "restore": "恢复备份",
     "freeze": "冻结考评结果",
-    "appeal": "登记异议申诉", "appeal_decision": "处理异议申诉",
+    "appeal": "登记异议申诉", "appeal_decision": "处理异议申诉", "flag_check": "核实积分异常提示",
     "user_add": "新增用户", "user_disable": "停用用户", "user_enable": "启用用户", "user_password": "修改密码",
 }
 

@@ -50,6 +50,8 @@ COLUMNS: dict[str, Column] = {
     "overdue": _C("逾期未处理"), "decision_reason": _C("处理理由"), "correcting_event_id": _C("更正记录编号"),
     "raised": _C("提出(件)", ",d"), "in_time_share": _C("按时处理率", ".1%"), "upheld": _C("支持(件)", ",d"),
     "open_appeals": _C("未处理完毕(件)", ",d"), "flag": _C("提示代码"), "flag_label": _C("提示"), "threshold": _C("阈值", ".2f"),
+    "checked": _C("已核实"), "check_label": _C("核实"), "checked_by": _C("核实人"), "checked_at": _C("核实时间"),
+    "check_note": _C("核实说明"),
     # tickets
     "ticket_id": _C("工单编号"), "title": _C("标题"), "tickets": _C("工单数", ",d"),
     "median_days": _C("办结用时中位数(天)", ".1f"), "p90_days": _C("90%分位(天)", ".1f"),

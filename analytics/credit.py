@@ -79,7 +79,8 @@ def grid_credit_ranking(con, period, scope: Scope = COUNTY, *, red_flags: int = 
     of those people with occurred_at in the period, reversals included, 分); avg_credit (points /
     residents, 分/人); rank (RANK() within the community by avg_credit descending: ties share a
     rank, the next skips); prev_rank (the same in the period before, with its own residents);
-    rank_change (prev_rank - rank, positive = moved up); red_flag (rank <= red_flags, as
+    rank_change (prev_rank - rank, positive = moved up; against the official ranking when the previous
+    quarter is frozen); red_flag (rank <= red_flags, as
     awards.check_awards leaves it under pending_check); pending, check_reason, award_label (the
     check before the award). Grids without residents are not ranked and not listed. Ranks and
     awards are always decided over the whole community; the scope only filters the rows shown.
@@ -105,9 +106,24 @@ def grid_credit_ranking(con, period, scope: Scope = COUNTY, *, red_flags: int = 
               "label": period.label, "red_flags": red_flags, "has_prev": has_prev, **COUNTY.params(con)}
     if cutoff:
         params["cutoff"] = recorded_by
-    frame = _checked(con, period, con.execute(sql, params).df(), scope, red_flags, pending_check)
+    frame = _announced_previous(con, prev, con.execute(sql, params).df())
+    frame = _checked(con, period, frame, scope, red_flags, pending_check)
     for column in ("rank", "prev_rank", "rank_change"):
         frame[column] = frame[column].astype("Int64")
+    return frame
+
+
+def _announced_previous(con, prev: Period, frame: pd.DataFrame) -> pd.DataFrame:
+    """prev_rank and rank_change against the previous quarter's official ranking when it is frozen:
+    the rank announced then, not today's recomputation of it (a grid it did not rank has none)."""
+    from . import official
+
+    frozen = official.latest(con, prev)
+    if frozen is None:
+        return frame
+    announced = official.ranking(con, frozen).set_index("grid_id")["rank"]
+    frame["prev_rank"] = frame["grid_id"].map(announced).astype("Int64")
+    frame["rank_change"] = frame["prev_rank"] - frame["rank"].astype("Int64")
     return frame
 
 
@@ -385,7 +401,9 @@ def integrity_flags(con, period, scope: Scope = COUNTY, *, end_days: int = setti
     single_recorder (one recorder awarded more than recorder_share of them), above_history
     (avg credit above history_ratio times its mean over the four periods before, when that
     mean is positive). Columns: grid_id, grid_name, community_name, flag, flag_label, value,
-    threshold, reason. A grid's people are those registered in it on the period's last day.
+    threshold, reason, checked (marked 已核实: it no longer holds an award), check_label (已核实 or
+    待核实), checked_by, checked_at, check_note (why it is in order). A grid's people are those
+    registered in it on the period's last day.
     """
     period = parse_period(period)
     history, back = [], period
@@ -442,8 +460,12 @@ def integrity_flags(con, period, scope: Scope = COUNTY, *, end_days: int = setti
             ratio = s.avg_credit / s.past_avg
             rows.append((s, "above_history", ratio, history_ratio,
                          f"人均积分 {s.avg_credit:.2f} 分,是前四期平均 {s.past_avg:.2f} 分的 {ratio:.1f} 倍"))
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         [(s.grid_id, s.grid_name, s.community_name, flag, INTEGRITY_FLAGS[flag], value, threshold, reason)
          for s, flag, value, threshold, reason in rows],
         columns=["grid_id", "grid_name", "community_name", "flag", "flag_label", "value", "threshold", "reason"],
     )
+    frame = frame.merge(awards.flag_checks(con, period), on=["grid_id", "flag"], how="left")
+    frame["checked"] = frame["checked_by"].notna()
+    frame["check_label"] = frame["checked"].map({True: "已核实", False: "待核实"})
+    return frame

@@ -123,7 +123,8 @@ REGISTRY: list[Metric] = [
     _M("integrity-flags", "信用积分", "积分异常提示",
        f"对统计期内加分不少于{settings.INTEGRITY_MIN_POINTS}分的网格检查:期末{settings.QUARTER_END_DAYS}天加分占比超过"
        f"{settings.QUARTER_END_SHARE:.0%}(期末突击赋分);一名记录人赋分占比超过{settings.RECORDER_SHARE:.0%}(单人集中赋分);"
-       f"人均积分超过前四期平均的{settings.HISTORY_RATIO:g}倍(远超历史水平)。阈值在设置中统一设定,提示供评选前核实。", "项", credit.integrity_flags),
+       f"人均积分超过前四期平均的{settings.HISTORY_RATIO:g}倍(远超历史水平)。阈值在设置中统一设定,提示供评选前核实;"
+       "有权的角色核实后标为已核实(记下核实人、时间和说明),该提示不再使红旗网格待核实。", "项", credit.integrity_flags),
     _M("appeals", "信用积分", "异议申诉",
        f"统计期内提出的异议申诉(对一条积分记录,或对某季度某网格的排名),按网格列出:申诉对象、提出人(脱敏)、理由、处理状态"
        f"(待处理、已受理、支持、驳回)和处理结果。公示期:每月公示于次月第一个工作日张贴,为期{settings.PUBLICITY_WORKDAYS}个工作日"

@@ -30,6 +30,7 @@ TABLES = {
     "ticket_events": "occurred_at",
     "ticket_ratings": None,
     "appeals": None,
+    "flag_checks": None,
 }
 
 _COUNTY_CODE = re.compile(r"\d{6}")

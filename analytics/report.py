@@ -17,7 +17,7 @@ from xml.sax.saxutils import escape
 
 import pandas as pd
 
-from . import access, charts, clock, columns, db, export, review
+from . import access, appeals, charts, clock, columns, db, export, review
 from .review import Review, Table
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,10 @@ TRUETYPE_FONTS = [("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", 0),
 MAX_SLIDE_ROWS = 15
 WITHHELD = "按导出人的角色,本材料不含涉及个人的名单。"
 HEADLINE = Table("headline", "总体情况", "", {"label": "指标", "value": "本期", "change": "变化"})
+# A community's ranking under its name: the award as the meeting decides it, 待核实 included.
+COMMUNITY_RANKING = Table("community_ranking", "", review.RANKING.metric_id,
+                          {k: review.RANKING.columns[k] for k in ("rank", "grid_name", "avg_credit", "rank_change",
+                                                                  "residents", "award_label")})
 
 
 def _width(value) -> float:
@@ -237,12 +241,12 @@ def write_pptx(con, rv: Review, out, images: dict[str, bytes | None] | None = No
         text(s, left, top + 1.5, 3.8, 0.5, row.change, 16, color=grey)
 
     # One slide per community: its ranking.
-    ranking = rv.tables["ranking"]
+    ranking = review.short_grid_names(rv.tables["ranking"])
+    spec = Table("r", "", COMMUNITY_RANKING.metric_id,
+                 {k: v for k, v in COMMUNITY_RANKING.columns.items() if k != "residents"})
     for community_id, name in rv.communities():
         rows = ranking[ranking["community_id"] == community_id]
         s = slide(f"{name} · 网格排名", review.RANKING.note + "金色为红旗网格。")
-        spec = Table("r", "", review.RANKING.metric_id, {k: v for k, v in review.RANKING.columns.items()
-                                                         if k not in ("community_name", "residents", "award_label")})
         table(s, rows, spec, 0.5, 1.3, 6.4, 13)
         picture(s, f"community:{community_id}", 7.2, 1.3, 5.7, 5.5)
 
@@ -530,11 +534,11 @@ def movers(ranking: pd.DataFrame, n: int = 5) -> pd.DataFrame:
 
 
 def red_flag_checks(rv: Review) -> pd.DataFrame:
-    """The 红旗网格 with, for those whose credit records must be checked first (an integrity flag of
-    the quarter), "待核实" and what to check."""
-    flags = rv.tables["flags"].groupby("grid_id")["flag_label"].agg("、".join)
+    """The 红旗网格, and the grids withheld pending the check, with for those still to be checked
+    "待核实" (or "暂缓评定,待核实") and what: the check before the award (analytics.awards)."""
     out = rv.tables["red_flags"].copy()
-    out["check"] = ["待核实:" + flags[g] if g in flags.index else "" for g in out["grid_id"]]
+    out["check"] = [("待核实:" if named else "暂缓评定,待核实:") + str(why).replace(";", "、") if pending else ""
+                    for named, pending, why in zip(out["red_flag"], out["pending"], out["check_reason"])]
     return out
 
 
@@ -547,12 +551,19 @@ def decisions(rv: Review, found: dict[str, int] | None = None) -> list[str]:
         page = (found or {}).get(spec.title)
         return f"(见「{spec.title}」" + (f",第 {page} 页)" if page else ")")
 
-    pending = red_flag_checks(rv)["check"].ne("").sum()
-    items = [f"确认红旗网格 {len(t['red_flags'])} 个" + (f"(其中 {pending} 个待核实,核实后再确认)。" if pending else "。")]
+    checks = red_flag_checks(rv)
+    named = checks[checks["red_flag"]]
+    items = [f"确认红旗网格 {len(named)} 个" + (f"(其中 {named['pending'].sum()} 个待核实,核实后再确认)。"
+                                              if named["pending"].any() else "。")]
+    if withheld := review.withheld(checks):
+        items.append(f"暂缓评定 {len(withheld)} 个,核实后再议:" + ";".join(withheld) + "。")
     if len(t["workers"]):
         items.append(f"确认优秀网格员 {len(t['workers'])} 名。")
-    if len(t["flags"]):
-        items.append(f"核实积分异常:{t['flags']['grid_id'].nunique()} 个网格,{len(t['flags'])} 条提示{see(review.FLAGS)}。")
+    open_flags = t["flags"][~t["flags"]["checked"]]
+    if len(open_flags):
+        done = len(t["flags"]) - len(open_flags)
+        items.append(f"核实积分异常:{open_flags['grid_id'].nunique()} 个网格,{len(open_flags)} 条提示"
+                     + (f"(另有 {done} 条已核实)" if done else "") + f"{see(review.FLAGS)}。")
     if len(t["fallers"]):
         items.append(f"名次下降 3 位及以上的网格 {len(t['fallers'])} 个:研究原因{see(review.FALLERS)}。")
     if len(t["overdue"]):
@@ -612,14 +623,11 @@ def write_pdf(con, rv: Review, out, images: dict[str, bytes | None] | None = Non
         return [p.heading(findings, style="h1"), *p.beside(moved, red, 0.45), PageBreak()]
 
     def community(p: _Pages, community_id: str, name: str) -> list:
-        rows = ranking[ranking["community_id"] == community_id]
-        # 待核实 stands in the red-flag table and the findings: a community's page keeps to the figures.
-        spec = Table("r", "", review.RANKING.metric_id,
-                     {k: v for k, v in review.RANKING.columns.items() if k not in ("community_name", "award_label")})
+        rows = review.short_grid_names(ranking[ranking["community_id"] == community_id])
         half = p.height / 2 - 45  # two communities and their headings to a page, or one and a topic
         chart = p.image(images.get(f"community:{community_id}"), p.sides(0.48)[1], half)
         return p.charted(f"{name} · 网格排名", review.RANKING.note + "金色为红旗网格。",
-                         p.table(rows, spec, highlight=rows["red_flag"]), chart, 0.48)
+                         p.table(rows, COMMUNITY_RANKING, highlight=rows["red_flag"]), chart, 0.48)
 
     def charted(p: _Pages, key: str, spec: Table, chart: str, note: str = "") -> list:
         table = p.table(rv.tables[key], spec)
@@ -697,11 +705,14 @@ def write_publication(con, month, out, scope=None, suffix: str | None = None, us
     month = parse_period(month)
     area = access.effective_scope(user, scope or COUNTY, con)
     lists = review.monthly_lists(con, month, area, user)
+    marks = appeals.publication_marks(con, month)
     scope_label = area.label
     suffix = "." + suffix if suffix else Path(out).suffix.lower()
     if suffix == ".xlsx":
+        about = pd.DataFrame({"项目": ["月份", "范围", "公示期", "考评结果"],
+                              "内容": [month.label_zh, scope_label, marks["publicity"], marks["official"]]})
         export.write_xlsx(out, {"一月一公示": _sheet(lists["publication"], review.PUBLICATION),
-                                "法人单位红灰榜": _sheet(lists["red_grey"], review.RED_GREY)})
+                                "法人单位红灰榜": _sheet(lists["red_grey"], review.RED_GREY), "公示说明": about})
         return
     if suffix != ".pdf":
         raise ValueError(f"公示文件须为 .xlsx 或 .pdf,收到: {suffix}")
@@ -711,7 +722,8 @@ def write_publication(con, month, out, scope=None, suffix: str | None = None, us
         from reportlab.platypus import PageBreak
 
         story = [p.text(heading, "h1"),
-                 p.text(f"范围:{scope_label}。一月一公示:本月积分有变动的居民,姓名已脱敏;如有异议,请向所在网格反映。")]
+                 p.text(f"范围:{scope_label}。一月一公示:本月积分有变动的居民,姓名已脱敏;如有异议,请向所在网格反映。"),
+                 p.text(f"{marks['publicity']}。{marks['official']}。")]
         publication = lists["publication"]
         for community, rows in publication.groupby("community_name", sort=True):
             story += [p.heading(str(community)), *p.table(rows, review.PUBLICATION), PageBreak()]

@@ -66,8 +66,9 @@ COVERAGE = Table("coverage", "服务圈覆盖不足的网格", "service-coverage
                   "households_covered": "覆盖户数", "household_share": "覆盖户数占比"},
                  note="10分钟党群服务圈覆盖户数不足100%的网格,从低到高。")
 FLAGS = Table("flags", "评选前须核实的积分异常", "integrity-flags",
-              {"community_name": "社区", "grid_name": "网格", "flag_label": "提示", "reason": "说明"},
-              note="红旗网格和优秀网格员确认之前,先核实这些网格的积分记录。")
+              {"community_name": "社区", "grid_name": "网格", "flag_label": "提示", "reason": "说明",
+               "check_label": "核实", "check_note": "核实说明"},
+              note="红旗网格和优秀网格员确认之前,先核实这些网格的积分记录;已核实的提示不再影响评选。")
 OVERDUE = Table("overdue", "超期未办的工单", "overdue-tickets",
                 {"ticket_id": "工单编号", "grid_name": "网格", "category_label": "类别",
                  "current_step_label": "当前环节", "next_step_label": "待办环节", "age_days": "已历时(天)"})
@@ -146,6 +147,12 @@ def short_grid_names(frame: pd.DataFrame) -> pd.DataFrame:
     out["grid_name"] = [g[len(c):] if isinstance(g, str) and isinstance(c, str) and g.startswith(c) and g != c else g
                         for g, c in zip(out["grid_name"], out["community_name"])]
     return out
+
+
+def withheld(red_flags: pd.DataFrame) -> list[str]:
+    """The grids withheld pending the check (awards: mode withhold), each as "网格(what to check)"."""
+    rows = red_flags[red_flags["pending"] & ~red_flags["red_flag"]]
+    return [f"{g}({why.replace(';', '、')})" for g, why in zip(rows["grid_name"], rows["check_reason"])]
 
 
 def coverage_gaps(coverage: pd.DataFrame) -> pd.DataFrame:

@@ -103,6 +103,8 @@ def show_publication() -> None:
     months = {m.label: m for m in period.months()}
     month = months[st.selectbox("公示月份", list(months), index=len(months) - 1, format_func=lambda v: months[v].label_zh,
                                 key="credit_month")]
+    marks = compute(appeals.publication_marks, month, scope)
+    st.caption(f"{marks['publicity']}。{marks['official']}。")
     tab_pub, tab_list = st.tabs(["一月一公示(姓名已脱敏)", "法人单位红灰榜"])
     with tab_pub:
         if may_see_people("monthly-publication"):

@@ -116,7 +116,8 @@ with right:
         st.markdown(f"**在办工单**({len(backlog)} 单,统计期末尚未结果公开)")
         if len(backlog):
             columns = {"ticket_id": "编号", "category_label": "类别", "step_label": "当前环节", "age_days": "已历时(天)"}
-            st.dataframe(*drawn(backlog.head(5)[list(columns)], "open-tickets", columns), hide_index=True, width="stretch")
+            rows, config = drawn(backlog.head(5)[list(columns)], "open-tickets", columns)
+            st.dataframe(rows, column_config=config, hide_index=True, width="stretch")
         with st.expander("网格服务团队(姓名已脱敏)", expanded=False):
             if may_see_people("grid-team"):
                 table(metric("grid-team", period, scope, grid_id=grid_id), "grid-team", filters, key="team",

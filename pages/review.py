@@ -3,7 +3,7 @@ import datetime as dt
 
 import streamlit as st
 
-from analytics import charts, clock, db, official, report, review
+from analytics import access, awards, charts, clock, db, official, report, review
 from analytics.ingest import load
 from analytics.period import quarter_of
 from pages import _meeting
@@ -115,6 +115,32 @@ def show_decisions() -> None:
     for key, spec, unit in (("flags", review.FLAGS, "条"), ("fallers", review.FALLERS, "个"),
                             ("overdue", review.OVERDUE, "单")):
         folded(key, spec, unit, expanded=key == "flags")
+        if key == "flags" and allowed("verify"):
+            verify_form()
+
+
+def verify_form() -> None:
+    """已核实: a flag looked at and found in order no longer holds the award (audited)."""
+    if done := st.session_state.pop("flag_checked", None):
+        st.success(done, icon=":material/check_circle:")
+    flags = rv.tables["flags"]
+    choices = {(g, f): f"{plain(n)} · {label}" for g, f, n, label, checked in
+               zip(flags["grid_id"], flags["flag"], flags["grid_name"], flags["flag_label"], flags["checked"]) if not checked}
+    if not choices:
+        return
+    with st.popover("标为已核实", icon=":material/fact_check:"):
+        with st.form("flag_check", border=False):
+            chosen = st.selectbox("积分异常提示", list(choices), format_func=choices.get, key="flag_choice")
+            reason = st.text_area("核实说明(必填):为什么这条提示不影响评选", key="flag_reason")
+            if st.form_submit_button("确认已核实", type="primary", key="confirm_flag_check"):
+                try:
+                    awards.verify(db.default_db_path(), current_user(), quarter, *chosen, reason)
+                except (ValueError, access.Denied, load.Busy) as exc:
+                    st.error(plain(exc))
+                    return
+                st.session_state["flag_checked"] = f"已核实:{choices[chosen]}。该提示不再影响评选。"
+                st.rerun()
+        st.caption("核实人、时间和说明记入数据库和审计日志;其他类型或以后出现的提示仍须核实。")
 
 
 def show_work() -> None:
@@ -149,12 +175,16 @@ def show_pack() -> None:
 
 def decisions() -> None:
     """What the meeting decides, counted: the first thing the page says."""
-    counts = [("红旗网格", len(rv.tables["red_flags"]), "个", "每个社区人均积分第一的网格,待会议确认"),
-              ("须核实的积分异常", len(rv.tables["flags"]), "条", review.FLAGS.note),
+    red_flags, flags = rv.tables["red_flags"], rv.tables["flags"]
+    counts = [("红旗网格", int(red_flags["red_flag"].sum()), "个", "每个社区人均积分第一的网格,待会议确认"),
+              ("须核实的积分异常", int((~flags["checked"]).sum()), "条", review.FLAGS.note),
               ("名次下降3位及以上", len(rv.tables["fallers"]), "个网格", review.FALLERS.note),
               ("超期未办工单", len(rv.tables["overdue"]), "单", "办理时限已过仍未办结的工单")]
     for cell, (label, count, unit, help) in zip(st.columns(len(counts)), counts):
         cell.metric(label, f"{count} {unit}", help=help, border=True)
+    if withheld := review.withheld(red_flags):
+        st.warning(f"暂缓评定(待核实)的网格 {len(withheld)} 个,由下一名递补:" + plain(";".join(withheld)),
+                   icon=":material/pending:")
 
 
 # -- meeting mode -----------------------------------------------------------------------------
@@ -219,10 +249,11 @@ def show_official() -> None:
             st.markdown("今日重算与正式公布结果一致,没有公布后更正。")
         else:
             st.markdown(f"**公布后更正:名次、人均积分或居民数有变化的网格({len(grids)} 个)**")
-            st.dataframe(*drawn(grids[list(CHANGE_COLUMNS)], None, CHANGE_COLUMNS), hide_index=True, width="stretch",
-                         placeholder="—")
+            changed, config = drawn(grids[list(CHANGE_COLUMNS)], None, CHANGE_COLUMNS)
+            st.dataframe(changed, column_config=config, hide_index=True, width="stretch", placeholder="—")
             st.markdown(f"**引起变化的积分记录({len(lines)} 条)**:截止后补录、分值更正、删除或居住登记变更")
-            st.dataframe(*drawn(lines[list(LINE_COLUMNS)], None, LINE_COLUMNS), hide_index=True, width="stretch",
+            behind, config = drawn(lines[list(LINE_COLUMNS)], None, LINE_COLUMNS)
+            st.dataframe(behind, column_config=config, hide_index=True, width="stretch",
                          height=min(420, 38 + 35 * len(lines)), placeholder="—")
     if allowed("freeze"):
         freeze_form(frozen)

@@ -1,3 +1,4 @@
+import json
 import shutil
 
 import pandas as pd
@@ -6,7 +7,7 @@ import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
-from analytics import access, audit, db, overview, review, tickets
+from analytics import access, audit, credit, db, metrics, overview, review, tickets
 from analytics.period import Scope
 from pages._format import plain
 from pages._widgets import drawn
@@ -564,6 +565,37 @@ def test_an_analyst_sees_the_official_result_but_cannot_freeze(monkeypatch, writ
     assert not [b for b in app.button if b.key == "confirm_freeze"]
 
 
+def test_a_county_leader_marks_a_flag_checked_beside_the_list_to_check(monkeypatch, writable_demo, audit_log):
+    with db.connect(writable_demo, read_only=True) as con:
+        flags = credit.integrity_flags(con, "2026Q3")
+        ranking = credit.grid_credit_ranking(con, "2026Q3")
+        before = ranking[ranking["pending"]].iloc[0]  # a red-flag grid held by its flags
+        first = flags[flags["grid_id"] == before.grid_id].iloc[0]
+    app = launch(monkeypatch, writable_demo, query={"period": "2026Q3", "view": "待会议决定"})
+    app.switch_page("pages/review.py").run()
+    assert not app.exception, app.exception
+    app.selectbox(key="flag_choice").set_value((first.grid_id, first.flag))
+    app.button(key="confirm_flag_check").click().run()   # no reason given
+    assert any("请填写核实说明" in e.value for e in app.error)
+    app.selectbox(key="flag_choice").set_value((first.grid_id, first.flag))
+    app.text_area(key="flag_reason").set_value("经入户核实,系集中志愿服务")
+    app.button(key="confirm_flag_check").click().run()
+    assert not app.exception, app.exception
+    assert any("已核实:" in s.value for s in app.success)
+    with db.connect(writable_demo, read_only=True) as con:
+        checked = credit.integrity_flags(con, "2026Q3").set_index(["grid_id", "flag"]).loc[(first.grid_id, first.flag)]
+        after = credit.grid_credit_ranking(con, "2026Q3", credit.Scope(grids=(first.grid_id,))).iloc[0]
+    assert (checked["check_label"], checked["checked_by"], checked["check_note"]) == (
+        "已核实", LEADER.name, "经入户核实,系集中志愿服务")
+    assert first.flag_label in before.check_reason and first.flag_label not in str(after.check_reason)
+    assert audit.read(action="flag_check", path=audit_log)["user_name"].tolist() == [LEADER.name]
+
+
+def test_an_analyst_cannot_mark_a_flag_checked(monkeypatch, writable_demo):
+    app = launch(monkeypatch, writable_demo, user=as_role("analyst"), query={"period": "2026Q3", "view": "待会议决定"})
+    app.switch_page("pages/review.py").run()
+    assert not app.exception, app.exception
+    assert not [t for t in app.text_area if t.key == "flag_reason"]
 
 
 def test_the_ticket_list_fits_the_screen_and_a_selected_ticket_shows_the_rest(monkeypatch, demo_path):
@@ -577,3 +609,39 @@ def test_the_ticket_list_fits_the_screen_and_a_selected_ticket_shows_the_rest(mo
     detail = [c.value for c in app.caption if "渠道:" in c.value]
     assert len(detail) == 1 and "约请部门:" in detail[0] and ("结果公开" in detail[0] or "尚未公开" in detail[0])
     assert any(f"{plain(listed['ticket_id'].iat[0])} 的办理过程" in m.value for m in app.markdown)
+
+
+def test_corrections_after_the_announcement_are_listed_in_the_dictionarys_formats(monkeypatch, writable_demo):
+    from analytics import official
+
+    official.freeze(writable_demo, "2026Q3", user=LEADER.name)
+    with db.connect(writable_demo) as con:  # a line of 2026Q3 recorded after the freeze
+        person, grid = con.execute("SELECT person_id, grid_id FROM people WHERE grid_id IS NOT NULL "
+                                   "ORDER BY person_id LIMIT 1").fetchone()
+        indicator = con.execute("SELECT indicator_code FROM credit_indicators WHERE points > 0 AND subject_type = 'person' "
+                                "ORDER BY indicator_code LIMIT 1").fetchone()[0]
+        con.execute("""INSERT INTO credit_events (event_id, subject_type, subject_id, indicator_code, points, occurred_at,
+                           recorded_at, recorded_by) SELECT max(event_id) + 1, 'person', ?, ?, 50, '2026-09-20 10:00',
+                           now()::TIMESTAMP, ? FROM credit_events""", [person, indicator, person])
+    app = launch(monkeypatch, writable_demo, query={"period": "2026Q3", "view": "正式公布"})
+    app.switch_page("pages/review.py").run()
+    app.toggle(key="official_live").set_value(True).run()
+    assert not app.exception, app.exception
+    grids, lines = (t.value for t in app.dataframe[:2])
+    assert len(grids) >= 1
+    assert lines["live_points"].tolist() == [50] and pd.isna(lines["official_points"].iat[0])
+    drawn_as = {name: (c.get("label"), c.get("type_config", {}).get("format"))
+                for name, c in json.loads(app.dataframe[0].proto.columns).items()}
+    assert {k: drawn_as.get(k) for k in ("official_avg", "avg_change", "official_residents")} == {
+        "official_avg": ("公布人均积分", "%.2f"), "avg_change": ("变化", "%+.2f"), "official_residents": ("公布居民数", "%,.0f")}, drawn_as
+
+
+def test_a_grids_card_lists_its_open_tickets_in_the_dictionarys_format(monkeypatch, demo_path, demo_con):
+    grid = metrics.get("open-tickets").compute(demo_con, "2026Q3")["grid_id"].min()
+    app = launch(monkeypatch, demo_path, query={"period": "2026Q3"})
+    app.query_params["grid_card"] = grid  # as a shared link to the card
+    app.switch_page("pages/grid_map.py").run()
+    assert not app.exception, app.exception
+    backlog = [d for d in app.dataframe if "age_days" in d.value.columns]
+    assert len(backlog) == 1 and 1 <= len(backlog[0].value) <= 5
+    assert json.loads(backlog[0].proto.columns)["age_days"]["type_config"]["format"] == "%.1f"

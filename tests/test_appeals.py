@@ -15,10 +15,12 @@ import sqlite3
 import openpyxl
 import pandas as pd
 import pytest
+from pypdf import PdfReader
 
-from analytics import access, appeals, audit, credit, db, ingest, report, review, workdays
+from analytics import access, appeals, audit, awards, clock, credit, db, ingest, official, report, review, workdays
+from analytics.__main__ import main
 from analytics.period import month
-from helpers import write
+from helpers import norm, write
 
 D = dt.date
 
@@ -79,6 +81,33 @@ def test_the_publicity_period_counts_working_days_of_the_official_calendar(count
     assert appeals.publicity_period(cal, month(year, m), 7) == (first, last)
 
 
+@pytest.mark.parametrize("published, as_of, frozen, publicity, mark", [
+    ("2026-09", D(2026, 10, 5), False, "公示期2026年10月8日至2026年10月15日(7个工作日),尚未开始",
+     "2026年第3季度考评结果尚未冻结公布(实时数据)"),
+    ("2026-09", D(2026, 10, 12), True, "公示中:公示期至2026年10月15日止(2026年10月8日至2026年10月15日(7个工作日))",
+     "2026年第3季度考评:正式公布结果(2026-12-01 冻结),第 1 版,积分记录截至 2026-10-08 18:00"),
+    ("2026-09", D(2026, 10, 16), True, "公示期2026年10月8日至2026年10月15日(7个工作日)已结束", "正式公布结果"),
+    # October belongs to 2026Q4, not frozen.
+    ("2026-10", D(2026, 11, 30), True, "公示期2026年11月2日至2026年11月10日(7个工作日)已结束",
+     "2026年第4季度考评结果尚未冻结公布(实时数据)"),
+])
+def test_the_publication_says_until_when_it_is_posted_and_whether_its_quarter_is_official(
+        county, monkeypatch, tmp_path, published, as_of, frozen, publicity, mark):
+    monkeypatch.setattr(clock, "now", lambda: dt.datetime(2026, 12, 1, 9, 30))
+    if frozen:
+        official.freeze(county, "2026Q3", cutoff=dt.datetime(2026, 10, 8, 18), user="lead")
+    with db.connect(county) as con:
+        con.execute("UPDATE meta SET value = $d WHERE key = 'as_of'", {"d": as_of.isoformat()})
+        marks = appeals.publication_marks(con, published)
+        report.write_publication(con, published, tmp_path / "p.pdf")
+        report.write_publication(con, published, tmp_path / "p.xlsx")
+    assert marks["publicity"].startswith(publicity) and mark in marks["official"]
+    said = f"{marks['publicity']}。{marks['official']}。"
+    assert "".join(said.split()) in "".join(PdfReader(tmp_path / "p.pdf").pages[0].extract_text().split())
+    about = list(openpyxl.load_workbook(tmp_path / "p.xlsx")["公示说明"].iter_rows(values_only=True))
+    assert about[3:] == [("公示期", marks["publicity"]), ("考评结果", marks["official"])]
+
+
 @pytest.mark.parametrize("raised, decided, due, in_time", [
     (D(2026, 10, 9), D(2026, 10, 15), D(2026, 10, 15), True),    # the 公示期's last day
     (D(2026, 10, 9), D(2026, 10, 16), D(2026, 10, 15), False),   # one day after it: late
@@ -110,6 +139,27 @@ def test_appeals_are_listed_with_the_grid_of_their_line_or_ranking(county, grids
         rows = appeals.appeal_list(con, "2026-10", scope)
     assert rows["appeal_id"].tolist() == listed
     assert set(rows["grid_id"]) == set(grids or ("G1", "G2"))
+
+
+# Line 2 (P2, 11 September). P2's registration decides the grid of an appeal on it, as of that day.
+@pytest.mark.parametrize("moves, today, grid", [
+    ("", "G1", "G1"),
+    # Moved to G2 on 1 October, after the line: still G1's line.
+    ("('P2', 'G1', '2020-01-01', '2026-10-01'), ('P2', 'G2', '2026-10-01', NULL)", "G2", "G1"),
+    # Lived in G2 until 15 September: the line was G2's although P2 is in G1 today.
+    ("('P2', 'G2', '2020-01-01', '2026-09-15'), ('P2', 'G1', '2026-09-15', NULL)", "G1", "G2"),
+])
+def test_an_appeal_on_a_line_belongs_to_the_grid_of_the_line_s_day(county, moves, today, grid):
+    with db.connect(county) as con:
+        if moves:
+            con.execute(f"INSERT INTO residence_history (person_id, grid_id, moved_in, moved_out) VALUES {moves}")
+            con.execute("UPDATE people SET grid_id = $g WHERE person_id = 'P2'", {"g": today})
+        appeals.add_appeal(con, raised_on=D(2026, 10, 9), reason="不属实", event_id=2, raised_by="P3")
+        listed = appeals.appeal_list(con, "2026-10")
+        held = appeals.open_appeals(con, "2026Q3")
+        in_grid = appeals.appeal_list(con, "2026-10", credit.Scope(grids=(grid,)))
+    assert listed["grid_id"].tolist() == [grid] and held["grid_id"].tolist() == [grid]
+    assert in_grid["appeal_id"].tolist() == ["A2026-0001"]
 
 
 def test_an_open_appeal_past_its_due_day_is_overdue(county):
@@ -185,9 +235,10 @@ def test_a_red_flag_grid_with_an_open_appeal_is_pending_on_every_surface(county)
     with db.connect(county) as con:
         appeals.add_appeal(con, raised_on=D(2026, 10, 9), reason="加分不实", event_id=2, raised_by="P3")
         rv = review.quarter_review(con, "2026Q3")
-        xlsx, pptx = io.BytesIO(), io.BytesIO()
+        xlsx, pptx, pdf = io.BytesIO(), io.BytesIO(), io.BytesIO()
         report.write_xlsx(con, rv, xlsx)
         report.write_pptx(con, rv, pptx, images={})
+        report.write_pdf(con, rv, pdf, images={})
     flags = rv.tables["red_flags"]
     assert flags[["grid_id", "red_flag", "award_label", "check_reason"]].values.tolist() == [
         ["G1", True, "红旗网格(待核实)", "异议申诉 A2026-0001 未处理完毕"]]
@@ -204,6 +255,12 @@ def test_a_red_flag_grid_with_an_open_appeal_is_pending_on_every_surface(county)
     text = [shape.text_frame.text if shape.has_text_frame else "\n".join(c.text for r in shape.table.rows for c in r.cells)
             for slide in Presentation(pptx).slides for shape in slide.shapes if shape.has_text_frame or shape.has_table]
     assert any("红旗网格(待核实)" in t and "异议申诉 A2026-0001" in t for t in text)
+    # The community's own slide and page mark it in its 评选结果 column, the grid named short.
+    assert [t for t in text if "一网格" in t and "二网格" in t] == ["\n".join([
+        "名次", "网格", "人均积分", "名次变化", "评选结果", "1", "一网格", "4.00", "—", "红旗网格(待核实)",
+        "2", "二网格", "2.00", "—", ""])]
+    page = next(p.extract_text() for p in PdfReader(pdf).pages if "宝发社区 · 网格排名" in p.extract_text())
+    assert "一网格 4.00 — 2 红旗网格(待核实)" in " ".join(page.split())
 
 
 def test_a_decided_appeal_no_longer_holds_the_award(county):
@@ -242,6 +299,147 @@ def test_a_ledger_line_off_the_catalogue_holds_the_award(county):
         approved = credit.red_flag_grids(con, "2026Q3")
     assert checked["check_reason"].tolist() == ["与指标目录不符的积分记录 1 条(未标为调整)"]
     assert approved["award_label"].tolist() == ["红旗网格"]
+
+
+# -- 已核实 -------------------------------------------------------------------------------------
+
+# Ten lines of +5 for P1 on 28 September, recorded by W1: G1 then has 58 positive points (enough to be
+# judged), 50 of them (86 %) in the quarter's last 7 days and 50 of 58 from one recorder, so two flags.
+SPIKE = """INSERT INTO credit_events (event_id, subject_type, subject_id, indicator_code, points, occurred_at, recorded_by)
+           SELECT 10 + i, 'person', 'P1', 'I5', 5, TIMESTAMP '2026-09-28 09:00', 'W1' FROM range(10) t(i)"""
+# A line in 2026Q2: G1's history (5 / 4 quarters / 2 residents = 0.625) is below half its 29.0 now.
+HISTORY = """INSERT INTO credit_events (event_id, subject_type, subject_id, indicator_code, points, occurred_at)
+             VALUES (30, 'person', 'P2', 'I5', 5, '2026-05-10 09:00')"""
+LEADER = access.User("lead", "county_leader")
+
+
+@pytest.mark.parametrize("checked, later, label, reason", [
+    ((), "", "红旗网格(待核实)", "期末突击赋分;单人集中赋分"),
+    (("quarter_end_spike",), "", "红旗网格(待核实)", "单人集中赋分"),
+    (("quarter_end_spike", "single_recorder"), "", "红旗网格", None),
+    # A flag raised after the check (the history line recorded later) holds the award again.
+    (("quarter_end_spike", "single_recorder"), HISTORY, "红旗网格(待核实)", "积分远超历史水平"),
+])
+def test_a_flag_marked_checked_no_longer_holds_the_award(county, audit_file, checked, later, label, reason):
+    with db.connect(county) as con:
+        con.execute(SPIKE)
+    for flag in checked:
+        awards.verify(county, SECRETARY, "2026Q3", "G1", flag, "经入户核实,系重阳节集中志愿服务")
+    if later:
+        with db.connect(county) as con:
+            con.execute(later)
+    with db.connect(county, read_only=True) as con:
+        named = credit.red_flag_grids(con, "2026Q3")
+        flags = credit.integrity_flags(con, "2026Q3")
+    assert named[["grid_id", "award_label"]].values.tolist() == [["G1", label]]
+    assert norm([named["check_reason"]]) == norm([[reason]])
+    assert sorted(flags.loc[flags["checked"], "flag"]) == sorted(checked)
+    assert set(flags.loc[flags["checked"], "checked_by"]) <= {"sec"}
+    with sqlite3.connect(audit_file) as log:
+        assert not checked or log.execute("SELECT user_name, action, target, detail FROM audit ORDER BY id").fetchall() == [
+            ("sec", "flag_check", f"2026Q3 G1 {credit.INTEGRITY_FLAGS[f]}", "经入户核实,系重阳节集中志愿服务")
+            for f in checked]
+
+
+@pytest.mark.parametrize("user, grid, flag, reason, message", [
+    (SECRETARY, "G1", "quarter_end_spike", "  ", "请填写核实说明"),
+    (SECRETARY, "G1", "spike", "属实", "提示类型只能是"),
+    (SECRETARY, "G9", "quarter_end_spike", "属实", "网格 'G9' 不存在"),
+    (SECRETARY, "G1", "above_history", "属实", "一网格2026年第3季度没有「积分远超历史水平」提示,无需核实"),
+    (SECRETARY, "G2", "quarter_end_spike", "属实", "没有「期末突击赋分」提示"),
+    (access.User("sec2", "community_secretary", place="C2"), "G1", "quarter_end_spike", "属实", "不在您的管理范围"),
+    (access.User("ana", "analyst"), "G1", "quarter_end_spike", "属实", "无权核实积分异常提示"),
+])
+def test_a_bad_check_is_refused_in_chinese_and_nothing_is_written(county, audit_file, user, grid, flag, reason, message):
+    with db.connect(county) as con:
+        con.execute(SPIKE)
+    before = county.read_bytes()
+    with pytest.raises((ValueError, access.Denied), match=message):
+        awards.verify(county, user, "2026Q3", grid, flag, reason)
+    assert county.read_bytes() == before
+
+
+def test_a_flag_is_checked_once(county, audit_file):
+    with db.connect(county) as con:
+        con.execute(SPIKE)
+    awards.verify(county, LEADER, "2026Q3", "G1", "single_recorder", "属实")
+    with pytest.raises(ValueError, match="一网格2026年第3季度的「单人集中赋分」已于 .* 由 lead 核实"):
+        awards.verify(county, SECRETARY, "2026Q3", "G1", "single_recorder", "属实")
+
+
+# -- the command line ----------------------------------------------------------------------------
+
+@pytest.fixture
+def users(tmp_path):
+    path = tmp_path / "users.json"
+    store = access.UserStore(path)
+    store.add("sec", "community_secretary", "long enough password 1", place="C")
+    store.add("ana", "analyst", "long enough password 1")
+    return path
+
+
+def run(county, users, *argv):
+    return main([*argv, "--db", str(county), "--users", str(users)])
+
+
+ADD = ["--raised-on", "2026-10-09", "--reason", "加分不实"]
+
+
+@pytest.mark.parametrize("argv, code, message", [
+    (["--event", "2", "--raised-by", "P3", *ADD, "--user", "sec"], 0, "已登记异议申诉 A2026-0001,状态为待处理。"),
+    (["--quarter", "2026Q3", "--grid", "G2", "--raised-by-name", "王五", *ADD], 0, "已登记异议申诉 A2026-0001"),
+    (["--event", "99", "--raised-by", "P3", *ADD, "--user", "sec"], 2, "错误: 积分记录 99 不存在"),
+    (["--event", "2", "--raised-by", "P3", "--raised-on", "2026-13-01", "--reason", "x"], 2, "提出日期无法识别"),
+    (["--event", "2", "--raised-by", "P3", "--raised-on", "2026-10-09", "--reason", " "], 2, "请填写申诉理由"),
+    (["--quarter", "2026Q3", "--raised-by", "P3", *ADD], 2, "网格 None 不存在"),
+    (["--event", "2", "--raised-by", "P9", *ADD], 2, "提出人编号 P9 不在居民登记册中"),
+    (["--event", "2", "--raised-by", "P3", *ADD, "--user", "ana"], 3, "无权登记和处理异议申诉"),
+])
+def test_appeals_are_added_on_the_command_line_with_the_pages_checks(county, users, audit_file, capsys, argv, code,
+                                                                      message):
+    before = county.read_bytes()
+    assert run(county, users, "appeals", "add", *argv) == code
+    captured = capsys.readouterr()
+    assert message in (captured.out if code == 0 else captured.err)
+    if code:
+        assert county.read_bytes() == before
+
+
+def test_appeals_are_decided_and_listed_on_the_command_line_and_audited(county, users, audit_file, capsys):
+    assert run(county, users, "appeals", "add", "--event", "1", "--raised-by", "P1", *ADD, "--user", "sec") == 0
+    assert run(county, users, "appeals", "decide", "A2026-0001", "--status", "支持", "--decided-on", "2026-10-13",
+               "--user", "sec") == 2
+    assert "请填写处理理由" in capsys.readouterr().err
+    assert run(county, users, "appeals", "decide", "A2026-0001", "--status", "upheld", "--decided-on", "2026-10-13",
+               "--reason", "未参加该活动", "--corrected-points", "2", "--user", "sec") == 0
+    assert "异议申诉 A2026-0001 已支持。已在台账中写入更正记录 5。" in capsys.readouterr().out
+    assert g1_average(county) == 2.5  # line 1 corrected from 5 to 2: 5 points over 2 residents
+    assert run(county, users, "appeals", "list", "--period", "2026-10", "--user", "sec") == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert len(listed) == 2 and "A2026-0001" in listed[1] and "支持" in listed[1] and "张*明" in listed[1]
+    log = audit.read(path=audit_file)
+    assert log.sort_values("id")[["user_name", "action", "target"]].values.tolist()[:2] == [
+        ["sec", "appeal", "A2026-0001"], ["sec", "appeal_decision", "A2026-0001"]]
+
+
+@pytest.mark.parametrize("user, flag, reason, code, message", [
+    ("sec", "quarter_end_spike", "系集中志愿服务", 0, "已核实:一网格2026年第3季度的「期末突击赋分」(sec(命令行"),
+    (None, "quarter_end_spike", "系集中志愿服务", 0, "该网格仍待核实:单人集中赋分"),
+    ("sec", "above_history", "系集中志愿服务", 2, "没有「积分远超历史水平」提示,无需核实"),
+    ("sec", "quarter_end_spike", " ", 2, "请填写核实说明"),
+    ("ana", "quarter_end_spike", "系集中志愿服务", 3, "无权核实积分异常提示"),
+])
+def test_a_flag_is_checked_on_the_command_line(county, users, audit_file, capsys, user, flag, reason, code, message):
+    with db.connect(county) as con:
+        con.execute(SPIKE)
+    argv = ["verify", "--period", "2026Q3", "--grid", "G1", "--flag", flag, "--reason", reason]
+    assert run(county, users, *argv, *(["--user", user] if user else [])) == code
+    captured = capsys.readouterr()
+    assert message in (captured.out if code == 0 else captured.err)
+    if code == 0:
+        assert run(county, users, "verify", "--period", "2026Q3", "--grid", "G1", "--flag", "single_recorder",
+                   "--reason", "核实无误") == 0
+        assert "该网格评选结果:红旗网格" in capsys.readouterr().out
 
 
 # -- the import sheet -------------------------------------------------------------------------

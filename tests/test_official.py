@@ -89,6 +89,22 @@ def test_the_official_ranking_stays_as_frozen_and_live_differs_by_the_late_lines
     assert lines.set_index("event_id").loc[21, "reverses_event_id"] == 3
 
 
+# 2026Q4 has no points: every grid ties first in its community. Its change of rank is against Q3
+# as announced (G2 1, G1 2, G3 3; G4 1), not Q3 as recomputed today (G1 1, G2 2, G3 3; G4 1).
+@pytest.mark.parametrize("frozen, changes", [
+    (True, [("G1", 2, 1), ("G2", 1, 0), ("G3", 3, 2), ("G4", 1, 0)]),
+    (False, [("G1", 1, 0), ("G2", 2, 1), ("G3", 3, 2), ("G4", 1, 0)]),
+])
+def test_the_next_quarters_rank_change_is_against_the_announced_ranking(path, frozen, changes):
+    if frozen:
+        official.freeze(path, "2026Q3", cutoff=CUTOFF, user="leader")
+    later(path)
+    with db.connect(path, read_only=True) as con:
+        for live in (False, True):
+            found = credit.grid_credit_ranking(con, "2026Q4", live=live).sort_values("grid_id")
+            assert rows(found, ["grid_id", "prev_rank", "rank_change"]) == changes
+
+
 def test_a_freeze_counts_only_lines_recorded_up_to_the_cutoff(path):
     later(path)
     # Frozen on 20 October 12:00: line 20 (recorded that morning) counts, line 21 (the 21st) not.

@@ -92,8 +92,8 @@ def test_pptx_names_the_red_flag_grids_and_shows_each_community_ranking(demo_con
     community_id, name = communities[0]
     rows = rv.tables["ranking"][rv.tables["ranking"]["community_id"] == community_id]
     slide = next(s for s in slides if s.startswith(f"{name} · 网格排名"))
-    for row in rows.itertuples():
-        assert f"{row.grid_name}\n{row.avg_credit:.2f}" in slide
+    for row in review.short_grid_names(rows).itertuples():
+        assert f"\n{row.grid_name}\n{row.avg_credit:.2f}" in slide
     pictures = [sh for sh in deck.slides[2].shapes if sh.shape_type == 13]
     assert len(pictures) == 1
     assert not unmasked("\n".join(slides), full_names)
@@ -240,23 +240,37 @@ def test_movers_are_the_biggest_risers_then_the_biggest_fallers(n, expected):
     assert report.movers(ranking, n)["grid_name"].tolist() == expected
 
 
-def test_red_flags_to_check_and_the_items_for_decision():
-    grids = ["101-01", "102-01"]
+# 甲 named; 乙 with two open flags (named pending the check, or withheld with 丙 named in its place);
+# a third flag, of 丁, already 已核实.
+FLAGGED = "期末突击赋分;单人集中赋分"
+
+
+@pytest.mark.parametrize("mode, red_flags, checks, first_items", [
+    ("award", [("甲网格", True, False, None), ("乙网格", True, True, FLAGGED)],
+     ["", "待核实:期末突击赋分、单人集中赋分"],
+     ["确认红旗网格 2 个(其中 1 个待核实,核实后再确认)。"]),
+    ("withhold", [("甲网格", True, False, None), ("乙网格", False, True, FLAGGED), ("丙网格", True, False, None)],
+     ["", "暂缓评定,待核实:期末突击赋分、单人集中赋分", ""],
+     ["确认红旗网格 2 个。", "暂缓评定 1 个,核实后再议:乙网格(期末突击赋分、单人集中赋分)。"]),
+])
+def test_red_flags_to_check_and_the_items_for_decision(mode, red_flags, checks, first_items):
+    names, named, pending, why = zip(*red_flags)
     tables = {
-        "red_flags": pd.DataFrame({"grid_id": grids, "grid_name": ["甲网格", "乙网格"]}),
-        "flags": pd.DataFrame({"grid_id": ["102-01", "102-01", "103-01"],
+        "red_flags": pd.DataFrame({"grid_id": [f"10{k}-01" for k in range(len(names))], "grid_name": names,
+                                   "red_flag": named, "pending": pending, "check_reason": why}),
+        "flags": pd.DataFrame({"grid_id": ["101-01", "101-01", "103-01"], "checked": [False, False, True],
                                "flag_label": ["期末突击赋分", "单人集中赋分", "期末突击赋分"]}),
-        "workers": pd.DataFrame({"grid_id": ["101-01"]}),
+        "workers": pd.DataFrame({"grid_id": ["100-01"]}),
         "fallers": pd.DataFrame({"grid_id": []}),
         "overdue": pd.DataFrame({"ticket_id": ["T1", "T2"]}),
         "coverage": pd.DataFrame({"grid_id": []}),
     }
     rv = review.Review(parse_period("2026Q3"), Area(None), pd.DataFrame(), tables)
-    assert report.red_flag_checks(rv)["check"].tolist() == ["", "待核实:期末突击赋分、单人集中赋分"]
+    assert report.red_flag_checks(rv)["check"].tolist() == checks
     assert report.decisions(rv) == [
-        "确认红旗网格 2 个(其中 1 个待核实,核实后再确认)。",
+        *first_items,
         "确认优秀网格员 1 名。",
-        "核实积分异常:2 个网格,3 条提示(见「评选前须核实的积分异常」)。",
+        "核实积分异常:1 个网格,2 条提示(另有 1 条已核实)(见「评选前须核实的积分异常」)。",
         "超期未办的工单 2 张:明确督办(见「超期未办的工单」)。",
     ]
 
