@@ -20,10 +20,10 @@ st.html("""<style>
 </style>""")
 
 FIGURES, IMPORT, ADMIN = "figures", "import", "admin"
+CITY_PAGE = st.Page("pages/city.py", title="县区对比", icon=":material/location_city:", default=True)
 PAGES = {
     "驾驶舱": [
-        *([(FIGURES, st.Page("pages/city.py", title="县区对比", icon=":material/location_city:", default=True))]
-          if CITY else []),
+        *([(FIGURES, CITY_PAGE)] if CITY else []),
         (FIGURES, st.Page("pages/overview.py", title="总览", icon=":material/dashboard:", default=not CITY)),
         (FIGURES, st.Page("pages/grid_map.py", title="网格地图", icon=":material/map:")),
         (FIGURES, st.Page("pages/review.py", title="季度考评", icon=":material/emoji_events:")),
@@ -65,7 +65,8 @@ pages = {group: entries for group, entries in pages.items() if entries}
 page = st.navigation(pages)
 ensure_database(database_path())
 st.logo(str(db.ROOT / "data" / ("logo-city.svg" if CITY else "logo.svg")), size="large")
-st.session_state["filters"] = filter_bar() if user.can(FIGURES) else None
+# The city page sets counties side by side: it takes the period, not one county's places.
+st.session_state["filters"] = filter_bar(places=page is not CITY_PAGE) if user.can(FIGURES) else None
 user_box(user)
 return_to_requested_page([p for group in pages.values() for p in group])
 try:

@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from . import access, audit, db, demo, roads, summary, vocab
+from . import access, audit, city, db, demo, roads, summary, vocab
 from .credit import INTEGRITY_FLAGS
 from .period import Scope, parse_period, parse_scope
 
@@ -90,7 +90,7 @@ def cmd_demo(args) -> int:
         print(f"演示数据已写入 {args.db}: {counts['people']:,} 名居民, {counts['credit_events']:,} 条积分记录, "
               f"{counts['tickets']:,} 张工单")
         return 0
-    from . import city, names
+    from . import names
     from .demo.city import places
 
     out = Path(args.out)
@@ -298,12 +298,16 @@ def _operator() -> str:
 
 
 def _users_path(args) -> Path:
-    """--users, else where the dashboard finds the users of this database."""
-    return Path(args.users) if getattr(args, "users", None) else access.default_users_path(args.db)
+    """--users, else where the dashboard finds the users of this database (in a city deployment,
+    GRIDGOV_CITY, those of the whole city, beside its manifest, whichever county's file --db names)."""
+    if getattr(args, "users", None):
+        return Path(args.users)
+    return access.default_users_path(None if city.manifest_path() else args.db)
 
 
 def _audit_path(args) -> Path:
-    return audit.default_path(args.db)
+    """Where the dashboard records what is done to this database (a city's log beside its manifest)."""
+    return audit.default_path(None if city.manifest_path() else args.db)
 
 
 def _asked(period, args) -> str:
@@ -336,8 +340,9 @@ def cmd_metric(args) -> int:
         print(f"指标说明已写入 {args.docs}")
         return 0
     if args.list or not args.name:
-        width = max(len(m.id) for m in metrics.REGISTRY)
-        for m in metrics.REGISTRY:
+        listed = metrics.REGISTRY + metrics.CITY_REGISTRY
+        width = max(len(m.id) for m in listed)
+        for m in listed:
             print(f"{m.id:<{width}}  {m.area}  {m.name}  ({m.unit})")
         return 0
     if not args.period:
@@ -364,7 +369,7 @@ def cmd_metric(args) -> int:
 
 
 def cmd_city(args) -> int:
-    from . import city
+    from . import metrics
 
     manifest = args.city or city.manifest_path()
     if manifest is None:
@@ -381,8 +386,8 @@ def cmd_city(args) -> int:
             _print_table(["县区代码", "县区", "数据库文件", "数据截至", "网格数"], rows)
             return 0
         if args.list or not args.name:
-            for m in city.CITY_METRICS.values():
-                print(f"{m.id}  {m.name}")
+            for m in metrics.CITY_REGISTRY:
+                print(f"{m.id}  {m.name}  ({m.unit})")
             print("以及 python -m analytics metric --list 中的任一指标(逐县区计算,前加县区列)")
             return 0
         if not args.period:
@@ -467,8 +472,16 @@ def _importer(args, target: str) -> tuple[str, str]:
     if not args.user:
         return _operator(), _operator()
     with _on_behalf(args, target, "导入或撤销导入") as user:
-        access.require(user, "import")
+        access.require_import(user, _county_code(args.db), city.manifest_path() is not None)
     return user.name, f"{user.name}({_operator()})"
+
+
+def _county_code(path: Path) -> str | None:
+    """The county a database records holding (meta county_code); None for none or no file yet."""
+    if not Path(path).exists():
+        return None
+    with db.connect(path, read_only=True) as con:
+        return db.get_meta(con, "county_code")
 
 
 def cmd_import(args) -> int:
@@ -593,6 +606,24 @@ def _database(args):
         return None
 
 
+def _county_database(args):
+    """users add --county: a read-only connection to that county's own database, where the places
+    given are checked: the city's (GRIDGOV_CITY) for the code, else --db, which must record the code."""
+    manifest = city.manifest_path()
+    path = city.load(manifest).county(args.county).path if manifest else Path(args.db)
+    if not path.exists():
+        raise ValueError(f"县区 {args.county} 的数据库 {path} 不存在,无法核对用户的所属县区与地点:"
+                         "请用 --db 指向该县区的数据库,或设置 GRIDGOV_CITY 指向城市清单")
+    con = db.connect(path, read_only=True)
+    code, name = city.identity(con)
+    if code != args.county:
+        con.close()
+        held = f"县区 {code}({name})" if code else "未登记县区代码"
+        raise ValueError(f"数据库 {path} 记录的是{held},不是 --county {args.county}:"
+                         "请用 --db 指向该县区的数据库,或设置 GRIDGOV_CITY 指向城市清单")
+    return con
+
+
 def cmd_users(args) -> int:
     store = access.UserStore(_users_path(args))
 
@@ -614,7 +645,7 @@ def cmd_users(args) -> int:
         _print_table(["用户名", "显示名", "角色", "所属范围", "统一身份", "状态", "创建时间"], rows)
         return 0
     if args.action == "add":
-        con = _database(args)
+        con = _county_database(args) if args.county else _database(args)
         try:
             store.check_new(args.name, args.role, args.place or "", con)  # before the password is asked for
             user = store.add(args.name, args.role, _read_password(args, args.identity or ""), place=args.place or "",

@@ -119,6 +119,21 @@ class Denied(PermissionError):
     """A user asked for something their role or scope does not allow (not a file the OS refused)."""
 
 
+def require_import(user: User | None, county_code: str | None, in_city: bool) -> None:
+    """Raise Denied unless the user may import into (or undo an import of) the database of county
+    county_code (as its meta or the city's manifest names it): a user held to a county writes into
+    that county's database only, and in a city deployment a user held to none writes into none."""
+    require(user, "import")
+    if user is None:
+        return
+    if user.county and user.county != county_code:
+        raise Denied(f"用户 {user.name} 属于县区 {user.county},不能向{f'县区 {county_code} ' if county_code else '未登记县区'}"
+                     "的数据库导入或撤销导入")
+    if not user.county and in_city:
+        raise Denied(f"用户 {user.name}({user.role_info.label})未指定所属县区,在全市部署中不能导入或撤销导入:"
+                     f"请系统管理员为其指定县区(python -m analytics users add … --county 县区代码)")
+
+
 def require(user: User | None, permission: str) -> None:
     """Raise Denied unless the user holds the permission (None: a command run by the operator)."""
     if user is not None and not user.can(permission):

@@ -225,7 +225,7 @@ def county_profiles(con, city: City, period, areas: dict | None = None) -> pd.Da
     def one(cur, period: Period, area):
         return profile.county_profile(cur, as_of=period.last_day)
 
-    return _side_by_side(per_county(con, city, one, period, areas), city, list(profile_labels()))
+    return _side_by_side(per_county(con, city, one, period, areas), city, list(profile.labels()))
 
 
 def areas(con, city: City, user=None, county: str | None = None) -> dict:
@@ -248,37 +248,17 @@ def areas(con, city: City, user=None, county: str | None = None) -> dict:
     return out
 
 
-@dataclass(frozen=True)
-class CityMetric:
-    id: str
-    name: str
-    function: Callable
-
-
-CITY_METRICS = {m.id: m for m in (
-    CityMetric("county-headlines", "各县区主要指标", county_headlines),
-    CityMetric("county-profiles", "各县区治理架构与服务力量", county_profiles),
-    CityMetric("city-grid-ranking", "全市网格人均信用积分排名", grid_ranking),
-    CityMetric("city-community-ranking", "全市社区人均信用积分排名", community_ranking),
-)}
-
-
 def metric(con, city: City, metric_id: str, period, user=None, county: str | None = None):
-    """(what was computed, its rows): a city figure of CITY_METRICS, or any registered metric run on
-    each county the user may see (its own function, its own permissions) with the county in front."""
+    """(what was computed, its rows): a city figure (metrics.CITY_REGISTRY), or any registered metric run
+    on each county the user may see (its own function, its own permissions) with the county in front."""
     from . import access, metrics
 
     where = areas(con, city, user, county)
-    if metric_id in CITY_METRICS:
-        access.require(user, "figures")
-        wanted = CITY_METRICS[metric_id]
-        return wanted, wanted.function(con, city, period, where)
     wanted = metrics.get(metric_id)
+    if wanted.city:
+        access.require(user, "figures")
+        return wanted, wanted.function(con, city, period, where)
     frames = [with_county(wanted.compute(county_cursor(con, c), period, where[c.code], user=user), c)
               for c in city.counties if c.code in where]
     return wanted, pd.concat(frames, ignore_index=True)
 
-
-def profile_labels() -> dict[str, str]:
-    """Each column of county_profiles with its Chinese label and unit, as the county's 总览 shows it."""
-    return {key: f"{label}({unit})" for _, key, label, unit, _ in profile._FIGURES}

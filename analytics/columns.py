@@ -12,6 +12,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
 
+from . import overview, profile
+
 
 @dataclass(frozen=True)
 class Column:
@@ -129,6 +131,10 @@ BY_METRIC: dict[str, dict[str, Column]] = {
     "volunteers-by-community": {"label": _C("社区")},
     "volunteers-by-month": {"month": _C("月初日期"), "label": _C("月份")},
     "volunteers-by-kind": {"label": _C("服务类型")},
+    # The city's counties side by side: a column per county-level figure, headed by its name and unit.
+    "county-headlines": {key: _C(label if unit == "%" else f"{label}({unit})", COLUMNS[key].format)
+                         for key, label, unit, _, _ in overview.HEADLINES},
+    "county-profiles": {key: _C(label, ",d") for key, label in profile.labels().items()},
 }
 
 

@@ -13,10 +13,13 @@ import numpy as np
 import shapely
 from shapely.geometry import MultiPoint, Polygon, shape
 
+from .db import get_meta
+
 # Mean earth radius (IUGG), for great-circle distances.
 EARTH_RADIUS_METRES = 6_371_008.8
 
-OUTLINE_PATH = Path(__file__).resolve().parent.parent / "data" / "geo" / "huantai_370321.geojson"
+GEO_DIR = Path(__file__).resolve().parent.parent / "data" / "geo"
+OUTLINE_PATH = GEO_DIR / "huantai_370321.geojson"
 
 # The built-up area of the county seat (索镇街道 and 少海街道), drawn by hand around
 # 118.10 E, 36.96 N; convex, so every cell cut from it by Voronoi stays one polygon.
@@ -42,7 +45,34 @@ def county_outline():
 @lru_cache(maxsize=1)
 def county_outline_wgs84():
     """The outline shifted back to WGS-84, to be drawn with the data (see county_outline)."""
-    return shapely.transform(county_outline(), lambda xy: np.column_stack(gcj02_to_wgs84(xy[:, 0], xy[:, 1])))
+    return _to_wgs84(county_outline())
+
+
+def _to_wgs84(shape_gcj02):
+    return shapely.transform(shape_gcj02, lambda xy: np.column_stack(gcj02_to_wgs84(xy[:, 0], xy[:, 1])))
+
+
+@lru_cache(maxsize=16)
+def outline(code: str | None = None, wkt_text: str | None = None):
+    """The outline (WGS-84) of the county a database holds, from what its meta records: the outline
+    itself (county_outline, WKT: the demo's generated counties), else the DataV file of data/geo
+    named by its code (county_code; *_<code>.geojson), else Huantai's for a file that records no county.
+    Raises ValueError, in Chinese, for a county whose outline is nowhere."""
+    if wkt_text:
+        return shapely.from_wkt(wkt_text)
+    if not code:
+        return county_outline_wgs84()
+    files = sorted(GEO_DIR.glob(f"*_{code}.geojson"))
+    if not files:
+        raise ValueError(f"没有县区 {code} 的边界,无法核对经纬度:请把该县区的边界(GeoJSON)放在 {GEO_DIR} 下,"
+                         f"文件名以 _{code}.geojson 结尾")
+    data = json.loads(files[0].read_text(encoding="utf-8"))
+    return _to_wgs84(shape(data["features"][0]["geometry"]))
+
+
+def outline_of(con):
+    """The outline (WGS-84) of the county con's database records holding (see outline)."""
+    return outline(get_meta(con, "county_code"), get_meta(con, "county_outline"))
 
 
 def metres_between(lon1, lat1, lon2, lat2):

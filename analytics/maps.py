@@ -197,9 +197,13 @@ def _outlines(shape) -> list:
     return rings
 
 
-def county_outline() -> list:
-    """The county's outline (WGS-84) as paths [[[lon, lat], ...], ...]."""
-    return _outlines(geo.county_outline_wgs84())
+def county_outline(con) -> list:
+    """The outline (WGS-84) of the county the database holds (geo.outline) as paths [[[lon, lat], ...], ...];
+    none for a county whose outline is nowhere."""
+    try:
+        return _outlines(geo.outline_of(con))
+    except ValueError:
+        return []
 
 
 # -- basemaps ------------------------------------------------------------------------------

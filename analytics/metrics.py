@@ -10,7 +10,7 @@ from typing import Callable
 
 import pandas as pd
 
-from . import (access, appeals, credit, evaluation, facilities, maps, overview, profile, redemptions, settings, tickets,
+from . import (access, appeals, city, credit, evaluation, facilities, maps, overview, profile, redemptions, settings, tickets,
                volunteers, workdays)
 from .period import COUNTY, Area, Period, Scope, parse_period
 
@@ -25,6 +25,7 @@ class Metric:
     function: Callable
     kwargs: dict = field(default_factory=dict)
     needs_grid: bool = False
+    city: bool = False  # a figure of a city's counties: function(con, city, period, areas), see analytics.city
 
     @property
     def personal(self) -> bool:
@@ -49,6 +50,8 @@ class Metric:
     def call(self, con, period: Period, area: Area, grid_id: str | None = None, names: bool = False,
              **options) -> pd.DataFrame:
         """The metric's function on values already resolved and authorized (see compute)."""
+        if self.city:
+            raise ValueError(f"{self.name}({self.id})是全市指标,请用 python -m analytics city metric {self.id} 计算")
         kwargs = dict(self.kwargs, **options)
         if names:
             kwargs["names"] = True
@@ -231,7 +234,28 @@ REGISTRY: list[Metric] = [
        facilities.micro_wish_summary),
 ]
 
-BY_ID = {m.id: m for m in REGISTRY}
+# A city's figures (analytics.city): each county's own figures side by side, and rankings across its
+# counties by the county's definitions; the 县区对比 page and `python -m analytics city metric` run them.
+_CITY = "县区对比"
+CITY_REGISTRY: list[Metric] = [
+    _M("county-headlines", _CITY, "各县区主要指标",
+       "每个县区一行:该县区“总览”的主要指标(办结工单、办结用时中位数、居民人均信用积分、参与志愿服务、积分兑换、10分钟服务圈覆盖户数),"
+       "由该县区自己的数据库以“总览”的同一函数、同一统计期计算,与单独查看该县区时完全相同;各县区不相加、不平均。",
+       "单、天、分/人、人、人次、%", city.county_headlines, city=True),
+    _M("county-profiles", _CITY, "各县区治理架构与服务力量",
+       "每个县区一行,列出该县区的“治理架构与服务力量”(社区、网格党支部、红色楼长、红色单元长、志愿服务队等的数量,"
+       "统计期末日在任、已建成),定义同指标 county-profile,由该县区自己的数据库计算。", "个/名/支/人/单/处/人次", city.county_profiles, city=True),
+    _M("city-grid-ranking", _CITY, "全市网格人均信用积分排名",
+       "各县区的全部网格放在一起,按居民人均信用积分从高到低排出全市名次(人均积分先取 9 位小数,并列同名次,下一名次跳过)。"
+       "每个网格的居民数、积分、人均积分、社区内名次和红旗网格与该县区的“网格信用积分排名”(grid-credit-ranking)完全相同:"
+       "社区内名次和红旗网格仍在本社区内评定。", "分/人", city.grid_ranking, city=True),
+    _M("city-community-ranking", _CITY, "全市社区人均信用积分排名",
+       "社区人均积分=社区各网格居民在统计期内的个人积分净和之和÷这些网格的登记居民数之和,与“居民人均信用积分”"
+       "(credit-summary)同一口径;各县区的全部社区放在一起,按社区人均积分从高到低排出全市名次(并列同名次,下一名次跳过)。", "分/人",
+       city.community_ranking, city=True),
+]
+
+BY_ID = {m.id: m for m in REGISTRY + CITY_REGISTRY}
 
 
 def get(metric_id: str) -> Metric:
@@ -253,9 +277,10 @@ def render_markdown() -> str:
         "时间落在 [期初, 期末) 内即属于该统计期。",
         "",
     ]
-    for area in dict.fromkeys(m.area for m in REGISTRY):
+    listed = REGISTRY + CITY_REGISTRY
+    for area in dict.fromkeys(m.area for m in listed):
         lines += [f"## {area}", ""]
-        for m in (m for m in REGISTRY if m.area == area):
+        for m in (m for m in listed if m.area == area):
             lines += [
                 f"### {m.name} `{m.id}`",
                 "",
@@ -270,10 +295,11 @@ def render_markdown() -> str:
 
 
 def dictionary(search: str = "") -> pd.DataFrame:
-    """The registry as a table (area, name, id, definition, unit, function), filtered to the
-    metrics whose name, id, area or definition contains `search`."""
-    rows = [(m.area, m.name, m.id, m.definition, m.unit, m.function_name) for m in REGISTRY]
-    frame = pd.DataFrame(rows, columns=["area", "name", "id", "definition", "unit", "function"])
+    """The registry as a table (area, name, id, definition, unit, function, command: the command line
+    that computes it), filtered to the metrics whose name, id, area or definition contains `search`."""
+    rows = [(m.area, m.name, m.id, m.definition, m.unit, m.function_name,
+             f"python -m analytics {'city ' if m.city else ''}metric {m.id} --period 2026Q3") for m in REGISTRY + CITY_REGISTRY]
+    frame = pd.DataFrame(rows, columns=["area", "name", "id", "definition", "unit", "function", "command"])
     text = search.strip().lower()
     if text:
         hit = frame[["area", "name", "id", "definition"]].apply(lambda c: c.str.lower().str.contains(text, regex=False))

@@ -55,6 +55,11 @@ def as_of_date(con) -> dt.date:
     return newest.date() if newest else clock.today()
 
 
+
+def labels() -> dict[str, str]:
+    """Each figure's key with its Chinese name and unit, as the county's 总览 shows it: 社区(个)."""
+    return {key: f"{label}({unit})" for _, key, label, unit, _ in _FIGURES}
+
 def county_profile(con, as_of: dt.date | None = None, scope: Scope | Area = COUNTY) -> pd.DataFrame:
     """One row per headline figure of the county, or of the places in scope: group and label
     (Chinese), key, value (int), unit.

@@ -22,7 +22,7 @@ import numpy as np
 import shapely
 from shapely.geometry import LineString, shape
 
-from . import geo
+from . import db, geo
 
 SUFFIX = ".roads.geojson"
 IMPORTED = object()  # "the network imported for the connection's database, if any"
@@ -66,9 +66,10 @@ def _plane(lon, lat, lat0: float) -> np.ndarray:
     return np.column_stack([np.asarray(lon) * k * np.cos(np.radians(lat0)), np.asarray(lat) * k])
 
 
-def read_lines(path, datum: str = "wgs84") -> list[LineString]:
+def read_lines(path, datum: str = "wgs84", outline=None, check: bool = True) -> list[LineString]:
     """The LineStrings of a GeoJSON file (FeatureCollection, Feature or bare geometry; MultiLineStrings
-    split), in WGS-84. datum: "gcj02" for a file drawn on AMap. Raises ValueError saying what is wrong."""
+    split), in WGS-84. datum: "gcj02" for a file drawn on AMap. Raises ValueError saying what is wrong,
+    and (check) where the lines leave the county's outline (WGS-84; Huantai's unless given)."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -93,10 +94,11 @@ def read_lines(path, datum: str = "wgs84") -> list[LineString]:
         lines = [shapely.transform(line, lambda xy: np.column_stack(geo.gcj02_to_wgs84(xy[:, 0], xy[:, 1])))
                  for line in lines]
     minx, miny, maxx, maxy = shapely.total_bounds(lines)
-    cx0, cy0, cx1, cy1 = geo.county_outline_wgs84().bounds
-    if minx < cx0 - 0.05 or maxx > cx1 + 0.05 or miny < cy0 - 0.05 or maxy > cy1 + 0.05:
-        raise ValueError(f"路网坐标范围 经度 {minx:.4f}–{maxx:.4f}、纬度 {miny:.4f}–{maxy:.4f} 超出桓台县:"
-                         "应为经纬度(WGS-84 或 GCJ-02,经度在前),不是投影坐标")
+    cx0, cy0, cx1, cy1 = (outline if outline is not None else geo.county_outline_wgs84()).bounds
+    if check and (minx < cx0 - 0.05 or maxx > cx1 + 0.05 or miny < cy0 - 0.05 or maxy > cy1 + 0.05):
+        raise ValueError(f"路网坐标范围 经度 {minx:.4f}–{maxx:.4f}、纬度 {miny:.4f}–{maxy:.4f} 超出本县区边界"
+                         f"(经度 {cx0:.3f}–{cx1:.3f}、纬度 {cy0:.3f}–{cy1:.3f}):应为经纬度(WGS-84 或 GCJ-02,经度在前),"
+                         "不是投影坐标")
     return lines
 
 
@@ -129,7 +131,7 @@ def build(lines, source: str = "", imported_at: str = "") -> Network:
 def _load(path: str, mtime: float) -> Network:
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     about = data.get("properties", {})
-    return build(read_lines(path), about.get("source", ""), about.get("imported_at", ""))
+    return build(read_lines(path, check=False), about.get("source", ""), about.get("imported_at", ""))
 
 
 def network_for(con) -> Network | None:
@@ -194,7 +196,11 @@ def nearest_walk(network: Network, origins: tuple, destinations: tuple) -> np.nd
 def import_roads(source, db_path, datum: str = "wgs84") -> Network:
     """Check the GeoJSON lines at source and keep them, in WGS-84, as the network of the database at
     db_path. The file is replaced whole: a reader sees the old network or the new one."""
-    lines = read_lines(source, datum)
+    outline = None  # a database still to be made holds Huantai
+    if Path(db_path).exists():
+        with db.connect(db_path, read_only=True) as con:
+            outline = geo.outline_of(con)
+    lines = read_lines(source, datum, outline)
     about = {"source": Path(source).name, "imported_at": dt.datetime.now().isoformat(timespec="seconds"),
              "datum_of_source": datum}
     network = build(lines, about["source"], about["imported_at"])

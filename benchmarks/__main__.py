@@ -1,4 +1,4 @@
-"""python -m benchmarks metrics|import|pages ..."""
+"""python -m benchmarks metrics|import|pages|city ..."""
 
 import argparse
 import sys
@@ -38,11 +38,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-spark", action="store_true", help="不测 Spark")
     p.add_argument("--base", type=Path, default=None, help="规模 1 的演示库(没有则生成到此处),默认临时生成")
     sub.add_parser("pages", help="各页面服务器用时(--db 数据库,--repeat 次数)")
+    p = sub.add_parser("city", help="全市:逐县区比对县区对比页的数字与各县区自己的数据库,及各全市指标用时")
+    p.add_argument("--city", type=Path, required=True, help="城市清单(city.json),如 demo --counties 3 生成的")
+    p.add_argument("--period", default="2026Q3", help="统计期,默认 2026Q3")
+    p.add_argument("--repeat", type=int, default=5, help="每项计时次数,默认 5")
     args = parser.parse_args(argv)
     if args.command == "scale":
         from . import scale
 
         return scale.run(args.millions, args.repeat, not args.no_spark, args.base)
+    if args.command == "city":
+        from . import city
+
+        return city.run(args.city, args.period, args.repeat)
     if args.command == "import":
         from . import imports
 

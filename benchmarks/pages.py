@@ -12,6 +12,11 @@ later reruns with cached data. The issue asks for under 1 s and under 50 ms at s
 
 instead counts the DuckDB queries each page's first render runs, for a county leader and for a
 community secretary of 东岳国际社区 (DuckDB's own query log on the pages' connection).
+
+    python -m benchmarks pages --city data/city/city.json
+
+times a city deployment instead: the 县区对比 page and its tabs (every county's figures), and the
+总览 of the first county.
 """
 
 import argparse
@@ -39,6 +44,7 @@ PAGES = {
     "service": [None, "阵地分布", "充电供给与需求", "物业三评两公示", "微心愿"],
     "review": [None, "红旗网格与优秀网格员", "待会议决定", "议事、志愿、兑换与覆盖", "总体情况", "正式公布", "会议材料"],
 }
+CITY_PAGES = {"city": [None, "全市社区排名", "组织体系与服务力量"], "overview": [None]}
 
 
 def _through_app_py() -> None:
@@ -73,10 +79,10 @@ def session(page: str, view: str | None, period: str | None = None, user: access
     app.session_state["user"] = user  # signed in
     if period:
         app.query_params["period"] = period
-    if page != "overview":
+    if page != "overview" or os.environ.get("GRIDGOV_CITY"):
         app.switch_page(f"pages/{page}.py")
     if view:
-        app.session_state["view"] = view
+        app.session_state["city_view" if page == "city" else "view"] = view
     return app
 
 
@@ -109,10 +115,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--db", default=str(ROOT / "data" / "gridgov.duckdb"))
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--queries", action="store_true", help="各页面首次显示执行的查询数(县级领导、社区书记)")
+    parser.add_argument("--city", help="城市清单(city.json):测全市部署的县区对比页及第一个县区的总览")
     parser.add_argument("--one", nargs=2, metavar=("PAGE", "VIEW"), help=argparse.SUPPRESS)
     parser.add_argument("--role", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     os.environ["GRIDGOV_DB"] = args.db
+    pages, city = PAGES, []
+    if args.city:
+        os.environ["GRIDGOV_CITY"] = args.city
+        pages, city = CITY_PAGES, ["--city", args.city]
     if args.one and args.role:
         print(queries(args.one[0], args.one[1] or None, args.role), flush=True)
         return
@@ -133,8 +144,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     print(f"{'页面':<14}{'分栏':<12}{'新进程首次(ms)':>10}{'新会话首次(ms)':>12}{'重跑中位数(ms)':>16}{'最快(ms)':>10}",
           flush=True)
-    for page, views in PAGES.items():
+    for page, views in pages.items():
         for view in views:
             # A process of its own: cold caches and a new connection, as after a server start.
             subprocess.run([sys.executable, "-m", "benchmarks", "pages", "--db", args.db, "--repeat", str(args.repeat),
-                            "--one", page, view or ""], check=True, cwd=ROOT, stderr=subprocess.DEVNULL)
+                            "--one", page, view or "", *city], check=True, cwd=ROOT, stderr=subprocess.DEVNULL)

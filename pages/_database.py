@@ -12,7 +12,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from analytics import access, city, db, demo, profile, recovery
+from analytics import access, city, db, demo, maps, profile, recovery
 from analytics.ingest import load
 
 TTL = 600
@@ -183,6 +183,16 @@ def _hierarchy(key) -> pd.DataFrame:
 def county_hierarchy() -> pd.DataFrame:
     """Every subdistrict, community and grid, with names."""
     return _hierarchy(version())
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _outline(key) -> list:
+    return maps.county_outline(cursor())
+
+
+def county_outline() -> list:
+    """The outline of the county the pages read, as map paths (analytics.maps.county_outline)."""
+    return _outline(version())
 
 
 def city_version() -> tuple:

@@ -69,11 +69,11 @@ def _city_areas(key, user: access.User) -> tuple:
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def _city_figure(key, metric_id: str, period: Period, areas: tuple) -> pd.DataFrame:
-    return city.CITY_METRICS[metric_id].function(city_connection(), the_city(), period, dict(areas))
+    return metrics.get(metric_id).function(city_connection(), the_city(), period, dict(areas))
 
 
 def city_figure(metric_id: str, period: Period) -> pd.DataFrame:
-    """A figure of analytics.city.CITY_METRICS over the counties the signed-in user may see, each
+    """A city figure (analytics.metrics.CITY_REGISTRY) over the counties the signed-in user may see, each
     county whole or narrowed to the user's places there; cached per version of the counties' files."""
     user = replace(signed_in(), area=None)
     access.require(user, "figures")

@@ -40,6 +40,7 @@ def _narrowed(key, user: access.User, selected: Scope, label: str) -> Area:
 
 
 _ALL = "全部"
+PLACE_KEYS = ("f_county", "f_sub", "f_comm", "f_grid")
 
 _KIND_LABELS = {"quarter": "季度", "month": "月份", "range": "日期范围"}
 
@@ -83,8 +84,10 @@ def _from_url() -> None:
         if key in params and params[key] in set(tree[column]):
             st.session_state[f"f_{key}"] = params[key]
 
-def filter_bar() -> Filters:
-    """The period and place filters, in the sidebar of every page; kept in the address."""
+def filter_bar(places: bool = True) -> Filters:
+    """The period and place filters, in the sidebar of every page; kept in the address. places=False
+    for a page of the whole city (县区对比), which reads the period alone: the county and places chosen
+    stay, undrawn, for the county pages."""
     _from_url()
     first, as_of = data_span()
     quarters, months = _quarters(first, as_of), _months(first, as_of)
@@ -114,6 +117,16 @@ def filter_bar() -> Filters:
                           if isinstance(picked, tuple) and picked else (default.start, as_of))
             period = Period("range", start, end + dt.timedelta(days=1))
         town = the_city()
+        if not places:
+            for key in PLACE_KEYS:  # Streamlit forgets the value of a widget a run does not draw
+                if key in st.session_state:
+                    st.session_state[key] = st.session_state[key]
+            st.caption("本页并列全市各县区,只按统计期筛选;县区、街道、社区、网格在各县区的页面中选择。")
+    if not places:
+        if st.query_params.get("period") != period.label:
+            st.query_params["period"] = period.label
+        return Filters(period, _narrowed(version(), signed_in(), Scope(), town.name))
+    with st.sidebar:
         if town is not None:
             # 市 → 县区: the county chosen here is the database every county-level page reads (pages._database).
             allowed = {c.code: c.name for c in access.counties(current_user(), town)}

@@ -41,13 +41,15 @@ def demo_accounts_open() -> bool:
 
 def demo_accounts() -> list[access.User]:
     """The demo accounts; in a city, each held to the first county but the county-level ones, which see
-    the whole city, and a county leader of the last county besides."""
+    the whole city (the clerk too is held: an import goes to one county), and a county leader of the
+    last county besides."""
     accounts = access.demo_users(cursor())
     town = the_city()
     if town is None:
         return accounts
     first, last = town.counties[0], town.counties[-1]
-    held = [u if u.role_info.level == "county" else replace(u, county=first.code) for u in accounts]
+    held = [u if u.role_info.level == "county" and not u.can("import") else replace(u, county=first.code)
+            for u in accounts]
     if len(town.counties) > 1:
         held.append(access.User(name=f"demo-county_leader-{last.code}", role="county_leader", county=last.code,
                                 display_name=f"演示{last.name}领导", demo=True))

@@ -8,7 +8,7 @@ import streamlit as st
 from analytics import access, ingest
 from analytics.ingest import load, spec
 from pages._format import plain
-from pages._database import cursor, data_span, database_path
+from pages._database import county, cursor, data_span, database_path
 from pages._session import current_user, record
 from pages._filters import current_filters
 from pages._widgets import nothing
@@ -21,7 +21,8 @@ LOG_COLUMNS = {"import_id": "序号", "finished_at": "完成时间", "user_name"
 STATUS = {"imported": "已导入", "rejected": "未导入", "undone": "已撤销", "unchanged": "无变化", "dry_run": "仅检查"}
 
 current_filters()  # through the frame, even when this is a new server's first request
-access.require(current_user(), "import")
+# In a city, the county chosen in the filter bar: the user's own, or none for a user held to no county.
+access.require_import(current_user(), county().code if county() else None, county() is not None)
 # Streamlit's uploader speaks English ("Upload", "200MB per file"); these rules put Chinese in its place.
 st.html("""<style>
     [data-testid=stFileUploaderDropzone] button [data-testid=stMarkdownContainer] p {font-size: 0;}

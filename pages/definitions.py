@@ -15,4 +15,4 @@ for area in dict.fromkeys(table["area"]):
         with st.expander(f"**{row.name}**  ·  单位:{row.unit}"):
             st.markdown(row.definition)
             st.caption(f"指标编号 `{row.id}` · 计算函数 `{row.function}` · "
-                       f"命令行:`python -m analytics metric {row.id} --period 2026Q3`")
+                       f"命令行:`{row.command}`")

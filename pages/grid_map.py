@@ -2,6 +2,7 @@ import streamlit as st
 
 from analytics import charts, maps, settings
 from analytics.period import Scope
+from pages._database import county_outline
 from pages._format import definition, plain
 from pages._figures import compute, metric
 from pages._filters import current_filters
@@ -84,7 +85,7 @@ if "circle" in shown:
                                    kind="circles", color=CIRCLE, radius=settings.SERVICE_CIRCLE_METRES))
 basemap = maps.basemap(settings.MAP_BASEMAP, tianditu_key=tianditu_key())
 deck = charts.grid_map(grids, colors, m.info, m.info.label if m.column != "count" else m.label.split(" · ")[0],
-                       boundaries=compute(maps.boundaries, period, scope), outline=maps.county_outline(),
+                       boundaries=compute(maps.boundaries, period, scope), outline=county_outline(),
                        overlays=overlays, basemap=basemap, selected=grid_id, height=MAP_HEIGHT)
 with left:
     st.pydeck_chart(deck, on_select="rerun", selection_mode="single-object", key=f"grid_map_{st.session_state['map_round']}",

@@ -155,6 +155,8 @@ def build_demo(con, scale: float = 1.0, seed: int = DEFAULT_SEED, end: dt.date |
     con.execute("BEGIN TRANSACTION")
     try:
         _draw(County(scale, pd.Timestamp(end)), seed, stage, write)
+        if relabel:
+            con.execute("INSERT INTO meta VALUES ('county_outline', ?)", [relabel.outline()])
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")

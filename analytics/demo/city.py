@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .. import names
+from .. import geo, names
 
 HUANTAI = names.CITY_COUNTIES[0]
 # Degrees of longitude between two counties' urban areas (each about 0.07 wide).
@@ -52,6 +52,11 @@ class Relabel:
         self.mapping = mapping
         self.pattern = re.compile("|".join(map(re.escape, sorted(mapping, key=len, reverse=True))))
         self.dlon = place.position * SPACING
+
+    def outline(self) -> str:
+        """Huantai's outline moved as the county's places are (WKT, WGS-84): the county records it in
+        meta (county_outline), and an import checks coordinates against it."""
+        return geo.wkt(shapely.transform(geo.county_outline_wgs84(), lambda xy: xy + [self.dlon, 0.0]))
 
     def text(self, value):
         return self.pattern.sub(lambda m: self.mapping[m[0]], value) if isinstance(value, str) else value

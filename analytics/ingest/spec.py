@@ -5,7 +5,7 @@ the key that makes a re-import idempotent, and the load order.
 Every SQL identifier the importer writes comes from here, never from a file's header.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from .. import settings, vocab
@@ -90,25 +90,32 @@ def _choice(name, zh, choices, **kw):
     return Field(name, zh, "text", "VARCHAR", choices=choices, **kw)
 
 
-@lru_cache(maxsize=1)
-def county_bounds() -> tuple[float, float, float, float]:
-    """(min lon, min lat, max lon, max lat) of the county outline, widened by about 1 km: the
-    outline is GCJ-02 while coordinates are WGS-84, a few hundred metres apart."""
-    from ..geo import county_outline
+@lru_cache(maxsize=16)
+def county_bounds(code: str | None = None, outline_wkt: str | None = None) -> tuple[float, float, float, float]:
+    """(min lon, min lat, max lon, max lat) of a county's outline (geo.outline: Huantai's by default),
+    widened by about 1 km: an outline traced from a consumer map is a few hundred metres off."""
+    from ..geo import outline
 
-    minx, miny, maxx, maxy = county_outline().bounds
-    return minx - 0.01, miny - 0.01, maxx + 0.01, maxy + 0.01
+    minx, miny, maxx, maxy = outline(code, outline_wkt).bounds
+    return round(minx - 0.01, 3), round(miny - 0.01, 3), round(maxx + 0.01, 3), round(maxy + 0.01, 3)
 
 
 def _lat(zh="纬度", **kw):
     _, lo, _, hi = county_bounds()
-    return Field("lat", zh, "double", "DOUBLE", lo=round(lo, 3), hi=round(hi, 3), aliases=("latitude",), **kw)
+    return Field("lat", zh, "double", "DOUBLE", lo=lo, hi=hi, aliases=("latitude",), **kw)
 
 
 def _lon(zh="经度", **kw):
     lo, _, hi, _ = county_bounds()
-    return Field("lon", zh, "double", "DOUBLE", lo=round(lo, 3), hi=round(hi, 3),
-                 aliases=("longitude", "lng"), **kw)
+    return Field("lon", zh, "double", "DOUBLE", lo=lo, hi=hi, aliases=("longitude", "lng"), **kw)
+
+
+def located(table: "Table", bounds: tuple[float, float, float, float]) -> "Table":
+    """The table with its coordinates checked against another county's bounds (county_bounds)."""
+    lon_lo, lat_lo, lon_hi, lat_hi = bounds
+    within = {"lat": (lat_lo, lat_hi), "lon": (lon_lo, lon_hi)}
+    return replace(table, fields=tuple(replace(f, lo=within[f.name][0], hi=within[f.name][1]) if f.name in within else f
+                                       for f in table.fields))
 
 
 CREDIT_LEVEL_CODES = {code: label for code, label, _ in settings.CREDIT_LEVELS}

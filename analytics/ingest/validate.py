@@ -14,7 +14,7 @@ import pandas as pd
 from .. import clock, settings
 from . import spec
 from .mapping import Plan
-from .read import Indirect, sql_text as _lit
+from .read import FileError, Indirect, sql_text as _lit
 
 MAX_PROBLEMS = 100_000
 GROUP_ROWS_LISTED = 5  # rows named in a problem that concerns many
@@ -265,12 +265,10 @@ def _day_month_hint(x: str) -> str:
             f"{year}, {time}, '\"(日/月/年)')")
 
 
-def _range_message(f: spec.Field) -> str:
+def _range_message(f: spec.Field, county: str) -> str:
     lo, hi = spec.plain_number(f.lo), spec.plain_number(f.hi)
-    if f.name == "lat":
-        return f"纬度不在桓台县范围内(应在 {lo}–{hi} 之间)"
-    if f.name == "lon":
-        return f"经度不在桓台县范围内(应在 {lo}–{hi} 之间)"
+    if f.name in ("lat", "lon"):
+        return f"{'纬度' if f.name == 'lat' else '经度'}不在{county}范围内(应在 {lo}–{hi} 之间)"
     if f.hi is None:
         return f"应大于 {lo}" if f.lo_open else f"不能小于 {lo}"
     if f.lo_open:
@@ -287,7 +285,34 @@ class _Check:
     probe: str | None = None
 
 
-def _checks(table: spec.Table, staged: Staged, files: dict, live: str | None) -> list[_Check]:
+@dataclass(frozen=True)
+class County:
+    """The county a database holds, as its meta records it (nothing: Huantai)."""
+    name: str
+    code: str | None = None
+    outline: str | None = None  # WKT, when the database records its own (the demo's generated counties)
+
+    @property
+    def bounds(self) -> tuple:
+        """The bounds of the county's outline (geo.outline), asked only of a file with coordinates."""
+        try:
+            return spec.county_bounds(self.code, self.outline)
+        except ValueError as exc:
+            raise FileError(str(exc)) from None
+
+
+def county(con, live: str | None, live_tables: set) -> County:
+    """The county of the database attached as live: coordinates are checked against its own outline."""
+    meta = {}
+    if live and "meta" in live_tables:
+        meta = dict(con.execute(f"SELECT key, value FROM {live}.main.meta WHERE key IN "
+                                "('county_code', 'county_name', 'county_outline')").fetchall())
+    return County(meta.get("county_name") or "桓台县", meta.get("county_code"), meta.get("county_outline"))
+
+
+def _checks(table: spec.Table, staged: Staged, files: dict, live: str | None, place: County) -> list[_Check]:
+    if {"lat", "lon"} & set(staged.present):
+        table = spec.located(table, place.bounds)
     t = f"memory.main.typ_{table.name}"
     present = staged.present
     out = []
@@ -328,7 +353,7 @@ def _checks(table: spec.Table, staged: Staged, files: dict, live: str | None) ->
                 cond.append(f"v_{name} {'<=' if f.lo_open else '<'} {float(f.lo)!r}")
             if f.hi is not None:
                 cond.append(f"v_{name} > {float(f.hi)!r}")
-            add(name, f"v_{name} IS NOT NULL AND ({' OR '.join(cond)})", _range_message(f))
+            add(name, f"v_{name} IS NOT NULL AND ({' OR '.join(cond)})", _range_message(f, place.name))
         elif f.kind == "int":
             add(name, f"v_{name} IS NOT NULL AND abs(v_{name}) > 2147483647", "数值过大")
         if f.ref:
@@ -493,8 +518,9 @@ def problems(con, staged: dict, live: str | None, live_tables: set, labels: dict
     files = dict(staged)
     files["_live_tables"] = live_tables
     parts, messages = [], []
+    place = county(con, live, live_tables)
     for name, st in staged.items():
-        checks = _checks(spec.TABLES[name], st, files, live)
+        checks = _checks(spec.TABLES[name], st, files, live, place)
         probed = [c for c in checks if c.probe]
         # One scan finds which checks fail at all (usually none); only those list their rows.
         counts = con.execute(f"SELECT {', '.join(c.probe for c in probed)} FROM memory.main.typ_{name}"
