@@ -18,7 +18,6 @@ import glob
 import json
 import logging
 import os
-import shutil
 import struct
 from dataclasses import dataclass
 from pathlib import Path
