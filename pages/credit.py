@@ -47,16 +47,23 @@ def show_ranking() -> None:
         if len(communities) > 1 else next(iter(communities))
     rows = review.short_grid_names(ranking[ranking["community_id"] == chosen].reset_index(drop=True))
     left, right = st.columns([2, 3], gap="medium")
-    left.plotly_chart(charts.bar(rows, "grid_name", "avg_credit", horizontal=True, y_title="人均积分(分)",
-                                 highlight=rows["red_flag"], text_format=".2f", height=max(300, 42 * len(rows))),
-                      width="stretch", config=CHART)
+    # A bar clicked opens its grid as a row clicked does: chart and table are drawn afresh under new
+    # keys, the table on that grid (a chart's own selection would grey the other bars).
+    rounds = st.session_state.setdefault("credit_round", 0)
+    bars = left.plotly_chart(charts.bar(rows, "grid_name", "avg_credit", horizontal=True, y_title="人均积分(分)",
+                                        highlight=rows["red_flag"], text_format=".2f", height=max(300, 42 * len(rows))),
+                             width="stretch", config=CHART, key=f"credit_bars_{rounds}", on_select="rerun",
+                             selection_mode="points")
+    if points := bars["selection"]["points"]:
+        st.session_state.update(credit_ledger=rows["grid_id"].iat[points[0]["point_index"]], credit_round=rounds + 1)
+        st.rerun()
     status = compute(official.status, period, scope)
     left.caption("金色为红旗网格。" + (f"{status};今日重算与公布后更正见“季度考评”。" if status else ""))
     at = rows.index[rows["grid_id"] == grid_id]
     with right:
         # Keyed by the rows: another community or period gets a table of its own, opened on the grid.
         picked = table(rows, "grid-credit-ranking", filters, key="ranking", place=communities[chosen],
-                       select=f"credit_pick_{hash(tuple(rows['grid_id']))}", selected=int(at[0]) if len(at) else None,
+                       select=f"credit_pick_{hash(tuple(rows['grid_id']))}_{rounds}", selected=int(at[0]) if len(at) else None,
                        columns={"rank": st.column_config.NumberColumn("名次", width=40), "grid_name": "网格",
                                 "award_label": st.column_config.TextColumn("评选结果", width=140),
                                 "avg_credit": "人均积分",
@@ -68,7 +75,7 @@ def show_ranking() -> None:
         st.query_params["ledger"] = grid_id
     else:
         st.query_params.pop("ledger", None)
-        st.caption("点选排名中的一个网格,查看其" + ("积分明细和" if may_see("grid-ledger") else "") + "待核实事项。")
+        st.caption("点选排名表中的一行或图中的一个网格,查看其" + ("积分明细和" if may_see("grid-ledger") else "") + "待核实事项。")
         return
     row, place = rows.iloc[picked], ranking.loc[ranking["grid_id"] == grid_id, "grid_name"].iat[0]
     with st.container(horizontal=True, vertical_alignment="bottom"):

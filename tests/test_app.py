@@ -585,6 +585,15 @@ def click_row(app, prefix: str, grid_name: str | None) -> None:
     app.run()
 
 
+def click_bar(app, grid_name: str) -> None:
+    """A click on the grid's bar in the credit ranking's chart (its bars in the table's order)."""
+    table = next(d for d in app.dataframe if d.key and d.key.startswith("credit_pick_"))
+    at = table.value["grid_name"].tolist().index(grid_name)
+    app.session_state[f"credit_bars_{app.session_state['credit_round']}"] = {
+        "selection": {"points": [{"point_index": at}], "point_indices": [at], "box": [], "lasso": []}}
+    app.run()
+
+
 @pytest.mark.parametrize("user, query, steps, grid", [
     (LEADER, {"ledger": "201-03"}, [], "201-03"),  # a shared link or a reload: the grid, its community chosen
     (LEADER, {}, [("comm", "201"), ("row", "第5网格")], "201-05"),
@@ -595,6 +604,8 @@ def click_row(app, prefix: str, grid_name: str | None) -> None:
     (LEADER, {"ledger": "999-99"}, [], None),
     (SECRETARY, {"ledger": "201-03"}, [], None),  # not the secretary's community
     (SECRETARY, {}, [("row", "第2网格")], "101-02"),
+    (LEADER, {}, [("comm", "201"), ("bar", "第4网格")], "201-04"),  # a bar of the chart clicked
+    (LEADER, {"ledger": "201-03"}, [("bar", "第5网格"), ("row", "第2网格")], "201-02"),  # then a row
 ])
 def test_a_click_on_a_ranking_row_opens_its_grids_ledger_kept_in_the_address(monkeypatch, demo_path, demo_con,
                                                                              user, query, steps, grid):
@@ -603,13 +614,15 @@ def test_a_click_on_a_ranking_row_opens_its_grids_ledger_kept_in_the_address(mon
     for kind, value in steps:
         if kind == "comm":
             app.selectbox(key="credit_community").set_value(value).run()
+        elif kind == "bar":
+            click_bar(app, value)
         else:
             click_row(app, "credit_pick_", value)
     assert not app.exception and not app.error, (app.exception, [e.value for e in app.error])
     headings = [s.value for s in app.subheader]
     if grid is None:
         assert "ledger" not in app.query_params and not headings
-        assert any(c.value.startswith("点选排名中的一个网格") for c in app.caption)
+        assert any(c.value.startswith("点选排名表中的一行或图中的一个网格") for c in app.caption)
         return
     name = demo_con.execute("SELECT name FROM grids WHERE grid_id = ?", [grid]).fetchone()[0]
     boxes = {b.key: b.value for b in app.selectbox}
