@@ -766,3 +766,20 @@ def test_a_grids_card_lists_its_open_tickets_in_the_dictionarys_format(monkeypat
     backlog = [d for d in app.dataframe if "age_days" in d.value.columns]
     assert len(backlog) == 1 and 1 <= len(backlog[0].value) <= 5
     assert json.loads(backlog[0].proto.columns)["age_days"]["type_config"]["format"] == "%.1f"
+
+
+def test_a_database_of_an_earlier_release_is_upgraded_on_first_open_and_kept_in_backups(monkeypatch, writable_demo):
+    latest = db.load_migrations()[-1].version
+    with db.connect(writable_demo) as con:  # as release 008 left it
+        con.execute("DROP TABLE flag_checks")
+        con.execute("DELETE FROM schema_version WHERE version = ?", [latest])
+    app = launch(monkeypatch, writable_demo, query={"period": "2026Q3"})
+    app.switch_page("pages/credit.py").run()
+    assert not app.exception and not app.error, (app.exception, [e.value for e in app.error])
+    assert len(app.dataframe) >= 1  # the ranking, whose check before the award reads flag_checks
+    with db.connect(writable_demo, read_only=True) as con:
+        assert db.schema_version(con) == latest
+    kept = list((writable_demo.parent / "backups").glob(f"gridgov-*-schema-{latest:03d}.duckdb"))
+    assert len(kept) == 1
+    with db.connect(kept[0], read_only=True) as con:
+        assert db.schema_version(con) == latest - 1

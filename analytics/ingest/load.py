@@ -152,6 +152,26 @@ def install(tmp: Path, db_path: Path, backup: str | None) -> None:
     os.replace(tmp, db_path)
 
 
+def upgrade(db_path: Path) -> list[int]:
+    """A file written by an earlier release brought to the current schema as an import writes one:
+    a migrated copy installed under the import lock, the file as it was kept in backups/. Returns
+    the migrations applied (none for a file already current)."""
+    latest = db.load_migrations()[-1].version
+    with exclusive(db_path):
+        with db.connect(db_path, read_only=True) as con:
+            if db.schema_version(con) >= latest:
+                return []
+        tmp = working_copy(db_path)
+        try:
+            with db.connect(tmp) as con:
+                applied = db.migrate(con)
+                con.execute("CHECKPOINT")
+            install(tmp, db_path, backup_path(db_path, f"schema-{latest:03d}"))
+        finally:
+            discard(tmp)
+    return applied
+
+
 def keep_backup(db_path: Path, backup: Path, link: bool = True) -> None:
     """The database file as it is now kept as backup: a second name of the file when `link` (it is
     never written again), else a copy."""
