@@ -51,6 +51,19 @@ def metric(metric_id: str, period: Period, area: Area, grid_id: str | None = Non
                                         tuple(sorted(options.items()))))
 
 
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=64)
+def _map_json(key, _deck) -> str:
+    return _deck.to_json()
+
+
+def map_json(key: tuple, deck):
+    """The deck with its JSON made once per key (the file version and everything the map shows):
+    st.pydeck_chart then sends the text as it is, its layers already written into it."""
+    text = _map_json(key, deck)
+    deck.to_json, deck.layers = (lambda: text), []
+    return deck
+
+
 @st.cache_data(ttl=TTL, show_spinner=False)
 def _ticket_history(key, ticket_id: str, area: Area, names: bool) -> pd.DataFrame:
     return tickets.ticket_history(cursor(), ticket_id, area, names=names)

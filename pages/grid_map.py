@@ -2,9 +2,9 @@ import streamlit as st
 
 from analytics import charts, maps, settings
 from analytics.period import Scope
-from pages._database import county_outline
+from pages._database import county_outline, version
 from pages._format import definition, plain
-from pages._figures import compute, metric
+from pages._figures import compute, map_json, metric
 from pages._filters import current_filters
 from pages._widgets import drawn, may_see_people, nothing, page_header, table
 
@@ -84,9 +84,11 @@ if "circle" in shown:
                     charts.Overlay("circle", compute(maps.facility_points, period, scope, layer="service"),
                                    kind="circles", color=CIRCLE, radius=settings.SERVICE_CIRCLE_METRES))
 basemap = maps.basemap(settings.MAP_BASEMAP, tianditu_key=tianditu_key())
-deck = charts.grid_map(grids, colors, m.info, m.info.label if m.column != "count" else m.label.split(" · ")[0],
+# The map's JSON, the rerun's largest cost (every polygon), made once per file version and view.
+drawn_as = (version(), period, scope, measure, tuple(shown), grid_id, settings.MAP_BASEMAP)
+deck = map_json(drawn_as, charts.grid_map(grids, colors, m.info, m.info.label if m.column != "count" else m.label.split(" · ")[0],
                        boundaries=compute(maps.boundaries, period, scope), outline=county_outline(),
-                       overlays=overlays, basemap=basemap, selected=grid_id, height=MAP_HEIGHT)
+                       overlays=overlays, basemap=basemap, selected=grid_id, height=MAP_HEIGHT))
 with left:
     st.pydeck_chart(deck, on_select="rerun", selection_mode="single-object", key=f"grid_map_{st.session_state['map_round']}",
                     height=MAP_HEIGHT)

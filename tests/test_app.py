@@ -783,3 +783,22 @@ def test_a_database_of_an_earlier_release_is_upgraded_on_first_open_and_kept_in_
     assert len(kept) == 1
     with db.connect(kept[0], read_only=True) as con:
         assert db.schema_version(con) == latest - 1
+
+
+def test_the_map_is_drawn_afresh_for_another_grid_or_measure_and_alike_on_a_rerun(monkeypatch, demo_path):
+    def layers(app) -> dict:  # each layer's JSON text (a missing value, NaN, equals itself only as text)
+        spec = json.loads(app.get("deck_gl_json_chart")[0].proto.json)
+        return {layer["id"]: json.dumps(layer, sort_keys=True) for layer in spec["layers"]}
+
+    app = launch(monkeypatch, demo_path)
+    app.query_params["grid_card"] = "201-02"
+    app.switch_page("pages/grid_map.py").run()
+    first = layers(app)
+    app.run()
+    assert layers(app) == first  # a rerun: the same map
+    app.selectbox(key="map_grid").set_value("201-03").run()
+    moved = layers(app)
+    assert moved["selected"] != first["selected"]
+    box = app.selectbox(key="map_measure")
+    box.select_index(1 if box.index == 0 else 0).run()
+    assert layers(app)["grids"] != moved["grids"]
