@@ -51,15 +51,12 @@ def metric(metric_id: str, period: Period, area: Area, grid_id: str | None = Non
                                         tuple(sorted(options.items()))))
 
 
-@st.cache_data(ttl=TTL, show_spinner=False, max_entries=64)
-def _map_json(key, _deck) -> str:
-    return _deck.to_json()
-
-
-def map_json(key: tuple, deck):
-    """The deck with its JSON made once per key (the file version and everything the map shows):
-    st.pydeck_chart then sends the text as it is, its layers already written into it."""
-    text = _map_json(key, deck)
+@st.cache_resource(ttl=TTL, show_spinner=False, max_entries=64)
+def map_deck(key: tuple, _build):
+    """The map built by _build once per key (the file version and everything the map shows), its
+    JSON made once: st.pydeck_chart then sends the text as it is, the layers already written into it."""
+    deck = _build()
+    text = deck.to_json()
     deck.to_json, deck.layers = (lambda: text), []
     return deck
 

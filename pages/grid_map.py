@@ -4,7 +4,7 @@ from analytics import charts, maps, settings
 from analytics.period import Scope
 from pages._database import county_outline, version
 from pages._format import definition, plain
-from pages._figures import compute, map_json, metric
+from pages._figures import compute, map_deck, metric
 from pages._filters import current_filters
 from pages._widgets import drawn, may_see_people, nothing, page_header, table
 
@@ -84,11 +84,12 @@ if "circle" in shown:
                     charts.Overlay("circle", compute(maps.facility_points, period, scope, layer="service"),
                                    kind="circles", color=CIRCLE, radius=settings.SERVICE_CIRCLE_METRES))
 basemap = maps.basemap(settings.MAP_BASEMAP, tianditu_key=tianditu_key())
-# The map's JSON, the rerun's largest cost (every polygon), made once per file version and view.
+# The map and its JSON, the rerun's largest cost (every polygon), made once per file version and view.
 drawn_as = (version(), period, scope, measure, tuple(shown), grid_id, settings.MAP_BASEMAP)
-deck = map_json(drawn_as, charts.grid_map(grids, colors, m.info, m.info.label if m.column != "count" else m.label.split(" · ")[0],
-                       boundaries=compute(maps.boundaries, period, scope), outline=county_outline(),
-                       overlays=overlays, basemap=basemap, selected=grid_id, height=MAP_HEIGHT))
+deck = map_deck(drawn_as, lambda: charts.grid_map(
+    grids, colors, m.info, m.info.label if m.column != "count" else m.label.split(" · ")[0],
+    boundaries=compute(maps.boundaries, period, scope), outline=county_outline(), overlays=overlays, basemap=basemap,
+    selected=grid_id, height=MAP_HEIGHT))
 with left:
     st.pydeck_chart(deck, on_select="rerun", selection_mode="single-object", key=f"grid_map_{st.session_state['map_round']}",
                     height=MAP_HEIGHT)
