@@ -48,11 +48,9 @@ def ensure_database(path: Path) -> None:
     """On first start, build the demo county and show its progress; a file of an earlier release,
     migrated once before any page reads it; then rerun the page."""
     if path.exists():
-        key = (str(path), path.stat().st_mtime)
-        if _behind(*key):
+        if _behind(version()):  # the connection of the old file is let go with its version (_let_go)
             with st.spinner("数据库来自较早的版本,正在升级(原文件保留在 backups/ 中)……"):
                 load.upgrade(path)
-            _connection.clear(*key)
             st.rerun()
         return
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -69,8 +67,8 @@ def ensure_database(path: Path) -> None:
     st.rerun()
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def _behind(path: str, mtime: float) -> bool:
-    return db.schema_version(db.cursor(_connection(path, mtime))) < db.load_migrations()[-1].version
+def _behind(key) -> bool:
+    return db.schema_version(cursor()) < db.load_migrations()[-1].version
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def _damage(path: str, mtime: float) -> str | None:
