@@ -187,20 +187,22 @@ def refresh(con) -> dict[str, int]:
     return counts
 
 
-def update(con, ledger: str, people: str, tickets: str, source: str | None = None) -> None:
-    """Recompute, in the caller's transaction, only the summary rows that changed base rows touch:
-    each summary's touched keys deleted and inserted again by the definitions refresh uses, so the
-    tables end exactly as a refresh would leave them. The arguments name relations of the changed
-    rows, as they were and as they are: ledger (subject_type, subject_id, occurred_at, event_id),
-    people (person_id, grid_id), tickets (ticket_id). Only for fresh summaries, and not when grids,
-    communities or subdistricts changed: refresh then. With `source`, the catalogue of a file whose
-    summaries already took the same change (the live file, for the standby replaying it), the touched
-    rows are copied from it instead of computed, and the fingerprint is left to the caller."""
+def update(con, ledger: str, people: str, residents: str, tickets: str, source: str | None = None) -> None:
+    """Recompute, in the caller's transaction, only the summary rows that changed base rows touch, so
+    that the tables end exactly as a refresh would leave them. The arguments name relations of the
+    changed rows: ledger (subject_type, subject_id, occurred_at, event_id, points, sign), each row as
+    it was (sign -1) and as it is (sign +1); people (person_id, grid_id), as they were and are;
+    residents (person_id) whose residence history changed; tickets (ticket_id). A month's ledger
+    figures are the stored ones plus the signed changed rows: the ledger itself is read only for people
+    whose registration changed. Only for fresh summaries, and not when grids, communities or
+    subdistricts changed: refresh then. With `source`, the catalogue of a file whose summaries already
+    took the same change (the live file, for the standby replaying it), the touched rows are copied
+    from it instead of computed. The caller writes the fingerprint (stamp)."""
     q = con.execute
 
-    def fill(table: str, computed: str, where: str, params: dict | None = None) -> None:
+    def fill(table: str, computed: str, where: str) -> None:
         if source is None:
-            q(computed, params)
+            q(computed)
         else:  # names are this module's constants and the caller's catalogue alias, never input
             q(f"INSERT INTO {table} BY NAME SELECT * FROM {source}.main.{table} s WHERE {where}")
     q(f"""CREATE OR REPLACE TEMP TABLE touched_months AS
@@ -219,35 +221,28 @@ def update(con, ledger: str, people: str, tickets: str, source: str | None = Non
     q("""CREATE OR REPLACE TEMP TABLE touched_grid_months AS
          SELECT DISTINCT p.grid_id, t.month FROM touched_months t JOIN people p USING (person_id)
          WHERE p.grid_id IS NOT NULL AND p.grid_id NOT IN (SELECT grid_id FROM moved_grids)""")
-    # The ledger is read over the months touched only (its zone maps skip the rest), unless people moved.
-    lo, hi, moved = q("""SELECT min(month), max(month) + INTERVAL 1 MONTH,
-                                (SELECT count(*) FROM touched_people) > 0 FROM touched_months""").fetchone()
-    span = {"lo": lo or dt.date(1, 1, 1), "hi": hi or dt.date(1, 1, 1)}
-    in_span = "e.occurred_at >= $lo AND e.occurred_at < $hi"
+    moved = q("SELECT count(*) > 0 FROM touched_people").fetchone()[0]
+    if source is None:
+        _deltas(con, ledger)
 
     q("""DELETE FROM summary_grid_month_credit s WHERE s.grid_id IN (SELECT grid_id FROM moved_grids)
          OR EXISTS (SELECT 1 FROM touched_grid_months k WHERE k.grid_id = s.grid_id AND k.month = s.month)""")
     if moved and source is None:
         q(f"INSERT INTO summary_grid_month_credit {grid_month_credit('p.grid_id IN (SELECT grid_id FROM moved_grids)')}")
-    touched_grid = f"{in_span} AND p.grid_id IN (SELECT grid_id FROM touched_grid_months)"
-    fill("summary_grid_month_credit",
-         f"""INSERT INTO summary_grid_month_credit SELECT * FROM ({grid_month_credit(touched_grid)}) s
-             WHERE EXISTS (SELECT 1 FROM touched_grid_months k WHERE k.grid_id = s.grid_id AND k.month = s.month)""",
+    fill("summary_grid_month_credit", "INSERT INTO summary_grid_month_credit BY NAME SELECT * FROM touched_grid_month_credit",
          """s.grid_id IN (SELECT grid_id FROM moved_grids)
-            OR EXISTS (SELECT 1 FROM touched_grid_months k WHERE k.grid_id = s.grid_id AND k.month = s.month)""", span)
+            OR EXISTS (SELECT 1 FROM touched_grid_months k WHERE k.grid_id = s.grid_id AND k.month = s.month)""")
 
-    # A person's untouched months are kept as stored: the balance runs over the same monthly figures.
-    kept = """SELECT person_id, month, events, points FROM summary_person_month s
-              WHERE person_id IN (SELECT person_id FROM touched_months)
-                AND person_id NOT IN (SELECT person_id FROM touched_people)
-                AND NOT EXISTS (SELECT 1 FROM touched_months k WHERE k.person_id = s.person_id AND k.month = s.month)"""
-    recounted = f"""SELECT * FROM ({person_months(f"{in_span} AND e.subject_id NOT IN (SELECT person_id FROM touched_people)")}) m
-                    WHERE EXISTS (SELECT 1 FROM touched_months k WHERE k.person_id = m.person_id AND k.month = m.month)"""
-    parts = [kept, recounted]
-    if moved:
-        parts.append(person_months("e.subject_id IN (SELECT person_id FROM touched_people)"))
     if source is None:
-        q(f"CREATE OR REPLACE TEMP TABLE touched_person_month AS {person_month(' UNION ALL '.join(parts))}", span)
+        # A person's untouched months are kept as stored: the balance runs over the same monthly figures.
+        kept = """SELECT person_id, month, events, points FROM summary_person_month s
+                  WHERE person_id IN (SELECT person_id FROM touched_months)
+                    AND person_id NOT IN (SELECT person_id FROM touched_people)
+                    AND NOT EXISTS (SELECT 1 FROM touched_months k WHERE k.person_id = s.person_id AND k.month = s.month)"""
+        parts = [kept, "SELECT person_id, month, events, points FROM touched_months_changed"]
+        if moved:
+            parts.append(person_months("e.subject_id IN (SELECT person_id FROM touched_people)"))
+        q(f"CREATE OR REPLACE TEMP TABLE touched_person_month AS {person_month(' UNION ALL '.join(parts))}")
     span_before = q("SELECT min(month), max(month) FROM summary_person_month").fetchone()
     q("DELETE FROM summary_person_month WHERE person_id IN (SELECT person_id FROM touched_persons)")
     fill("summary_person_month", "INSERT INTO summary_person_month SELECT * FROM touched_person_month",
@@ -262,10 +257,12 @@ def update(con, ledger: str, people: str, tickets: str, source: str | None = Non
         fill("summary_grid_month_levels",
              f"INSERT INTO summary_grid_month_levels {grid_month_levels('summary_person_month')}", "true")
 
-    # Registrations are a row or two per person, not per ledger line: rebuilt whole, at a cost that does
-    # not grow with the ledger.
-    q("DELETE FROM summary_registrations")
-    fill("summary_registrations", f"INSERT INTO summary_registrations {REGISTRATIONS}", "true")
+    q(f"""CREATE OR REPLACE TEMP TABLE touched_registrations AS
+          SELECT person_id FROM touched_people UNION SELECT person_id FROM {residents}""")
+    q("DELETE FROM summary_registrations WHERE person_id IN (SELECT person_id FROM touched_registrations)")
+    fill("summary_registrations", f"""INSERT INTO summary_registrations SELECT * FROM ({REGISTRATIONS})
+                                       WHERE person_id IN (SELECT person_id FROM touched_registrations)""",
+         "s.person_id IN (SELECT person_id FROM touched_registrations)")
 
     q(f"DELETE FROM summary_ticket_facts WHERE ticket_id IN (SELECT ticket_id FROM {tickets})")
     fill("summary_ticket_facts",
@@ -276,8 +273,48 @@ def update(con, ledger: str, people: str, tickets: str, source: str | None = Non
     fill("summary_ledger_duplicates",
          f"INSERT INTO summary_ledger_duplicates {ledger_duplicates(f'event_id IN (SELECT event_id FROM {ledger})')}",
          f"s.event_id IN (SELECT event_id FROM {ledger})")
-    if source is None:
-        _write_fingerprint(con)
+
+
+def _plus(stored: str, change: str) -> str:
+    # A stored DOUBLE sum of two-decimal points goes back to its exact decimal: plus the change, it is
+    # the DOUBLE that summing every row gives.
+    return f"(coalesce({stored}::DECIMAL(38, 2), 0) + coalesce({change}, 0))::DOUBLE"
+
+
+def _deltas(con, ledger: str) -> None:
+    """The touched months' new figures, per person (touched_months_changed) and per grid
+    (touched_grid_month_credit), from the stored ones and the signed changed rows; months left with
+    no event are left out, as refresh leaves them out."""
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE ledger_change AS
+        SELECT subject_id AS person_id, date_trunc('month', occurred_at)::DATE AS month,
+               sum(sign) AS events, sum(sign * points) AS points,
+               sum(sign * points) FILTER (WHERE points > 0) AS positive_points
+        FROM {ledger} WHERE subject_type = 'person' GROUP BY ALL""")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE touched_months_changed AS
+        SELECT d.person_id, d.month, (coalesce(s.events, 0) + d.events)::BIGINT AS events,
+               {_plus("s.points", "d.points")} AS points
+        FROM ledger_change d LEFT JOIN summary_person_month s USING (person_id, month)
+        WHERE d.person_id NOT IN (SELECT person_id FROM touched_people) AND coalesce(s.events, 0) + d.events > 0""")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE touched_grid_month_credit AS
+        WITH change AS (
+            SELECT p.grid_id, d.month, sum(d.events) AS events, sum(d.points) AS points,
+                   sum(d.positive_points) AS positive_points
+            FROM ledger_change d JOIN people p USING (person_id)
+            WHERE EXISTS (SELECT 1 FROM touched_grid_months k WHERE k.grid_id = p.grid_id AND k.month = d.month)
+            GROUP BY ALL
+        )
+        SELECT c.grid_id, c.month, {_plus("s.points", "c.points")} AS points,
+               {_plus("s.positive_points", "c.positive_points")} AS positive_points,
+               (coalesce(s.events, 0) + c.events)::BIGINT AS events
+        FROM change c LEFT JOIN summary_grid_month_credit s USING (grid_id, month)
+        WHERE coalesce(s.events, 0) + c.events > 0""")
+
+
+def stamp(con) -> None:
+    """Write the fingerprint after an update, outside its transaction: checkpointed first, the file
+    answers the ledger's count and newest id from its statistics instead of reading the ledger."""
+    con.execute("CHECKPOINT")
+    _write_fingerprint(con)
 
 
 def copy(con, source: str) -> None:

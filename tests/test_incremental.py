@@ -21,6 +21,9 @@ IMPORTS = {
                "{next2},个人,{p2},12,2026-12-01 08:00\n{next3},个人,{p3},2.5,2024-03-06 09:00\n"),
     # a resident moves to another grid, a new resident arrives
     "people": ("people.csv", "人员编号,居住网格,姓名\n{p1},{other_grid},张三\nPNEW1,{grid},李四\n"),
+    # a resident's history of where they lived begins (their registrations now come from it)
+    "residence": ("residence.csv", "人员编号,居住网格,迁入日期,迁出日期\n{p3},{other_grid},2025-01-01,2025-06-30\n"
+                  "{p3},{grid},2025-06-30,\n"),
     # a new ticket, and a published ticket published again later (its history replaced)
     "tickets": ("tickets.csv", "工单编号,所在网格,诉求类别,提单时间,接单时间,结果公开时间\n"
                 "TNEW-1,{grid},停车充电,2026-11-02 08:00,2026-11-02 10:00,2026-11-05 09:00\n"
@@ -86,8 +89,8 @@ def import_each(path, tmp_path, values, names):
         assert result.status == "imported", result.problems.to_string()
 
 
-@pytest.mark.parametrize("names", [["ledger"], ["people"], ["tickets"], ["grids"],
-                                   ["ledger", "people", "tickets"], ["people", "ledger"]])
+@pytest.mark.parametrize("names", [["ledger"], ["people"], ["tickets"], ["grids"], ["residence"],
+                                   ["ledger", "people", "tickets"], ["people", "ledger"], ["residence", "ledger"]])
 def test_summaries_updated_by_imports_equal_a_full_refresh(county, tmp_path, names):
     path, values = county
     import_each(path, tmp_path, values, names)
@@ -115,7 +118,8 @@ def test_the_ledger_import_changes_the_figures_it_should(county, tmp_path):
     assert str(months) == "2026-12-01"
 
 
-@pytest.mark.parametrize("names", [["ledger"], ["people"], ["tickets"], ["grids"], ["ledger", "people", "tickets"]])
+@pytest.mark.parametrize("names", [["ledger"], ["people"], ["tickets"], ["grids"], ["residence"],
+                                   ["ledger", "people", "tickets"]])
 def test_undo_gives_every_table_exactly_as_before(county, tmp_path, names, caplog):
     path, values = county
     caplog.set_level("INFO", logger=standby.__name__)

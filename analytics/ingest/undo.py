@@ -69,31 +69,39 @@ def tables(con, import_id: int, target: str) -> list[str]:
                                             [import_id]).fetchall()[0][0]]
 
 
-def _rows(name: str, target: str, columns: str) -> str:
-    """The rows of `name` the keys of import $id match now, and the rows they matched before it."""
+def _rows(name: str, target: str, columns: str, now: str = "", before: str = "") -> str:
+    """The rows of `name` the keys of import $id match now, and the rows they matched before it (each
+    with the columns now and before, e.g. a sign)."""
     undo = f"{target}.main.undo_{name}"
-    return f"""SELECT {columns} FROM {target}.main.{name} e
+    return f"""SELECT {columns}{now} FROM {target}.main.{name} e
                WHERE EXISTS (SELECT 1 FROM {undo} k WHERE k.undo_import = $id AND NOT k.undo_old
                              AND {_match(name, 'e', 'k')})
-               UNION ALL SELECT {columns} FROM {undo} WHERE undo_import = $id AND undo_old"""
+               UNION ALL SELECT {columns}{before} FROM {undo} WHERE undo_import = $id AND undo_old"""
 
 
-def changed(con, import_id: int, target: str) -> bool:
-    """What import_id changed, as it was and as it is now, in the temp tables changed_credit_events,
-    changed_people and changed_tickets for summary.update; True when it wrote grids, communities or
-    subdistricts (the summaries are then rebuilt). Taken after an import is applied, or before its
-    undo is."""
+def changed(con, import_id: int, target: str, undoing: bool = False) -> bool:
+    """What import_id changed, in the temp tables changed_credit_events (as it was, sign -1, and as it
+    is, sign +1), changed_people (as it was and is), changed_residents and changed_tickets for
+    summary.update; True when it wrote grids, communities or subdistricts (the summaries are then
+    rebuilt). Taken after an import is applied, or, `undoing`, before its undo is."""
     written = tables(con, import_id, target)
     empty = {"credit_events": "SELECT NULL::VARCHAR AS subject_type, NULL::VARCHAR AS subject_id, "
-                              "NULL::TIMESTAMP AS occurred_at, NULL::BIGINT AS event_id WHERE false",
+                              "NULL::TIMESTAMP AS occurred_at, NULL::BIGINT AS event_id, "
+                              "NULL::DECIMAL(8, 2) AS points, NULL::INTEGER AS sign WHERE false",
              "people": "SELECT NULL::VARCHAR AS person_id, NULL::VARCHAR AS grid_id WHERE false"}
-    parts = {"credit_events": "subject_type, subject_id, occurred_at, event_id", "people": "person_id, grid_id"}
-    for name, columns in parts.items():
+    now, before = (-1, 1) if undoing else (1, -1)
+    parts = {"credit_events": ("subject_type, subject_id, occurred_at, event_id, points",
+                               f", {now} AS sign", f", {before} AS sign"),
+             "people": ("person_id, grid_id", "", "")}
+    for name, (columns, now_sign, before_sign) in parts.items():
         if name in written:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE changed_{name} AS {_rows(name, target, columns)}",
-                        {"id": import_id})
+            con.execute(f"CREATE OR REPLACE TEMP TABLE changed_{name} AS "
+                        f"{_rows(name, target, columns, now_sign, before_sign)}", {"id": import_id})
         else:
             con.execute(f"CREATE OR REPLACE TEMP TABLE changed_{name} AS {empty[name]}")
+    residents = (f"SELECT person_id FROM {target}.main.undo_residence_history WHERE undo_import = $id"
+                 if "residence_history" in written else "SELECT NULL::VARCHAR AS person_id WHERE $id IS NULL")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE changed_residents AS {residents}", {"id": import_id})
     tickets = [f"SELECT ticket_id FROM {target}.main.undo_{n} WHERE undo_import = $id"
                for n in ("tickets", "ticket_events", "ticket_ratings") if n in written]
     if tickets:
@@ -120,11 +128,14 @@ def refresh_summaries(con, incremental: bool, source: str | None = None) -> None
         if source is not None and not incremental:
             summary.copy(con, source)
         else:
-            summary.update(con, "changed_credit_events", "changed_people", "changed_tickets", source)
+            summary.update(con, "changed_credit_events", "changed_people", "changed_residents", "changed_tickets",
+                           source)
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
         raise
+    if source is None:
+        summary.stamp(con)
 
 
 def revert(con, import_id: int, target: str) -> None:
@@ -140,7 +151,7 @@ def revert(con, import_id: int, target: str) -> None:
 
 def undo(con, import_id: int, target: str) -> bool:
     """changed(), then revert() in a transaction of its own; changed()'s answer."""
-    structural = changed(con, import_id, target)
+    structural = changed(con, import_id, target, undoing=True)
     con.execute("BEGIN TRANSACTION")
     try:
         revert(con, import_id, target)
