@@ -369,20 +369,13 @@ def decide_appeal(con, appeal_id: str, status: str, decided_on=None, decision_re
 
 @contextlib.contextmanager
 def writable(db_path: Path):
-    """A writable copy of the database; on a clean exit its summaries are rebuilt and it replaces the
-    file (readers keep the version they hold), as an import does."""
-    from .ingest import load
+    """The database to write and the Change to fill (standby.writing): on a clean exit the summaries take
+    the change and the file written replaces the live one (readers keep the version they hold), as an
+    import does, without a copy of the database."""
+    from .ingest import load, standby
 
-    with load.exclusive(db_path):
-        tmp = load.working_copy(db_path)
-        try:
-            with db.connect(tmp) as con:
-                db.migrate(con)
-                yield con
-                summary.refresh(con)
-            load.install(tmp, db_path, None)
-        finally:
-            load.discard(tmp)
+    with load.exclusive(db_path), standby.writing(db_path) as (con, change):
+        yield con, change
 
 
 def submit(db_path, user: access.User | None, *, by: str | None = None, **values) -> str:
@@ -390,9 +383,10 @@ def submit(db_path, user: access.User | None, *, by: str | None = None, **values
     the user's places), audited (under the user's name, else `by`: the operator). Returns the appeal's id."""
     db_path = Path(db_path or db.default_db_path())
     access.require(user, "appeals")
-    with writable(db_path) as con:
+    with writable(db_path) as (con, change):
         area = access.with_area(user, con).area if user is not None else None
         appeal_id = add_appeal(con, area=area, **values)
+        change.rows.append(["appeals", {"appeal_id": appeal_id}])
     audit.record("appeal", user.name if user else by, appeal_id, values.get("reason", ""),
                  path=audit.default_path(db_path))
     return appeal_id
@@ -405,9 +399,11 @@ def decide(db_path, user: access.User | None, appeal_id: str, status: str, *, by
     decision, recorded by `by` (default the user's name). Returns that event's id."""
     db_path = Path(db_path or db.default_db_path())
     access.require(user, "appeals")
-    with writable(db_path) as con:
+    with writable(db_path) as (con, change):
         area = access.with_area(user, con).area if user is not None else None
         event = decide_appeal(con, appeal_id, status, area=area, recorded_by=by or (user.name if user else ""), **values)
+        change.rows.append(["appeals", {"appeal_id": appeal_id}])
+        change.ledger += [] if event is None else [int(event)]
     detail = STATUSES[status] + (f",更正记录 {event}" if event is not None else "")
     audit.record("appeal_decision", user.name if user else by, appeal_id, detail,
                  path=audit.default_path(db_path))

@@ -119,8 +119,9 @@ def verify(db_path, user: access.User | None, period, grid_id: str, flag: str, r
     access.require(user, "verify")
     period = parse_period(period)
     who = checked_by or (user.name if user else "")
-    with writable(db_path) as con:
+    with writable(db_path) as (con, change):
         area = access.with_area(user, con).area if user is not None else None
         verify_flag(con, period, grid_id, flag, reason, checked_by=who, area=area)
+        change.rows.append(["flag_checks", {"period": period.label, "grid_id": grid_id, "flag": flag}])
     audit.record("flag_check", user.name if user else who, f"{period.label} {grid_id} {INTEGRITY_FLAGS[flag]}",
                  reason, path=audit.default_path(db_path))

@@ -3,8 +3,9 @@ frozen when announced, so that an award reads the same next month and next year.
 
 A freeze computes the ranking from the ledger as recorded up to a cut-off (credit_events.recorded_at)
 and the residents of the quarter's last day, and stores it with who froze it, when, and a
-fingerprint (SHA-256 of the canonical result). It is written like an import: copy-on-write, in
-one transaction, under the import lock, so a failed freeze leaves nothing behind. Re-freezing needs
+fingerprint (SHA-256 of the canonical result). It is written as an import is (a second file made
+live by a rename, ingest/standby.py), in one transaction, under the import lock, so a failed freeze
+leaves nothing behind. Re-freezing needs
 a reason and adds a version; the latest version is the official one, shown wherever the ranking is.
 Today's recomputation (live) is compared with it line by line (公布后更正).
 """
@@ -19,7 +20,7 @@ import duckdb
 import pandas as pd
 
 from . import clock, credit, db, residents
-from .ingest import load
+from .ingest import load, standby
 from .period import COUNTY, Period, Scope, parse_period
 
 RANKING_COLUMNS = ["subdistrict_id", "community_id", "community_name", "grid_id", "grid_name", "residents", "points",
@@ -186,50 +187,45 @@ def check_request(con, quarter, cutoff: dt.datetime | None, reason: str | None,
 
 def freeze(db_path, quarter, *, cutoff: dt.datetime | None = None, reason: str | None = None,
            user: str) -> Official:
-    """Freeze the quarter's official results in the database file (copy-on-write under the import
-    lock, one transaction; the file as it was is kept in backups/). Returns the version stored.
+    """Freeze the quarter's official results in the database file (written as an import is, under the
+    import lock, one transaction; the file as it was is kept in backups/). Returns the version stored.
     Raises ValueError in Chinese for a request that cannot be frozen (see check_request)."""
     db_path = Path(db_path)
     if not db_path.exists():
         raise ValueError(f"数据库文件不存在: {db_path}")
-    with load.exclusive(db_path):
-        tmp = load.working_copy(db_path)
+    with load.exclusive(db_path), standby.writing(db_path, summaries=False) as (con, change):
+        quarter, cutoff, reason = check_request(con, quarter, cutoff, reason)
+        rank, good, lines = compute(con, quarter, cutoff)
+        if rank.empty:
+            raise ValueError(f"{quarter.label_zh}没有可排名的网格(没有登记居民),不能冻结")
+        frozen_at = clock.now()
+        version = con.execute("SELECT coalesce(max(version), 0) + 1 FROM official_results WHERE quarter = $q",
+                              {"q": quarter.label}).fetchone()[0]
+        official = Official(quarter.label, version, cutoff, quarter.last_day, frozen_at, user, reason,
+                            fingerprint(quarter.label, rank, good))
+        keys = {"quarter": quarter.label, "version": version}
+        change.backup = load.backup_path(db_path, f"freeze-{quarter.label}-v{version}")
+        con.execute("BEGIN TRANSACTION")
         try:
-            with db.connect(tmp) as con:
-                db.migrate(con)
-                quarter, cutoff, reason = check_request(con, quarter, cutoff, reason)
-                rank, good, lines = compute(con, quarter, cutoff)
-                if rank.empty:
-                    raise ValueError(f"{quarter.label_zh}没有可排名的网格(没有登记居民),不能冻结")
-                frozen_at = clock.now()
-                version = con.execute("SELECT coalesce(max(version), 0) + 1 FROM official_results WHERE quarter = $q",
-                                      {"q": quarter.label}).fetchone()[0]
-                official = Official(quarter.label, version, cutoff, quarter.last_day, frozen_at, user, reason,
-                                    fingerprint(quarter.label, rank, good))
-                keys = {"quarter": quarter.label, "version": version}
-                con.execute("BEGIN TRANSACTION")
-                try:
-                    con.execute("INSERT INTO official_results VALUES ($quarter, $version, $cutoff, $as_of, $at, $by, "
-                                "$reason, $fingerprint)",
-                                {**keys, "cutoff": cutoff, "as_of": quarter.last_day, "at": frozen_at, "by": user,
-                                 "reason": reason, "fingerprint": official.fingerprint})
-                    for table, frame, columns in (("official_ranking", rank, RANKING_COLUMNS),
-                                                  ("official_workers", good, WORKER_COLUMNS),
-                                                  ("official_ledger", lines, ["event_id", "grid_id", "points"])):
-                        rows = frame[columns].assign(**keys)[["quarter", "version", *columns]]
-                        con.register("frozen_rows", rows)
-                        # Table and column names are this module's constants, never input.
-                        con.execute(f"INSERT INTO {table} (quarter, version, {', '.join(columns)}) "
-                                    "SELECT * FROM frozen_rows")
-                        con.unregister("frozen_rows")
-                    con.execute("COMMIT")
-                except BaseException:
-                    con.execute("ROLLBACK")
-                    raise
-                con.execute("CHECKPOINT")
-            load.install(tmp, db_path, load.backup_path(db_path, f"freeze-{quarter.label}-v{version}"))
-        finally:
-            load.discard(tmp)
+            con.execute("INSERT INTO official_results VALUES ($quarter, $version, $cutoff, $as_of, $at, $by, "
+                        "$reason, $fingerprint)",
+                        {**keys, "cutoff": cutoff, "as_of": quarter.last_day, "at": frozen_at, "by": user,
+                         "reason": reason, "fingerprint": official.fingerprint})
+            for table, frame, columns in (("official_ranking", rank, RANKING_COLUMNS),
+                                          ("official_workers", good, WORKER_COLUMNS),
+                                          ("official_ledger", lines, ["event_id", "grid_id", "points"])):
+                rows = frame[columns].assign(**keys)[["quarter", "version", *columns]]
+                con.register("frozen_rows", rows)
+                # Table and column names are this module's constants, never input.
+                con.execute(f"INSERT INTO {table} (quarter, version, {', '.join(columns)}) "
+                            "SELECT * FROM frozen_rows")
+                con.unregister("frozen_rows")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        change.rows += [[table, keys] for table in
+                        ("official_results", "official_ranking", "official_workers", "official_ledger")]
     return official
 
 

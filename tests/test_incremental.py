@@ -3,12 +3,13 @@ full refresh gives, undo, from the rows the import kept, gives the database exac
 standby file an import writes instead of a whole copy ends exactly as whole copies would, without ever
 writing a file someone reads or losing what another program wrote."""
 
+import datetime as dt
 import shutil
 
 import duckdb
 import pytest
 
-from analytics import db, ingest, summary
+from analytics import appeals, clock, db, ingest, official, summary
 from analytics.ingest import standby
 from helpers import write
 
@@ -283,6 +284,46 @@ def test_a_file_written_outside_the_importer_is_copied_whole_and_nothing_is_lost
     run(path, tmp_path, values, steps[1:])
     assert whole_copies(caplog) == ["no standby yet", why]  # then the pair is set up again
     assert same_as(path, reference(steps, outside if on_live else None)) == {}
+
+
+def _at_a_fixed_moment(write):
+    """The write, with the same time recorded in the live file and the reference."""
+    def at(path, values):
+        with pytest.MonkeyPatch.context() as m:
+            m.setattr(clock, "now", lambda: dt.datetime(2026, 11, 30, 9))
+            write(path, values)
+    return at
+
+
+@_at_a_fixed_moment
+def _appeal_upheld(path, values):
+    """The resident's imported March 2024 line reversed: a ledger row the summaries take."""
+    appeal_id = appeals.submit(path, None, by="操作员", raised_on=dt.date(2026, 11, 20), reason="未参加",
+                               event_id=values["next"], raised_by=values["p1"])
+    appeals.decide(path, None, appeal_id, "upheld", by="操作员", decided_on=dt.date(2026, 11, 21), decision_reason="属实")
+
+
+@_at_a_fixed_moment
+def _frozen(path, values):
+    official.freeze(path, "2026Q3", cutoff=dt.datetime(2026, 10, 8, 18), user="lead")
+
+
+@pytest.mark.parametrize("outside", [_appeal_upheld, _frozen])
+def test_a_freeze_or_an_appeal_between_imports_is_written_through_the_standby(
+        county, tmp_path, reference, caplog, outside):
+    path, values = county
+    caplog.set_level("INFO", logger=standby.__name__)
+    steps = ["ledger", "tickets"]  # no one moves: the appeal's line stays in the summaries as the update put it
+    run(path, tmp_path, values, steps[:1])
+    outside(path, values)
+    run(path, tmp_path, values, steps[1:])
+    assert whole_copies(caplog) == ["no standby yet"]  # neither the write nor the imports after it copied whole
+    assert same_as(path, reference(steps, outside)) == {}
+    refreshed = tmp_path / "refreshed.duckdb"
+    shutil.copyfile(path, refreshed)
+    with db.connect(refreshed) as con:
+        summary.refresh(con)
+    assert compare(path, refreshed, list(summary.SUMMARIES)) == {}
 
 
 def test_a_reader_keeps_reading_the_file_it_opened_and_that_file_is_not_written(county, tmp_path, caplog):

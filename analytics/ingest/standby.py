@@ -13,17 +13,19 @@ open makes the import copy the live file whole, as before the pair, and logs why
 single file sets the pair up with that copy.
 """
 
+import contextlib
 import fcntl
 import glob
 import json
 import logging
 import os
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
+from .. import db, summary
 from . import load, spec, undo
 
 log = logging.getLogger(__name__)
@@ -173,6 +175,50 @@ def install(con, target: Target, db_path: Path, backup: str | None, behind: dict
     os.replace(link, standby_path(db_path))
 
 
+@dataclass
+class Change:
+    """What a write other than an import changed, for the standby to replay it: `rows`, [table,
+    {column: value}] pairs picking rows the write replaced (taken from the live file whole), and
+    `ledger`, the ids of the ledger rows it appended; `backup`, where to keep the file it replaces."""
+    rows: list = field(default_factory=list)
+    ledger: list = field(default_factory=list)
+    backup: str | None = None
+
+
+@contextlib.contextmanager
+def writing(db_path: Path, summaries: bool = True):
+    """A write other than an import or undo (a quarter's freeze, an appeal) through the standby, as an
+    import writes, under the caller's load.exclusive: yields a connection whose default catalogue is
+    the file to write, and the Change for the caller to fill. On a clean exit the summaries take the
+    ledger rows appended (with `summaries`: brought up to date, rebuilt when stale) and the file is
+    made live. A ValueError (a request refused, written nothing) keeps the standby usable."""
+    con = duckdb.connect()
+    try:
+        target = prepare(con, db_path)
+        failed = True
+        try:
+            con.execute("USE new")
+            target.migrated = bool(db.migrate(con))
+            fresh = summary.is_fresh(con)
+            change = Change()
+            try:
+                yield con, change
+            except ValueError:
+                failed = False
+                raise
+            con.execute("USE new")
+            if summaries:
+                undo.appended(con, change.ledger)
+                undo.refresh_summaries(con, incremental=fresh)
+            install(con, target, db_path, change.backup, {"op": "rows", "rows": change.rows, "ledger": change.ledger,
+                                                          "summaries": summaries, "incremental": fresh})
+            failed = False
+        finally:
+            release(con, target, db_path, failed)
+    finally:
+        con.close()
+
+
 def release(con, target: Target, db_path: Path, failed: bool) -> None:
     """After a write that was not installed (a refused or unchanged file, an error): a copy is removed;
     the standby, brought up to date and otherwise untouched, is kept as such."""
@@ -218,7 +264,7 @@ def _catch_up(con, db_path: Path, behind: dict | None) -> None:
 
 
 def _replay(con, behind: dict) -> None:
-    op, import_id = behind["op"], int(behind["id"])
+    op, import_id = behind["op"], int(behind.get("id", 0))
     for name in _undo_tables(con, "live"):
         undo._ensure(con, "new", name)
     if op == "import":
@@ -233,9 +279,12 @@ def _replay(con, behind: dict) -> None:
         undo.changed(con, import_id, "new")
     elif op == "undo":
         undo.undo(con, import_id, "new")
+    elif op == "rows":
+        _copy_change(con, behind)
     else:
         raise Untrusted(f"unknown operation {op!r}")
-    undo.refresh_summaries(con, incremental=bool(behind["incremental"]), source="live")
+    if behind.get("summaries", True):
+        undo.refresh_summaries(con, incremental=bool(behind["incremental"]), source="live")
     con.execute("BEGIN TRANSACTION")
     try:  # small tables, taken whole: the fingerprint the summaries wrote is the live file's too
         con.execute("DELETE FROM new.main.meta")
@@ -246,6 +295,31 @@ def _replay(con, behind: dict) -> None:
     except Exception:
         con.execute("ROLLBACK")
         raise
+
+
+def _copy_change(con, behind: dict) -> None:
+    """A Change replayed: the rows it picks taken from the live file in place of the standby's."""
+    ledger = [int(i) for i in behind["ledger"]]
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for name, where in behind["rows"]:
+            known = {r[0] for r in con.execute("SELECT column_name FROM duckdb_columns() WHERE database_name = 'live' "
+                                               "AND schema_name = 'main' AND table_name = ?", [name]).fetchall()}
+            if not where or not set(where) <= known:
+                raise Untrusted(f"the state file names rows of {name!r} the live file has no columns for")
+            # Table and column names checked against the live file's catalogue just above.
+            pick = " AND ".join(f'"{column}" = ${k}' for k, column in enumerate(where, 1))
+            values = {str(k): v for k, v in enumerate(where.values(), 1)}
+            con.execute(f'DELETE FROM new.main."{name}" WHERE {pick}', values)
+            con.execute(f'INSERT INTO new.main."{name}" BY NAME SELECT * FROM live.main."{name}" WHERE {pick}', values)
+        if ledger:
+            con.execute("INSERT INTO new.main.credit_events BY NAME SELECT * FROM live.main.credit_events "
+                        "WHERE event_id IN (SELECT unnest($ids))", {"ids": ledger})
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    undo.appended(con, ledger)
 
 
 def _undo_tables(con, alias: str) -> list[str]:

@@ -111,6 +111,18 @@ def changed(con, import_id: int, target: str, undoing: bool = False) -> bool:
     return any(n in written for n in STRUCTURAL)
 
 
+def appended(con, event_ids: list[int]) -> None:
+    """changed()'s temp tables for a write that only appended the ledger rows event_ids (an upheld
+    appeal's correction)."""
+    con.execute("""CREATE OR REPLACE TEMP TABLE changed_credit_events AS
+                   SELECT subject_type, subject_id, occurred_at, event_id, points, 1 AS sign FROM credit_events
+                   WHERE event_id IN (SELECT unnest($ids::BIGINT[]))""", {"ids": event_ids})
+    con.execute("CREATE OR REPLACE TEMP TABLE changed_people AS "
+                "SELECT NULL::VARCHAR AS person_id, NULL::VARCHAR AS grid_id WHERE false")
+    for name, column in (("residents", "person_id"), ("tickets", "ticket_id")):
+        con.execute(f"CREATE OR REPLACE TEMP TABLE changed_{name} AS SELECT NULL::VARCHAR AS {column} WHERE false")
+
+
 def refresh_summaries(con, incremental: bool, source: str | None = None) -> None:
     """The summaries brought up to date after changed(): only the rows it touched when `incremental`
     (they were fresh before and no grid moved), else rebuilt; rebuilt too when the change is a large
