@@ -104,6 +104,32 @@ def test_summaries_updated_by_imports_equal_a_full_refresh(county, tmp_path, nam
     assert compare(path, refreshed, list(summary.SUMMARIES)) == {}
 
 
+COPY_OF_NEXT = """INSERT INTO credit_events SELECT * REPLACE ($new AS event_id) FROM credit_events
+                  WHERE event_id = $next"""
+
+
+@pytest.mark.parametrize("statements", [
+    ["DELETE FROM credit_events WHERE event_id = $next"],                    # a line fewer
+    [COPY_OF_NEXT, "DELETE FROM credit_events WHERE event_id = $next"],      # as many lines, a newer id
+    [COPY_OF_NEXT],                                                          # a line more
+])
+def test_plain_sql_on_the_ledger_after_an_import_makes_pages_read_the_ledger(county, tmp_path, statements):
+    """The fingerprint an import writes after its checkpoint sees a later write by plain SQL: the pages
+    then fall back to the inline queries instead of summaries that miss it."""
+    path, values = county
+    import_each(path, tmp_path, values, ["ledger"])
+    with db.connect(path, read_only=True) as con:
+        assert summary.is_fresh(con)
+        assert summary.relation(con, "summary_person_month") == "summary_person_month"
+    with db.connect(path) as con:
+        for sql in statements:
+            con.execute(sql, {k: v for k, v in {"next": values["next"], "new": values["next3"] + 10}.items()
+                              if f"${k}" in sql})
+    with db.connect(path, read_only=True) as con:
+        assert not summary.is_fresh(con)
+        assert summary.relation(con, "summary_person_month") != "summary_person_month"
+
+
 def test_the_ledger_import_changes_the_figures_it_should(county, tmp_path):
     """The update did something: the resident's March 2024 gains 7 points and one event."""
     path, values = county

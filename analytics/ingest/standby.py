@@ -5,10 +5,12 @@ opens, one operation behind. An import (or an undo) brings the standby up to dat
 operation, writes itself into it, and makes it live by a rename; the old live file, which readers may
 still be reading, is renamed to be the next standby. The last operation is replayed from what the live
 file keeps for undo: an import's keys select its rows in the live file, an undo is the same revert.
+A quarter's freeze, an appeal or a flag check writes through the pair too (`writing`), naming the rows
+it wrote, which the replay takes from the live file.
 
 The standby is trusted only while `.NAME.standby.json`, written at the swap, still describes both files
 (inode, size and modification time): anything that writes the live file another way (a refresh, plain
-SQL, a restore, an appeal), a migration, an operation cut short, or a reader that still has the standby
+SQL, a restore), a migration, an operation cut short, or a reader that still has the standby
 open makes the import copy the live file whole, as before the pair, and logs why. The first import of a
 single file sets the pair up with that copy.
 """
