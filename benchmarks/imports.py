@@ -201,10 +201,12 @@ def growth(sizes: list[float], tickets: int = 60, out=print) -> int:
             with db.connect(target, read_only=True) as con:
                 ledger_rows = con.execute("SELECT count(*) FROM credit_events").fetchone()[0]
                 # The first import into a single file sets up its standby (and keeps the day's backup): a
-                # whole copy each, once. The ones after it are what an import costs from then on.
+                # whole copy each, once. The ones after it are what an import costs from then on; the
+                # second is the first written into the standby, the last the first into neither file first.
                 files = [("首次工单", _tickets_file(con, folder, tickets, "s")),
                          ("工单", _tickets_file(con, folder, tickets, "t")),
-                         ("台账", _ledger_file(con, folder, tickets, "l"))]
+                         ("台账", _ledger_file(con, folder, tickets, "l")),
+                         ("再次工单", _tickets_file(con, folder, tickets, "u"))]
             for label, path in files:
                 checked, _, check_cpu = _child("check", path, target)
                 before = disk_bytes(folder) - path.stat().st_size
