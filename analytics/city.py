@@ -202,7 +202,7 @@ def community_ranking(con, city: City, period, areas: dict | None = None) -> pd.
 def county_headlines(con, city: City, period, areas: dict | None = None) -> pd.DataFrame:
     """The overview's headline figures side by side, one row per county: county_code, county_name,
     then each key of overview.HEADLINES (its value for the period, as the county's own 总览 shows it)."""
-    return _side_by_side(per_county(con, city, overview.headline, period, areas), city,
+    return _side_by_side(per_county(con, city, overview.headline_values, period, areas), city,
                          [h[0] for h in overview.HEADLINES])
 
 

@@ -65,6 +65,13 @@ def headline(con, period, scope: Scope = COUNTY, as_of: dt.date | None = None) -
                                        "higher_is_better", "compared_with", "compared_span"])
 
 
+def headline_values(con, period, scope: Scope = COUNTY) -> pd.DataFrame:
+    """key, value: headline's values for the period alone, without the period it is compared with
+    (the city puts counties side by side and compares none with its past)."""
+    figures = _figures(con, parse_period(period), scope)
+    return pd.DataFrame([(key, figures[key]) for key, *_ in HEADLINES], columns=["key", "value"])
+
+
 def monthly_trend(con, period, scope: Scope = COUNTY, months: int = 12) -> pd.DataFrame:
     """The twelve months up to the period's end: month (first day), tickets (published),
     median_days (filed to published), avg_credit (net points in the month of the people registered
