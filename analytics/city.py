@@ -184,8 +184,8 @@ def community_credit(con, period, scope: Scope | Area = COUNTY) -> pd.DataFrame:
     """One row per community: subdistrict_id, community_id, community_name, grids (ranked grids),
     residents (人), points (分), avg_credit (points / residents, 分/人): the grid ranking's figures
     summed, so that a community's average is the one credit-summary gives for it."""
-    ranking = credit.grid_credit_ranking(con, period, scope)
-    frame = (ranking.groupby(["subdistrict_id", "community_id", "community_name"], as_index=False)
+    grids = credit.grid_points(con, period, scope)
+    frame = (grids.groupby(["subdistrict_id", "community_id", "community_name"], as_index=False)
              .agg(grids=("grid_id", "count"), residents=("residents", "sum"), points=("points", "sum")))
     frame["avg_credit"] = frame["points"] / frame["residents"]
     return frame

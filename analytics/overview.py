@@ -14,8 +14,8 @@ def credit_summary(con, period, scope: Scope = COUNTY) -> pd.DataFrame:
     """One row: residents (registered in the grids of the scope, 人), points (their net points
     in the period, 分), avg_credit (points / residents, 分/人), the county-level figure of
     the grid ranking."""
-    ranking = credit.grid_credit_ranking(con, period, scope)
-    residents, points = int(ranking["residents"].sum()), float(ranking["points"].sum())
+    grids = credit.grid_points(con, period, scope)
+    residents, points = int(grids["residents"].sum()), float(grids["points"].sum())
     return pd.DataFrame([{"residents": residents, "points": points,
                           "avg_credit": points / residents if residents else None}])
 
