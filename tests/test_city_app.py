@@ -138,3 +138,5 @@ def test_a_clerk_of_a_county_imports_into_that_county(monkeypatch, city_manifest
     app = launch(monkeypatch, city_manifest, clerk, page="pages/data.py")
     assert [t.label for t in app.tabs][:1] == ["导入数据"]
     assert app.selectbox(key="f_county").options == ["张店区"]
+    # Its templates give 张店区's coordinates (tests/test_city.py checks the workbook itself).
+    assert any("经纬度须在张店区辖区范围内" in m.value for m in app.markdown)
