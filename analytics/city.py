@@ -228,6 +228,16 @@ def county_profiles(con, city: City, period, areas: dict | None = None) -> pd.Da
     return _side_by_side(per_county(con, city, one, period, areas), city, list(profile.labels()))
 
 
+def by_figure(wide: pd.DataFrame, labels: dict[str, str]) -> pd.DataFrame:
+    """A side-by-side table turned for a screen when it has more figures than counties: figure (the
+    label of each key of labels, in their order), then a column per county, named by its code, in
+    the order of wide's rows (a row per county: county_code, then a column per key)."""
+    turned = wide.set_index("county_code")[list(labels)].T
+    turned.columns.name = None
+    turned.insert(0, "figure", [labels[key] for key in turned.index])
+    return turned.reset_index(drop=True)
+
+
 def areas(con, city: City, user=None, county: str | None = None) -> dict:
     """County code -> the Area the user may see there (the whole county for the operator and a
     county-level role), for the counties the user may see, or only `county` if given."""

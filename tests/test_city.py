@@ -242,6 +242,13 @@ def test_profiles_side_by_side_are_each_countys_own(town, con):
         assert {k: wide.loc[county.code, k] for k in alone["key"]} == dict(zip(alone["key"], alone["value"]))
 
 
+def test_a_side_by_side_table_turns_to_a_row_per_figure_and_a_column_per_county():
+    wide = pd.DataFrame({"county_code": ["370321", "370303"], "county_name": ["桓台县", "张店区"],
+                         "communities": [15, 12], "grid_branches": [140, 98]})
+    turned = city.by_figure(wide, {"grid_branches": "网格党支部(个)", "communities": "社区(个)"})
+    assert turned.to_dict("list") == {"figure": ["网格党支部(个)", "社区(个)"], "370321": [140, 15], "370303": [98, 12]}
+
+
 # Coordinates are checked against the outline of the county the database records (meta county_code, or
 # the outline the demo recorded for a generated county): Huantai's spans 117.822–118.192 E (widened by
 # 0.01°), the generated 张店区's is Huantai's moved 0.1° east, 117.922–118.292 E. 118.25 E lies in 张店区's
