@@ -449,9 +449,14 @@ def cmd_publish(args) -> int:
 
 def cmd_template(args) -> int:
     from . import ingest
+    from .ingest import validate
 
-    out = ingest.write_template(args.table, args.out)
-    print(f"导入模板已写入 {out}")
+    county = validate.HOME
+    if Path(args.db).exists():  # a database not made yet takes Huantai's template, as an import would
+        with db.connect(args.db, read_only=True) as con:
+            county = validate.county_of(con)
+    out = ingest.write_template(args.table, args.out, county)
+    print(f"{county.name}的导入模板已写入 {out}")
     return 0
 
 
@@ -843,7 +848,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="输出文件:以 .xlsx 或 .pdf 结尾则只写该格式,否则同名写出 .xlsx 和 .pdf 两个文件")
     p.set_defaults(func=cmd_publish)
 
-    p = sub.add_parser("template", help="生成导入模板(Excel,每张表一个工作表,另附允许取值说明)")
+    p = sub.add_parser("template", parents=[database],
+                       help="生成导入模板(Excel,每张表一个工作表,另附允许取值说明;经纬度范围为 --db 所属县区的)")
     p.add_argument("table", nargs="*", default=["all"], help="表名(中文或英文),默认 all 全部")
     p.add_argument("--out", type=Path, required=True, help="输出的 .xlsx 文件")
     p.set_defaults(func=cmd_template)

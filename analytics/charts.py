@@ -25,10 +25,10 @@ def _axis(title: str = "", **options) -> dict:
     return dict(title=dict(text=title), gridcolor="#EEEEEE", zeroline=False, **options)
 
 
-def _figure(traces, title: str | None, height: int, *, xaxis: dict, yaxis: dict, right: int = 10,
+def _figure(traces: list[dict], title: str | None, height: int, *, xaxis: dict, yaxis: dict, right: int = 10,
             **layout) -> go.Figure:
-    # One layout dict passed to the constructor: update_layout() parses every key path and costs
-    # about six times as much, which a page rerun pays for every chart.
+    # Traces as dicts and one layout dict, validated once by the constructor: a go.Bar is validated
+    # again when a Figure takes it, and update_layout() parses every key path (six times the cost).
     return go.Figure(traces, layout=dict(
         title=dict(text=title, font=dict(size=20)) if title else None,
         font=FONT, height=height, margin=dict(l=10, r=right, t=50 if title else 10, b=10),
@@ -46,26 +46,26 @@ def bar(frame: pd.DataFrame, x: str, y: str, *, title: str | None = None, x_titl
     Horizontal bars leave out x_title: rotated Chinese reads badly and the labels say it."""
     colors = [GOLD if h else color for h in highlight] if highlight is not None else color
     values, labels = frame[y], frame[x]
-    if labels.dtype == object:
+    if labels.dtype == object or pd.api.types.is_string_dtype(labels):
         # plotly draws tags in labels (<a href>, <b>); names from the data are escaped to stay text.
         labels = labels.map(lambda v: html.escape(v, quote=False) if isinstance(v, str) else v)
-    trace = go.Bar(
-        x=values if horizontal else labels, y=labels if horizontal else values,
-        orientation="h" if horizontal else "v", marker_color=colors,
+    trace = dict(
+        type="bar", x=values if horizontal else labels, y=labels if horizontal else values,
+        orientation="h" if horizontal else "v", marker=dict(color=colors),
         text=values, texttemplate=f"%{{text:{text_format}}}", textposition="outside", cliponaxis=False,
         hovertemplate=f"%{{{'y' if horizontal else 'x'}}}<br>{y_title or y}: %{{{'x' if horizontal else 'y'}:{text_format}}}<extra></extra>",
     )
     value_axis = _axis(y_title, tickformat=value_format or ",~r", range=value_range)
     if horizontal:
         # Room on the right for the value printed beyond the longest bar.
-        return _figure(trace, title, height, xaxis=value_axis, yaxis=_axis(autorange="reversed"), right=80)
-    return _figure(trace, title, height, xaxis=_axis(x_title), yaxis=value_axis)
+        return _figure([trace], title, height, xaxis=value_axis, yaxis=_axis(autorange="reversed"), right=80)
+    return _figure([trace], title, height, xaxis=_axis(x_title), yaxis=value_axis)
 
 
 def line(frame: pd.DataFrame, x: str, ys: dict[str, str], *, title: str | None = None, y_title: str = "",
          y_format: str | None = None, height: int = 360) -> go.Figure:
     """One line per column in ys (column -> legend label)."""
-    traces = [go.Scatter(x=frame[x], y=frame[col], name=label, mode="lines+markers", line=dict(width=3))
+    traces = [dict(type="scatter", x=frame[x], y=frame[col], name=label, mode="lines+markers", line=dict(width=3))
               for col, label in ys.items()]
     return _figure(traces, title, height, xaxis=_axis(tickformat="%Y年%-m月", hoverformat="%Y年%-m月"),
                    yaxis=_axis(y_title, tickformat=y_format))
@@ -86,14 +86,14 @@ def colour(label) -> str:
 
 
 def funnel(frame: pd.DataFrame, label: str, value: str, *, title: str | None = None, height: int = 380) -> go.Figure:
-    trace = go.Funnel(y=frame[label], x=frame[value], textinfo="value+percent initial",
-                      marker=dict(color=[colour(v) for v in frame[label]]))
-    return _figure(trace, title, height, xaxis=_axis(), yaxis=_axis())
+    trace = dict(type="funnel", y=frame[label], x=frame[value], textinfo="value+percent initial",
+                 marker=dict(color=[colour(v) for v in frame[label]]))
+    return _figure([trace], title, height, xaxis=_axis(), yaxis=_axis())
 
 
 def stacked_bar(frame: pd.DataFrame, x: str, stack: str, y: str, *, title: str | None = None, y_title: str = "",
                 height: int = 380) -> go.Figure:
-    traces = [go.Bar(x=part[x], y=part[y], name=str(name), marker_color=colour(name))
+    traces = [dict(type="bar", x=part[x], y=part[y], name=str(name), marker=dict(color=colour(name)))
               for name, part in frame.groupby(stack, sort=False)]
     return _figure(traces, title, height, xaxis=_axis(), yaxis=_axis(y_title, tickformat=",~r"), barmode="stack")
 
@@ -341,8 +341,8 @@ def _overlay(overlay: Overlay, gcj02: bool) -> pdk.Layer:
 def rank_line(history: pd.DataFrame, *, height: int = 240) -> go.Figure:
     """A grid's rank by quarter (columns quarter, short, rank, red_flag) as a line where up is better:
     rank 1 at the top; red-flag quarters marked in gold."""
-    trace = go.Scatter(
-        x=history["short"], y=history["rank"], customdata=history["quarter"], mode="lines+markers+text", line=dict(color=RED, width=3),
+    trace = dict(
+        type="scatter", x=history["short"], y=history["rank"], customdata=history["quarter"], mode="lines+markers+text", line=dict(color=RED, width=3),
         marker=dict(size=[16 if f else 9 for f in history["red_flag"]],
                     color=[GOLD if f else RED for f in history["red_flag"]],
                     symbol=["star" if f else "circle" for f in history["red_flag"]]),
@@ -350,7 +350,7 @@ def rank_line(history: pd.DataFrame, *, height: int = 240) -> go.Figure:
         hovertemplate="%{customdata}<br>名次:第 %{y} 名<extra></extra>",
     )
     worst = int(history["rank"].max()) if len(history) else 1
-    return _figure(trace, None, height, xaxis=_axis(tickangle=-40, tickfont=dict(size=13)),
+    return _figure([trace], None, height, xaxis=_axis(tickangle=-40, tickfont=dict(size=13)),
                    yaxis=_axis("社区内名次", autorange=False, range=[worst + 0.7, 0.3], dtick=1))
 
 

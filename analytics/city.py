@@ -184,8 +184,8 @@ def community_credit(con, period, scope: Scope | Area = COUNTY) -> pd.DataFrame:
     """One row per community: subdistrict_id, community_id, community_name, grids (ranked grids),
     residents (人), points (分), avg_credit (points / residents, 分/人): the grid ranking's figures
     summed, so that a community's average is the one credit-summary gives for it."""
-    ranking = credit.grid_credit_ranking(con, period, scope)
-    frame = (ranking.groupby(["subdistrict_id", "community_id", "community_name"], as_index=False)
+    grids = credit.grid_points(con, period, scope)
+    frame = (grids.groupby(["subdistrict_id", "community_id", "community_name"], as_index=False)
              .agg(grids=("grid_id", "count"), residents=("residents", "sum"), points=("points", "sum")))
     frame["avg_credit"] = frame["points"] / frame["residents"]
     return frame
@@ -202,7 +202,7 @@ def community_ranking(con, city: City, period, areas: dict | None = None) -> pd.
 def county_headlines(con, city: City, period, areas: dict | None = None) -> pd.DataFrame:
     """The overview's headline figures side by side, one row per county: county_code, county_name,
     then each key of overview.HEADLINES (its value for the period, as the county's own 总览 shows it)."""
-    return _side_by_side(per_county(con, city, overview.headline, period, areas), city,
+    return _side_by_side(per_county(con, city, overview.headline_values, period, areas), city,
                          [h[0] for h in overview.HEADLINES])
 
 
@@ -226,6 +226,16 @@ def county_profiles(con, city: City, period, areas: dict | None = None) -> pd.Da
         return profile.county_profile(cur, as_of=period.last_day)
 
     return _side_by_side(per_county(con, city, one, period, areas), city, list(profile.labels()))
+
+
+def by_figure(wide: pd.DataFrame, labels: dict[str, str]) -> pd.DataFrame:
+    """A side-by-side table turned for a screen when it has more figures than counties: figure (the
+    label of each key of labels, in their order), then a column per county, named by its code, in
+    the order of wide's rows (a row per county: county_code, then a column per key)."""
+    turned = wide.set_index("county_code")[list(labels)].T
+    turned.columns.name = None
+    turned.insert(0, "figure", [labels[key] for key in turned.index])
+    return turned.reset_index(drop=True)
 
 
 def areas(con, city: City, user=None, county: str | None = None) -> dict:

@@ -14,8 +14,8 @@ def credit_summary(con, period, scope: Scope = COUNTY) -> pd.DataFrame:
     """One row: residents (registered in the grids of the scope, 人), points (their net points
     in the period, 分), avg_credit (points / residents, 分/人), the county-level figure of
     the grid ranking."""
-    ranking = credit.grid_credit_ranking(con, period, scope)
-    residents, points = int(ranking["residents"].sum()), float(ranking["points"].sum())
+    grids = credit.grid_points(con, period, scope)
+    residents, points = int(grids["residents"].sum()), float(grids["points"].sum())
     return pd.DataFrame([{"residents": residents, "points": points,
                           "avg_credit": points / residents if residents else None}])
 
@@ -63,6 +63,13 @@ def headline(con, period, scope: Scope = COUNTY, as_of: dt.date | None = None) -
         rows.append((key, label, unit, metric_id, value, prev, change, higher, compared_with, before.label_zh))
     return pd.DataFrame(rows, columns=["key", "label", "unit", "metric_id", "value", "previous", "change",
                                        "higher_is_better", "compared_with", "compared_span"])
+
+
+def headline_values(con, period, scope: Scope = COUNTY) -> pd.DataFrame:
+    """key, value: headline's values for the period alone, without the period it is compared with
+    (the city puts counties side by side and compares none with its past)."""
+    figures = _figures(con, parse_period(period), scope)
+    return pd.DataFrame([(key, figures[key]) for key, *_ in HEADLINES], columns=["key", "value"])
 
 
 def monthly_trend(con, period, scope: Scope = COUNTY, months: int = 12) -> pd.DataFrame:

@@ -10,19 +10,24 @@ they share a point or cross (footpaths in a compound cross at grade; an overpass
 for a junction).
 """
 
+from __future__ import annotations
+
 import datetime as dt
 import json
 import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import networkx as nx
 import numpy as np
 import shapely
 from shapely.geometry import LineString, shape
 
 from . import db, geo
+
+if TYPE_CHECKING:  # imported where a network is built or walked: a third of a second every page would pay
+    import networkx as nx
 
 SUFFIX = ".roads.geojson"
 IMPORTED = object()  # "the network imported for the connection's database, if any"
@@ -56,6 +61,8 @@ class Network:
 
     @property
     def parts(self) -> int:
+        import networkx as nx
+
         return nx.number_connected_components(self.graph)
 
 
@@ -104,6 +111,8 @@ def read_lines(path, datum: str = "wgs84", outline=None, check: bool = True) -> 
 
 def build(lines, source: str = "", imported_at: str = "") -> Network:
     """The network of lines (WGS-84), joined where they meet or cross."""
+    import networkx as nx
+
     noded = shapely.get_parts(shapely.node(shapely.MultiLineString([list(line.coords) for line in lines])))
     coords = [np.round(np.asarray(line.coords)[:, :2], _SNAP) for line in noded]
     ids: dict[tuple, int] = {}
@@ -174,6 +183,8 @@ def _attach(network: Network, graph: nx.Graph, lon, lat) -> np.ndarray:
 def _from_destinations(network: Network, lon, lat, first: int = 0, cutoff: float | None = None):
     """The network with points attached and the walking distance of every node from the nearest of
     the points numbered `first` and after (the destinations)."""
+    import networkx as nx
+
     graph = network.graph.copy()
     legs = _attach(network, graph, lon, lat)
     graph.add_node("start")

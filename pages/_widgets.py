@@ -90,7 +90,7 @@ def drawn(frame: pd.DataFrame, metric_id: str | None, config: dict) -> tuple[pd.
     return frame, out
 
 def table(frame: pd.DataFrame, metric_id: str, filters: Filters, *, columns: dict | None = None,
-          height: int | None = None, key: str | None = None, note: str = "", period: Period | None = None,
+          height: int | str | None = None, key: str | None = None, note: str = "", period: Period | None = None,
           place: str | None = None, select: str | None = None, selected: int | None = None) -> int | None:
     """A table exactly as filtered, with its definition and CSV/XLSX downloads of the same rows.
     columns maps column names to Chinese headers (or column configs; None: in the download only); others

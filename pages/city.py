@@ -1,6 +1,6 @@
 import streamlit as st
 
-from analytics import columns as table_columns, overview
+from analytics import city, columns as table_columns, overview
 from pages._database import the_city
 from pages._figures import city_figure
 from pages._filters import current_filters
@@ -41,9 +41,12 @@ def communities() -> None:
 
 
 def profiles() -> None:
+    # Thirteen figures of a few counties: a row per figure and a column per county, to be read without scrolling.
     header = {k: c.header for k, c in table_columns.BY_METRIC["county-profiles"].items()}
-    table(city_figure("county-profiles", filters.period), "county-profiles", filters, key="city_profiles",
-          place=town.name, columns={"county_name": "县区", **{k: number(h) for k, h in header.items()}})
+    turned = city.by_figure(city_figure("county-profiles", filters.period), header)
+    counts = table_columns.printf(",d")
+    table(turned, "county-profiles", filters, key="city_profiles", place=town.name, height="content",
+          columns={"figure": "指标", **{c.code: number(c.name, format=counts) for c in town.counties if c.code in turned}})
 
 
 sections({f"{where}网格排名": grids, f"{where}社区排名": communities, "组织体系与服务力量": profiles}, key="city_view")

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics import access, ingest
-from analytics.ingest import load, spec
+from analytics.ingest import load, spec, validate
 from pages._format import plain
 from pages._database import county, cursor, data_span, database_path
 from pages._session import current_user, record
@@ -170,13 +170,14 @@ def show_log() -> None:
 
 
 def show_templates() -> None:
-    st.markdown("每张表一个工作表:第一行为中文列头(带 * 的必填),下面是一行示例;“允许取值”工作表逐列说明取值。"
-                "工单模板为一行一张工单,每个环节一列时间,导入时自动生成办理过程。")
+    place = validate.county_of(cursor())
+    st.markdown("每张表一个工作表:第一行为中文列头(带 * 的必填),下面是一行示例;“允许取值”工作表逐列说明取值,"
+                f"经纬度须在{place.name}辖区范围内。工单模板为一行一张工单,每个环节一列时间,导入时自动生成办理过程。")
     names = {name: t.zh for name, t in spec.TABLES.items()}
     chosen = st.multiselect("选择表", list(names), format_func=names.get, key="template_tables",
                             placeholder="不选则下载全部表")
     label = "全部表" if not chosen else "、".join(names[c] for c in chosen[:3]) + ("等" if len(chosen) > 3 else "")
-    st.download_button(f"下载模板({label})", lambda: ingest.template_bytes(chosen or "all"), "导入模板.xlsx", XLSX,
+    st.download_button(f"下载模板({label})", lambda: ingest.template_bytes(chosen or "all", place), "导入模板.xlsx", XLSX,
                        icon=":material/download:", on_click="ignore", key="template_download")
 
 

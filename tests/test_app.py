@@ -9,7 +9,8 @@ from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from analytics import access, audit, credit, db, metrics, overview, review, tickets
-from analytics.period import Scope
+from analytics.period import Area, Scope, parse_period
+from pages._figures import ARGUMENTS
 from pages._format import plain
 from pages._widgets import drawn
 
@@ -802,3 +803,16 @@ def test_the_map_is_drawn_afresh_for_another_grid_or_measure_and_alike_on_a_reru
     box = app.selectbox(key="map_measure")
     box.select_index(1 if box.index == 0 else 0).run()
     assert layers(app)["grids"] != moved["grids"]
+
+
+@pytest.mark.parametrize(("first", "second", "same"), [
+    (parse_period("2026Q3"), parse_period("2026Q3"), True),
+    (parse_period("2026Q3"), parse_period("2026-07-01..2026-09-30"), False),  # the same days, another kind
+    (parse_period("2026-07"), parse_period("2026-08"), False),
+    (Area(("101-01",), "甲社区"), Area(("101-01",), "甲社区"), True),
+    (Area(("101-01",), "甲社区"), Area(("101-01", "101-02"), "甲社区"), False),  # a name says not which grids
+    (Area(None), Area(None, "淄博市桓台县"), False),
+])
+def test_a_cached_figure_is_keyed_by_everything_that_tells_two_arguments_apart(first, second, same):
+    key = ARGUMENTS[type(first)]
+    assert (key(first) == key(second)) is same

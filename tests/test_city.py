@@ -242,6 +242,13 @@ def test_profiles_side_by_side_are_each_countys_own(town, con):
         assert {k: wide.loc[county.code, k] for k in alone["key"]} == dict(zip(alone["key"], alone["value"]))
 
 
+def test_a_side_by_side_table_turns_to_a_row_per_figure_and_a_column_per_county():
+    wide = pd.DataFrame({"county_code": ["370321", "370303"], "county_name": ["桓台县", "张店区"],
+                         "communities": [15, 12], "grid_branches": [140, 98]})
+    turned = city.by_figure(wide, {"grid_branches": "网格党支部(个)", "communities": "社区(个)"})
+    assert turned.to_dict("list") == {"figure": ["网格党支部(个)", "社区(个)"], "370321": [140, 15], "370303": [98, 12]}
+
+
 # Coordinates are checked against the outline of the county the database records (meta county_code, or
 # the outline the demo recorded for a generated county): Huantai's spans 117.822–118.192 E (widened by
 # 0.01°), the generated 张店区's is Huantai's moved 0.1° east, 117.922–118.292 E. 118.25 E lies in 张店区's
@@ -269,6 +276,52 @@ def test_an_import_into_a_county_checks_coordinates_against_its_own_outline(town
         assert (result.status, stored) == ("imported", [(lon,)])
     else:
         assert (result.status, stored, list(result.problems["问题"])) == ("rejected", [], [refused])
+
+
+# The template states the range the import will check (above): 张店区's longitudes 117.922–118.292, its
+# latitudes Huantai's 36.851–37.115; its examples are Huantai's (社区 36.95 N 118.09 E, 工单 36.952 N
+# 118.092 E) moved 0.1° east as the county is. A county whose outline is nowhere has no range, no example
+# coordinates, and the note says where the outline goes.
+ZIBO = "张店区辖区范围(边界四周外扩约 1 公里)"
+HUANTAI = "桓台县辖区范围(边界四周外扩约 1 公里)"
+NOWHERE = ("没有县区 370305 的边界,无法核对经纬度:请把该县区的边界(GeoJSON)放在 {} 下,文件名以 "
+           "_370305.geojson 结尾")
+
+
+@pytest.mark.parametrize("code, guide, examples", [
+    ("370303", [("社区", "纬度", "36.851–37.115", ZIBO), ("社区", "经度", "117.922–118.292", ZIBO),
+                ("工单", "问题地点纬度", "36.851–37.115", ZIBO), ("工单", "问题地点经度", "117.922–118.292", ZIBO)],
+     [(36.95, 118.19), (36.952, 118.192)]),
+    ("370321", [("社区", "纬度", "36.851–37.115", HUANTAI), ("社区", "经度", "117.822–118.192", HUANTAI),
+                ("工单", "问题地点纬度", "36.851–37.115", HUANTAI), ("工单", "问题地点经度", "117.822–118.192", HUANTAI)],
+     [(36.95, 118.09), (36.952, 118.092)]),
+    ("370305", [("社区", "纬度", None, NOWHERE), ("社区", "经度", None, NOWHERE),
+                ("工单", "问题地点纬度", None, NOWHERE), ("工单", "问题地点经度", None, NOWHERE)],
+     [(None, None), (None, None)]),
+], ids=["generated", "huantai", "no-outline"])
+def test_the_import_template_states_the_coordinates_of_the_county_imported_into(town, tiny, tmp_path, capsys, code,
+                                                                                guide, examples):
+    import openpyxl
+
+    from analytics.geo import GEO_DIR
+
+    if code == "370305":
+        path = tiny
+        with db.connect(path) as own:
+            own.execute("INSERT INTO meta VALUES ('county_code', '370305'), ('county_name', '临淄区')")
+        guide = [(*row[:3], row[3].format(GEO_DIR)) for row in guide]
+    else:
+        path = town.county(code).path
+    assert main(["template", "社区", "工单", "--db", str(path), "--out", str(tmp_path / "t.xlsx")]) == 0
+    assert capsys.readouterr().out.startswith(f"{ {'370303': '张店区', '370321': '桓台县'}.get(code, '临淄区')}的导入模板")
+    book = openpyxl.load_workbook(tmp_path / "t.xlsx")
+    assert [(r[1], r[2], r[6], r[7]) for r in book["允许取值"].iter_rows(min_row=2, values_only=True)
+            if r[3] in ("lat", "lon")] == guide
+    got = []
+    for sheet in ("社区", "工单"):
+        header, example = book[sheet].iter_rows(max_row=2, values_only=True)
+        got.append(tuple(example[header.index(column)] for column in header if "纬度" in column or "经度" in column))
+    assert got == examples
 
 
 # The map draws the county's own outline: Huantai's (WGS-84) spans 117.832–118.182 E, the generated

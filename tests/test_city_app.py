@@ -5,7 +5,8 @@ import io
 
 from streamlit.testing.v1 import AppTest
 
-from analytics import access, audit, city, db, overview
+from analytics import access, audit, city, db, overview, profile
+from analytics.period import parse_period
 
 from test_app import frame_on_every_run, users_file  # noqa: F401  (the same frame and users file)
 
@@ -87,6 +88,14 @@ def test_every_table_of_the_city_page_downloads_as_shown_and_is_audited(monkeypa
             alone = overview.headline(own, "2026Q3").set_index("key")["value"]
         assert (row["县区"], row["办结工单(单)"], row["居民人均信用积分(分)"], row["服务圈覆盖户数(%)"]) == (
             county.name, f"{alone['tickets']:.0f}", f"{alone['avg_credit']:.2f}", f"{alone['coverage'] * 100:.1f}")
+    # The organisation figures as the tab shows them: a row per figure, a column per county.
+    rows = list(csv.reader(io.StringIO(files["各县区治理架构与服务力量_2026Q3_淄博市.csv"].decode("utf-8-sig"))))
+    assert rows[0] == ["指标", "桓台县", "张店区"]
+    for k, county in enumerate(town.counties, start=1):
+        with db.connect(county.path, read_only=True) as own:
+            alone = profile.county_profile(own, as_of=parse_period("2026Q3").last_day)
+        assert {row[0]: row[k] for row in rows[1:]} == {
+            profile.labels()[key]: str(value) for key, value in zip(alone["key"], alone["value"])}
     exported = audit.read(action="export", path=tmp_path / "audit.sqlite")
     assert set(exported["target"]) == set(files) and set(exported["user_name"]) == {"city-leader"}
 
@@ -138,3 +147,5 @@ def test_a_clerk_of_a_county_imports_into_that_county(monkeypatch, city_manifest
     app = launch(monkeypatch, city_manifest, clerk, page="pages/data.py")
     assert [t.label for t in app.tabs][:1] == ["导入数据"]
     assert app.selectbox(key="f_county").options == ["张店区"]
+    # Its templates give 张店区's coordinates (tests/test_city.py checks the workbook itself).
+    assert any("经纬度须在张店区辖区范围内" in m.value for m in app.markdown)

@@ -71,6 +71,10 @@ def test_the_official_ranking_stays_as_frozen_and_live_differs_by_the_late_lines
     with db.connect(path, read_only=True) as con:
         assert rows(credit.grid_credit_ranking(con, "2026Q3")) == OFFICIAL
         assert rows(credit.grid_credit_ranking(con, "2026Q3", live=True)) == LIVE
+        # The sums and averages read the announced figures too, for the scope asked.
+        assert rows(credit.grid_points(con, "2026Q3"), RANK[:4]) == [r[:4] for r in OFFICIAL]
+        assert rows(credit.grid_points(con, "2026Q3", Scope(grids=("G1", "G4"))), RANK[:4]) == [
+            ("G1", 2, 6.0, 3.0), ("G4", 1, 5.0, 5.0)]
         assert list(credit.red_flag_grids(con, "2026Q3")["grid_id"]) == ["G2", "G4"]
         assert norm(credit.excellent_grid_workers(con, "2026Q3")[["grid_id", "worker_name"]].itertuples(index=False)) == [
             ("G2", "刘*格"), ("G4", "何*格")]

@@ -5,7 +5,7 @@
     isolated(check or import_file, path, db_path, ...)             either, in a child process (an upload)
     undo_last(db_path, user=None) -> Result
     import_log(con) -> DataFrame
-    write_template(tables, out) / template_bytes(tables) -> bytes
+    write_template(tables, out, county) / template_bytes(tables, county) -> bytes   county: validate.county_of(con)
 
 Every message a clerk reads is Chinese; problems come as a DataFrame with the columns
 文件, 工作表, 行, 列, 值, 问题 (row as numbered in the spreadsheet, column as written in the file).

@@ -1,12 +1,15 @@
 """Import templates: one sheet per table with Chinese headers (required ones marked *) and an
-example row, and a sheet 允许取值 explaining every column and its allowed values."""
+example row, and a sheet 允许取值 explaining every column and its allowed values. Coordinates are
+those of the county the import goes into: its outline's range, and the examples moved into it."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 
 from .. import export
-from . import spec
+from . import spec, validate
+from .read import FileError
 
 KIND_ZH = {"text": "文本", "int": "整数", "bigint": "整数", "decimal": "数字", "double": "数字",
            "date": "日期", "timestamp": "日期时间", "bool": "是/否"}
@@ -42,16 +45,33 @@ def _allowed(f: spec.Field) -> str:
     return ""
 
 
-def sheets(tables) -> dict[str, pd.DataFrame]:
-    """Each table's header (required columns marked *) above its example row, and the guide sheet."""
-    out = {}
-    for name in resolve(tables):
-        t = spec.TABLES[name]
-        out[t.zh] = pd.DataFrame([[f.example for f in t.fields]],
-                                 columns=[f.zh + ("*" if f.required else "") for f in t.fields])
+def _in_county(t: spec.Table, county: validate.County) -> spec.Table:
+    """t with its coordinates' range the county's (as the import checks them), their examples moved
+    from Huantai as the county lies from it, and a note naming the county; a county whose outline is
+    nowhere has no range and no example, and the note says where its outline goes."""
+    if not {"lat", "lon"} & {f.name for f in t.fields}:
+        return t
+    try:
+        bounds = county.bounds
+    except FileError as exc:
+        return replace(t, fields=tuple(replace(f, lo=None, hi=None, example=None, note=str(exc)) if f.name in ("lat", "lon") else f
+                                       for f in t.fields))
+    home = spec.county_bounds()
+    shift = {name: (bounds[k] + bounds[k + 2] - home[k] - home[k + 2]) / 2 for k, name in enumerate(("lon", "lat"))}
+    note = f"{county.name}辖区范围(边界四周外扩约 1 公里)"
+    return replace(t, fields=tuple(replace(f, example=round(f.example + shift[f.name], 3), note=note)
+                                   if f.name in shift else f for f in spec.located(t, bounds).fields))
+
+
+def sheets(tables, county: validate.County = validate.HOME) -> dict[str, pd.DataFrame]:
+    """Each table's header (required columns marked *) above its example row, and the guide sheet;
+    coordinates those of the county (validate.county_of the database imported into)."""
+    chosen = [_in_county(spec.TABLES[name], county) for name in resolve(tables)]
+    out = {t.zh: pd.DataFrame([[f.example for f in t.fields]], columns=[f.zh + ("*" if f.required else "") for f in t.fields])
+           for t in chosen}
     out[GUIDE_SHEET] = pd.DataFrame(
         [[t.name, t.zh, f.zh, f.name, KIND_ZH[f.kind], "是" if f.required else "", _allowed(f), f.note]
-         for t in map(spec.TABLES.get, resolve(tables)) for f in t.fields],
+         for t in chosen for f in t.fields],
         columns=["表", "工作表", "列", "英文列名", "类型", "必填", "允许取值 / 范围", "说明"])
     return out
 
@@ -72,12 +92,12 @@ def _decorate(book, sheet, name: str, frame: pd.DataFrame) -> None:
             sheet.data_validation(1, j, 99_999, j, {"validate": "list", "source": list(f.choices.values())})
 
 
-def write_template(tables, out) -> Path:
+def write_template(tables, out, county: validate.County = validate.HOME) -> Path:
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    export.write_xlsx(out, sheets(tables), _decorate)
+    export.write_xlsx(out, sheets(tables, county), _decorate)
     return out
 
 
-def template_bytes(tables) -> bytes:
-    return export.xlsx_bytes(sheets(tables), _decorate)
+def template_bytes(tables, county: validate.County = validate.HOME) -> bytes:
+    return export.xlsx_bytes(sheets(tables, county), _decorate)

@@ -301,13 +301,23 @@ class County:
             raise FileError(str(exc)) from None
 
 
+HOME = County("桓台县")
+_COUNTY_META = "SELECT key, value FROM {}meta WHERE key IN ('county_code', 'county_name', 'county_outline')"
+
+
 def county(con, live: str | None, live_tables: set) -> County:
     """The county of the database attached as live: coordinates are checked against its own outline."""
-    meta = {}
-    if live and "meta" in live_tables:
-        meta = dict(con.execute(f"SELECT key, value FROM {live}.main.meta WHERE key IN "
-                                "('county_code', 'county_name', 'county_outline')").fetchall())
-    return County(meta.get("county_name") or "桓台县", meta.get("county_code"), meta.get("county_outline"))
+    return _county(dict(con.execute(_COUNTY_META.format(f"{live}.main.")).fetchall())
+                   if live and "meta" in live_tables else {})
+
+
+def county_of(con) -> County:
+    """The county con's own database holds (see county)."""
+    return _county(dict(con.execute(_COUNTY_META.format("")).fetchall()))
+
+
+def _county(meta: dict) -> County:
+    return County(meta.get("county_name") or HOME.name, meta.get("county_code"), meta.get("county_outline"))
 
 
 def _checks(table: spec.Table, staged: Staged, files: dict, live: str | None, place: County) -> list[_Check]:
