@@ -208,6 +208,10 @@ def growth(sizes: list[float], tickets: int = 60, out=print) -> int:
                          ("台账", _ledger_file(con, folder, tickets, "l")),
                          ("再次工单", _tickets_file(con, folder, tickets, "u"))]
             for label, path in files:
+                # What earlier writes left unwritten (the copy above, the first import's two whole copies)
+                # goes to disk first: imports come minutes apart, not back to back, and the kernel writes
+                # it out within half a minute; left, it is paid by the next import's first fsync.
+                os.sync()
                 checked, _, check_cpu = _child("check", path, target)
                 before = disk_bytes(folder) - path.stat().st_size
                 done, peak, cpu = _child("import", path, target)
