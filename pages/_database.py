@@ -211,6 +211,10 @@ def city_version() -> tuple:
 
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _city_connection(key) -> duckdb.DuckDBPyConnection:
+    # A county's file of an earlier release is upgraded as a county deployment upgrades its own
+    # (ensure_database): the counties are attached side by side only at one schema version.
+    for county in the_city().counties:
+        load.upgrade(county.path)
     return city.attach(the_city())
 
 

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import shutil
 
 from streamlit.testing.v1 import AppTest
 
@@ -149,3 +150,19 @@ def test_a_clerk_of_a_county_imports_into_that_county(monkeypatch, city_manifest
     assert app.selectbox(key="f_county").options == ["张店区"]
     # Its templates give 张店区's coordinates (tests/test_city.py checks the workbook itself).
     assert any("经纬度须在张店区辖区范围内" in m.value for m in app.markdown)
+
+
+def test_a_county_file_of_an_earlier_release_is_upgraded_before_the_counties_are_set_side_by_side(
+        monkeypatch, city_manifest, tmp_path):
+    shutil.copytree(city_manifest.parent, tmp_path / "city")
+    manifest = tmp_path / "city" / city_manifest.name
+    zhangdian = next(c for c in city.load(manifest).counties if c.code == "370303").path
+    latest = db.load_migrations()[-1].version
+    with db.connect(zhangdian) as con:  # as release 008 left it
+        con.execute("DROP TABLE flag_checks")
+        con.execute("DELETE FROM schema_version WHERE version = ?", [latest])
+    app = launch(monkeypatch, manifest, CITY_LEADER)
+    assert list(app.dataframe[0].value["county_name"]) == ["桓台县", "张店区"]
+    with db.connect(zhangdian, read_only=True) as con:
+        assert db.schema_version(con) == latest
+    assert len(list((zhangdian.parent / "backups").glob(f"*-schema-{latest:03d}.duckdb"))) == 1
