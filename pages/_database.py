@@ -213,9 +213,10 @@ def city_version() -> tuple:
 def _city_connection(key) -> duckdb.DuckDBPyConnection:
     # A county's file of an earlier release is upgraded as a county deployment upgrades its own
     # (ensure_database): the counties are attached side by side only at one schema version.
-    for county in the_city().counties:
+    town = the_city()
+    for county in town.counties:
         load.upgrade(county.path)
-    return city.attach(the_city())
+    return city.attach(town)
 
 
 def city_connection() -> duckdb.DuckDBPyConnection:

@@ -157,10 +157,17 @@ def upgrade(db_path: Path) -> list[int]:
     a migrated copy installed under the import lock, the file as it was kept in backups/. Returns
     the migrations applied (none for a file already current)."""
     latest = db.load_migrations()[-1].version
-    with exclusive(db_path):
+
+    def current() -> bool:
         with db.connect(db_path, read_only=True) as con:
-            if db.schema_version(con) >= latest:
-                return []
+            return db.schema_version(con) >= latest
+
+    # Asked first without the lock: a current file (the usual answer) need not wait for an import.
+    if current():
+        return []
+    with exclusive(db_path):
+        if current():  # another process upgraded it meanwhile
+            return []
         tmp = working_copy(db_path)
         try:
             with db.connect(tmp) as con:
